@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gpupipe: keep a GPU busy by overlapping the CPU work before and after
+ * each compute dispatch with the GPU work of other items.
+ *
+ * A pipeline runs three stages on threads of its own:
+ *
+ *   prep      a pool of threads without a GL context; each calls prep_cb,
+ *             which writes one item's input straight into the item's
+ *             persistently mapped input buffer.
+ *   submit    one thread owning the pipeline's GL context; it binds each
+ *             prepared item's buffers, dispatches the compute shader and
+ *             puts a fence (glFenceSync + glFlush) after each batch.
+ *   readback  one thread, current in a second context that shares objects
+ *             with the submit context; it waits on each fence
+ *             (glClientWaitSync) and calls done_cb with the item's mapped
+ *             output, in push order.
+ *
+ * Shader bindings (shader storage blocks, std430):
+ *
+ *   binding 0  the item's input, in_bytes          (written by prep_cb)
+ *   binding 1  the shared read-only "weights", weights_bytes, set once
+ *   binding 2  the item's output, out_bytes        (read by done_cb)
+ *   binding 3  the item's GPUPIPE_PARAM_WORDS parameter words (uint)
+ *
+ * Threads: who may call what, and where callbacks run.
+ *
+ *   call / callback         from                      concurrently with
+ *   ----------------------  ------------------------  -------------------
+ *   gpupipe_create          any thread                anything
+ *   gpupipe_push            any thread; from a         other pushes
+ *                           callback only with
+ *                           GPUPIPE_NONBLOCK
+ *   gpupipe_drain           any thread but a callback  pushes, drains
+ *   gpupipe_cancel          any thread, callbacks too  pushes, drains
+ *   gpupipe_get_info/stats  any thread, callbacks too  anything
+ *   gpupipe_destroy         one thread, not a          pushes (they fail
+ *                           callback, once             with ESHUTDOWN)
+ *   prep_cb                 the prep threads           other prep_cbs
+ *   done_cb                 the readback thread        prep_cbs; never
+ *                                                      another done_cb
+ *
+ * Ordering and ownership: every item that gpupipe_push accepts gets
+ * exactly one done_cb, in push order, with a status; also when the
+ * pipeline is cancelled or destroyed. The pipeline owns the item from a
+ * successful push until its done_cb returns. Memory that a callback gets
+ * through its job (input, output, params) is valid only during that
+ * callback. gpupipe never changes the calling thread's current EGL context.
+ *
+ * Errors: functions return 0 (or a count) on success and a negative
+ * GPUPIPE_E* code on failure; gpupipe_errmsg() then holds the details for
+ * the calling thread. When a call fails, no callback runs for it.
+ */
+#ifndef GPUPIPE_H
+#define GPUPIPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define GPUPIPE_PUBLIC __attribute__((visibility("default"))) extern
+#else
+#define GPUPIPE_PUBLIC extern
+#endif
+
+#if defined(__GNUC__)
+#define GPUPIPE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define GPUPIPE_PRINTF(f, a)
+#endif
+
+#define GPUPIPE_VERSION_MAJOR 0
+#define GPUPIPE_VERSION_MINOR 1
+#define GPUPIPE_VERSION_PATCH 0
+
+/* Limits. */
+#define GPUPIPE_MAX_DEPTH 256        /* fenced batches in flight */
+#define GPUPIPE_MAX_BATCH 256        /* items under one fence */
+#define GPUPIPE_MAX_PREP_THREADS 64
+#define GPUPIPE_PARAM_WORDS 8        /* uint32 words per item, binding 3 */
+
+/*
+ * Error codes: negative, stable, each with the advice gpupipe_strerror()
+ * returns. New codes may be added; treat an unknown one as a failure.
+ */
+#define GPUPIPE_ERRNO_MAP(X)                                                 \
+	X(EINVAL, -1, "invalid argument; gpupipe_errmsg() names the field "   \
+		      "and its limit")                                        \
+	X(ENOMEM, -2, "out of memory")                                        \
+	X(EAGAIN, -3, "all slots are busy; retry later, or push without "     \
+		      "GPUPIPE_NONBLOCK to wait")                             \
+	X(ENOTSUP, -4, "a required GL/EGL version or extension is missing; " \
+		       "gpupipe_errmsg() names it")                           \
+	X(ESHADER, -5, "the compute shader failed to compile or link, or "   \
+		       "lacks its output binding; gpupipe_errmsg() has the "  \
+		       "info log")                                            \
+	X(EDRIVER, -6, "a GL or EGL call failed; gpupipe_errmsg() names the " \
+		       "call and its error")                                  \
+	X(EDEADLK, -7, "called from inside one of this pipeline's "          \
+		       "callbacks, where waiting would deadlock; use "        \
+		       "GPUPIPE_NONBLOCK, or call from another thread")       \
+	X(ESHUTDOWN, -8, "the pipeline is being destroyed; no new work is "  \
+			 "accepted")                                          \
+	X(ETIMEDOUT, -9, "the wait timed out before the work finished")      \
+	X(EBROKEN, -10, "the pipeline can no longer run work (GPU timeout, " \
+			"device loss or driver failure); destroy it and "     \
+			"create a new one")                                   \
+	X(ETHREAD, -11, "a thread could not be started; gpupipe_errmsg() "  \
+			"has the system error")
+
+enum gpupipe_error {
+	GPUPIPE_OK = 0,
+#define GPUPIPE_ERRNO_ENUM_(name, value, text) GPUPIPE_##name = (value),
+	GPUPIPE_ERRNO_MAP(GPUPIPE_ERRNO_ENUM_)
+#undef GPUPIPE_ERRNO_ENUM_
+};
+
+/* Completion status of one item, given to done_cb. */
+enum gpupipe_status {
+	GPUPIPE_DONE = 0,      /* ran; output holds the shader's result */
+	GPUPIPE_FAILED,        /* prep_cb failed, or a GL error; see error */
+	GPUPIPE_CANCELLED,     /* never prepared: gpupipe_cancel or destroy */
+	GPUPIPE_TIMEDOUT,      /* its fence did not signal in fence_timeout_ms */
+	GPUPIPE_DEVICE_LOST    /* the GPU was reset while the item was queued */
+};
+
+/* Flags for gpupipe_push. */
+#define GPUPIPE_NONBLOCK 0x1u /* return GPUPIPE_EAGAIN instead of waiting */
+
+/*
+ * One item's view of its slot, handed to prep_cb and then to done_cb.
+ * Fields marked (prep) may be written by prep_cb; everything else is
+ * read-only for callbacks.
+ */
+struct gpupipe_job {
+	void *item;          /* the pointer given to gpupipe_push */
+	uint64_t seq;        /* push order, from 0, per pipeline */
+	void *input;         /* (prep) in_bytes of mapped input; NULL in done */
+	size_t in_bytes;
+	uint32_t *params;    /* (prep) GPUPIPE_PARAM_WORDS words, binding 3,
+			      * zeroed before prep_cb; NULL in done */
+	uint32_t groups[3];  /* (prep) work groups to dispatch; preset to the
+			      * configuration's groups */
+	const void *output;  /* done: out_bytes of mapped output if DONE,
+			      * else NULL; NULL in prep */
+	size_t out_bytes;
+	int status;          /* done: an enum gpupipe_status */
+	int error;           /* done, FAILED: prep_cb's nonzero return value,
+			      * or a GPUPIPE_E* code; 0 otherwise */
+	const char *message; /* done: what happened, for every status but
+			      * DONE; NULL for DONE */
+};
+
+/*
+ * prep_cb: write job->input (and optionally job->params, job->groups).
+ * Runs on a prep thread, concurrently with other prep_cbs. Return 0 for
+ * success; any other value fails the item: it completes as
+ * GPUPIPE_FAILED with that value in job->error (describe the failure with
+ * gpupipe_job_set_message). It must not call gpupipe_destroy or a
+ * blocking push.
+ */
+typedef int (*gpupipe_prep_fn)(struct gpupipe_job *job, void *user_data);
+
+/*
+ * done_cb: consume one completed item. Runs on the readback thread, one at
+ * a time, in push order, exactly once per accepted item. job->output is
+ * readable only until it returns. It may push with GPUPIPE_NONBLOCK.
+ */
+typedef void (*gpupipe_done_fn)(struct gpupipe_job *job, void *user_data);
+
+/* Which EGL display the pipeline opens. */
+enum gpupipe_display {
+	GPUPIPE_DISPLAY_DEFAULT = 0, /* Mesa's surfaceless platform if the EGL
+				      * client offers it, else device 0 */
+	GPUPIPE_DISPLAY_SURFACELESS, /* EGL_PLATFORM_SURFACELESS_MESA */
+	GPUPIPE_DISPLAY_DEVICE       /* device_index of eglQueryDevicesEXT */
+};
+
+/*
+ * Pipeline configuration. Zero-initialise it and set what you need: a zero
+ * field means its default.
+ */
+struct gpupipe_config {
+	const char *shader_source; /* GLSL compute shader, NUL-terminated;
+				    * copied; required */
+	size_t in_bytes;           /* input bytes per item; required, > 0 */
+	size_t out_bytes;          /* output bytes per item; required, > 0 */
+	const void *weights;       /* shared read-only data for binding 1;
+				    * copied once at create; may be NULL */
+	size_t weights_bytes;      /* bytes at weights; 0 with NULL */
+	uint32_t groups[3];        /* default work groups per item; 0 -> 1 */
+	unsigned depth;            /* fenced batches in flight; 0 -> 3 (triple
+				    * buffering); 1..GPUPIPE_MAX_DEPTH */
+	unsigned max_batch;        /* items under one fence; 0 -> 1;
+				    * 1..GPUPIPE_MAX_BATCH */
+	unsigned prep_threads;     /* 0 -> 2; 1..GPUPIPE_MAX_PREP_THREADS */
+	gpupipe_prep_fn prep_cb;   /* required */
+	gpupipe_done_fn done_cb;   /* required */
+	void *user_data;           /* passed to both callbacks */
+	enum gpupipe_display display;
+	unsigned device_index;     /* with GPUPIPE_DISPLAY_DEVICE */
+	unsigned fence_timeout_ms; /* a fence not signalled after this long
+				    * fails its items as GPUPIPE_TIMEDOUT and
+				    * breaks the pipeline; 0 -> 10000 */
+};
+
+/* What the pipeline really runs with (defaults resolved). */
+struct gpupipe_info {
+	unsigned depth, max_batch, prep_threads;
+	unsigned slots;              /* depth * max_batch */
+	size_t in_bytes, out_bytes, weights_bytes;
+	size_t in_stride, out_stride; /* bytes between slots in the buffers */
+	size_t mapped_bytes;          /* all persistently mapped memory */
+	uint32_t groups[3];
+	unsigned fence_timeout_ms;
+	enum gpupipe_display display; /* SURFACELESS or DEVICE, never DEFAULT */
+	unsigned device_index;
+	unsigned map_flags_in;       /* GL_MAP_* bits of the input mapping */
+	unsigned map_flags_out;      /* GL_MAP_* bits of the output mapping */
+	unsigned storage_flags_out;  /* glBufferStorage bits of the output */
+	char renderer[128];          /* GL_RENDERER */
+	char version[128];           /* GL_VERSION */
+	char vendor[64];             /* GL_VENDOR */
+};
+
+/* Counters since create. Busy times are wall-clock time spent working. */
+struct gpupipe_stats {
+	uint64_t pushed;
+	uint64_t completed[5];       /* by enum gpupipe_status */
+	uint64_t batches;            /* fences put after dispatches */
+	uint64_t in_flight;          /* accepted, not yet completed */
+	uint64_t prep_busy_ns;       /* summed over prep threads, in prep_cb */
+	uint64_t submit_busy_ns;     /* binding, dispatching, fencing */
+	uint64_t readback_busy_ns;   /* waiting on fences */
+	uint64_t done_busy_ns;       /* in done_cb */
+	uint64_t prep_cpu_ns;        /* thread CPU time, all prep threads */
+	uint64_t submit_cpu_ns;      /* thread CPU time, submit thread */
+	uint64_t readback_cpu_ns;    /* thread CPU time, readback thread */
+	int broken;                  /* nonzero once the pipeline is broken */
+};
+
+/* Pipeline handle; opaque. */
+typedef struct gpupipe gpupipe;
+
+/*
+ * gpupipe_create: validate cfg, open the EGL display, create the two
+ * shared contexts, compile the shader, map the buffers and start every
+ * thread. Returns 0 and sets *out, or a negative code and leaves *out
+ * untouched, with nothing left behind: GPUPIPE_EINVAL (a field out of
+ * range; the message names it and its limit), GPUPIPE_ENOMEM,
+ * GPUPIPE_ENOTSUP (missing EGL/GL feature), GPUPIPE_EDRIVER (an EGL or
+ * GL call failed), GPUPIPE_ESHADER (compile/link log in
+ * gpupipe_errmsg()), GPUPIPE_ETHREAD. Pair with gpupipe_destroy.
+ */
+GPUPIPE_PUBLIC int gpupipe_create(const struct gpupipe_config *cfg,
+				  gpupipe **out);
+
+/*
+ * gpupipe_destroy: stop the pipeline and free everything it holds, in this
+ * order: pushes fail with GPUPIPE_ESHUTDOWN; items not yet prepared
+ * complete as GPUPIPE_CANCELLED; items being prepared, ready or in flight
+ * run to completion; all threads join; GL and EGL objects are freed. Every
+ * accepted item has had its done_cb when it returns, and no callback runs
+ * after. A NULL p is a no-op returning 0. From a callback of p:
+ * GPUPIPE_EDEADLK, and nothing is destroyed.
+ */
+GPUPIPE_PUBLIC int gpupipe_destroy(gpupipe *p);
+
+/*
+ * gpupipe_push: hand one item to the pipeline. Blocks while every slot is
+ * busy; with GPUPIPE_NONBLOCK returns GPUPIPE_EAGAIN instead. On 0 the
+ * pipeline owns item until its done_cb returns, and done_cb runs exactly
+ * once. On error done_cb never runs for it and item is still yours:
+ * GPUPIPE_EINVAL (NULL p, or unknown flags), GPUPIPE_EAGAIN,
+ * GPUPIPE_EDEADLK (a blocking push from one of p's callbacks),
+ * GPUPIPE_ESHUTDOWN (destroy has begun), GPUPIPE_EBROKEN. item may be
+ * NULL.
+ */
+GPUPIPE_PUBLIC int gpupipe_push(gpupipe *p, void *item, unsigned flags);
+
+/*
+ * gpupipe_drain: wait until every item pushed before this call has
+ * completed (its done_cb returned). Pushing stays open meanwhile.
+ * timeout_ms < 0 waits for ever. Returns 0, GPUPIPE_ETIMEDOUT,
+ * GPUPIPE_EINVAL (NULL p) or GPUPIPE_EDEADLK (from a callback of p).
+ */
+GPUPIPE_PUBLIC int gpupipe_drain(gpupipe *p, long timeout_ms);
+
+/*
+ * gpupipe_cancel: complete every item not yet taken by a prep thread as
+ * GPUPIPE_CANCELLED (their done_cb still runs, in order). Items already
+ * being prepared or later run on. The pipeline stays usable. Returns the
+ * number of items cancelled, or GPUPIPE_EINVAL.
+ */
+GPUPIPE_PUBLIC int gpupipe_cancel(gpupipe *p);
+
+/* gpupipe_get_info: the configuration in effect. 0 or GPUPIPE_EINVAL. */
+GPUPIPE_PUBLIC int gpupipe_get_info(const gpupipe *p,
+				    struct gpupipe_info *info);
+
+/* gpupipe_get_stats: a snapshot of the counters. 0 or GPUPIPE_EINVAL. */
+GPUPIPE_PUBLIC int gpupipe_get_stats(const gpupipe *p,
+				     struct gpupipe_stats *stats);
+
+/*
+ * gpupipe_job_set_message: from prep_cb, describe why the item failed; the
+ * text (truncated to 127 bytes) reaches done_cb as job->message.
+ */
+GPUPIPE_PUBLIC void gpupipe_job_set_message(struct gpupipe_job *job,
+					    const char *fmt, ...)
+	GPUPIPE_PRINTF(2, 3);
+
+/*
+ * gpupipe_load_shader: read a whole file into a NUL-terminated string,
+ * returned in *source; free it with free(). Returns 0, GPUPIPE_EINVAL
+ * (NULL argument; the file cannot be read, with errno's text in
+ * gpupipe_errmsg()) or GPUPIPE_ENOMEM.
+ */
+GPUPIPE_PUBLIC int gpupipe_load_shader(const char *path, char **source);
+
+/* gpupipe_strerror: advice for a code; never NULL ("unknown error"). */
+GPUPIPE_PUBLIC const char *gpupipe_strerror(int code);
+
+/* gpupipe_error_name: "GPUPIPE_EINVAL" etc.; never NULL. */
+GPUPIPE_PUBLIC const char *gpupipe_error_name(int code);
+
+/* gpupipe_status_name: "DONE", "FAILED", ...; never NULL. */
+GPUPIPE_PUBLIC const char *gpupipe_status_name(int status);
+
+/*
+ * gpupipe_errmsg: details of the last failed gpupipe call on this thread
+ * (field and limit, EGL/GL error, shader info log); "" when none. Valid
+ * until the next gpupipe call on this thread.
+ */
+GPUPIPE_PUBLIC const char *gpupipe_errmsg(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GPUPIPE_H */

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * EGL: the display and the pipeline's two contexts, the submit context and
+ * a readback context created sharing objects with it (buffers, programs
+ * and sync objects are shared; queries and vertex arrays are not).
+ *
+ * Displays are process-wide in EGL: eglTerminate on a display ends it for
+ * every user in the process. So displays are reference-counted here, and a
+ * display that someone else had initialised before us is never
+ * terminated by us.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <epoxy/egl.h>
+
+#include "internal.h"
+
+#define MAX_DISPLAYS 32
+
+static pthread_mutex_t displays_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	EGLDisplay dpy;
+	unsigned refs;
+	bool owned; /* we called eglInitialize: terminate at last release */
+} displays[MAX_DISPLAYS];
+
+static const char *egl_error_name(EGLint e)
+{
+	switch (e) {
+#define E(x) \
+	case x: \
+		return #x;
+		E(EGL_SUCCESS) E(EGL_NOT_INITIALIZED) E(EGL_BAD_ACCESS)
+		E(EGL_BAD_ALLOC) E(EGL_BAD_ATTRIBUTE) E(EGL_BAD_CONFIG)
+		E(EGL_BAD_CONTEXT) E(EGL_BAD_CURRENT_SURFACE)
+		E(EGL_BAD_DISPLAY) E(EGL_BAD_MATCH) E(EGL_BAD_NATIVE_PIXMAP)
+		E(EGL_BAD_NATIVE_WINDOW) E(EGL_BAD_PARAMETER)
+		E(EGL_BAD_SURFACE) E(EGL_CONTEXT_LOST)
+#undef E
+	}
+	return "unknown EGL error";
+}
+
+static int egl_fail(const char *call)
+{
+	EGLint e = eglGetError();
+
+	return gp_error(GPUPIPE_EDRIVER, "%s failed: %s (0x%04x)", call,
+			egl_error_name(e), (unsigned)e);
+}
+
+static bool client_has(const char *ext)
+{
+	return epoxy_has_egl_extension(EGL_NO_DISPLAY, ext);
+}
+
+static int get_device_display(unsigned index, EGLDisplay *out)
+{
+	EGLDeviceEXT devices[64];
+	EGLint n = 0;
+
+	/* NVIDIA lists only EGL_EXT_device_base, which includes
+	 * enumeration; Mesa lists both. */
+	if (!client_has("EGL_EXT_device_enumeration") &&
+	    !client_has("EGL_EXT_device_base"))
+		return gp_error(GPUPIPE_ENOTSUP, "EGL client extension "
+				"EGL_EXT_device_enumeration (or "
+				"EGL_EXT_device_base) is missing: cannot list "
+				"EGL devices");
+	if (!client_has("EGL_EXT_platform_device"))
+		return gp_error(GPUPIPE_ENOTSUP, "EGL client extension "
+				"EGL_EXT_platform_device is missing");
+	if (!eglQueryDevicesEXT(64, devices, &n))
+		return egl_fail("eglQueryDevicesEXT");
+	if ((EGLint)index >= n || index >= 64)
+		return gp_error(GPUPIPE_EINVAL, "device_index %u: the EGL "
+				"client lists %d device(s), so at most %d",
+				index, n, n - 1);
+	*out = eglGetPlatformDisplayEXT(EGL_PLATFORM_DEVICE_EXT,
+					devices[index], NULL);
+	if (*out == EGL_NO_DISPLAY)
+		return egl_fail("eglGetPlatformDisplayEXT(EGL_PLATFORM_DEVICE_EXT)");
+	return 0;
+}
+
+static int get_display(struct gp_egl *e, enum gpupipe_display kind,
+		       unsigned device_index, EGLDisplay *out)
+{
+	if (!client_has("EGL_EXT_platform_base"))
+		return gp_error(GPUPIPE_ENOTSUP, "EGL client extension "
+				"EGL_EXT_platform_base is missing: "
+				"eglGetPlatformDisplayEXT is unavailable");
+	if (kind == GPUPIPE_DISPLAY_DEFAULT)
+		kind = client_has("EGL_MESA_platform_surfaceless")
+			       ? GPUPIPE_DISPLAY_SURFACELESS
+			       : GPUPIPE_DISPLAY_DEVICE;
+	e->kind = kind;
+	e->device_index = kind == GPUPIPE_DISPLAY_DEVICE ? device_index : 0;
+	if (kind == GPUPIPE_DISPLAY_DEVICE)
+		return get_device_display(e->device_index, out);
+	if (!client_has("EGL_MESA_platform_surfaceless"))
+		return gp_error(GPUPIPE_ENOTSUP, "EGL client extension "
+				"EGL_MESA_platform_surfaceless is missing; "
+				"choose GPUPIPE_DISPLAY_DEVICE");
+	*out = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
+					EGL_DEFAULT_DISPLAY, NULL);
+	if (*out == EGL_NO_DISPLAY)
+		return egl_fail("eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA)");
+	return 0;
+}
+
+/* Take a reference on dpy, initialising it if nobody has. */
+static int display_ref(EGLDisplay dpy, bool *owned)
+{
+	unsigned i, slot = MAX_DISPLAYS;
+	EGLint major, minor;
+	int ret = 0;
+
+	pthread_mutex_lock(&displays_lock);
+	for (i = 0; i < MAX_DISPLAYS; i++) {
+		if (displays[i].refs && displays[i].dpy == dpy) {
+			displays[i].refs++;
+			*owned = displays[i].owned;
+			goto out;
+		}
+		if (!displays[i].refs && slot == MAX_DISPLAYS)
+			slot = i;
+	}
+	if (slot == MAX_DISPLAYS) {
+		ret = gp_error(GPUPIPE_ENOMEM, "more than %d EGL displays "
+			       "in use by gpupipe", MAX_DISPLAYS);
+		goto out;
+	}
+	/* eglQueryString fails on a display nobody has initialised. */
+	*owned = eglQueryString(dpy, EGL_VERSION) == NULL;
+	eglGetError();
+	if (!eglInitialize(dpy, &major, &minor)) {
+		ret = egl_fail("eglInitialize");
+		goto out;
+	}
+	displays[slot].dpy = dpy;
+	displays[slot].refs = 1;
+	displays[slot].owned = *owned;
+out:
+	pthread_mutex_unlock(&displays_lock);
+	return ret;
+}
+
+static void display_unref(EGLDisplay dpy)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&displays_lock);
+	for (i = 0; i < MAX_DISPLAYS; i++) {
+		if (displays[i].refs && displays[i].dpy == dpy) {
+			if (--displays[i].refs == 0 && displays[i].owned)
+				eglTerminate(dpy);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&displays_lock);
+}
+
+static EGLContext create_context(EGLDisplay dpy, EGLContext share)
+{
+	/* Compute shaders need 4.3; glBufferStorage and glBindBuffersRange
+	 * need 4.4. Ask for the newest we use, then the least we need. */
+	static const EGLint versions[][2] = { { 4, 6 }, { 4, 5 }, { 4, 4 } };
+	unsigned i;
+
+	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		const EGLint attrs[] = {
+			EGL_CONTEXT_MAJOR_VERSION, versions[i][0],
+			EGL_CONTEXT_MINOR_VERSION, versions[i][1],
+			EGL_CONTEXT_OPENGL_PROFILE_MASK,
+			EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
+			EGL_NONE,
+		};
+		EGLContext ctx = eglCreateContext(dpy, EGL_NO_CONFIG_KHR, share,
+						  attrs);
+
+		if (ctx != EGL_NO_CONTEXT)
+			return ctx;
+	}
+	return EGL_NO_CONTEXT;
+}
+
+int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
+		unsigned device_index)
+{
+	EGLDisplay dpy;
+	EGLenum saved_api;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	ret = get_display(e, kind, device_index, &dpy);
+	if (ret)
+		return ret;
+	ret = display_ref(dpy, &e->owns_display);
+	if (ret)
+		return ret;
+	e->display = dpy;
+
+	if (!epoxy_has_egl_extension(dpy, "EGL_KHR_no_config_context") &&
+	    !epoxy_has_egl_extension(dpy, "EGL_MESA_configless_context")) {
+		ret = gp_error(GPUPIPE_ENOTSUP, "EGL display extension "
+			       "EGL_KHR_no_config_context is missing");
+		goto fail;
+	}
+	if (!epoxy_has_egl_extension(dpy, "EGL_KHR_surfaceless_context")) {
+		ret = gp_error(GPUPIPE_ENOTSUP, "EGL display extension "
+			       "EGL_KHR_surfaceless_context is missing");
+		goto fail;
+	}
+	/* The bound API is per-thread state of the caller: restore it. */
+	saved_api = eglQueryAPI();
+	if (!eglBindAPI(EGL_OPENGL_API)) {
+		ret = egl_fail("eglBindAPI(EGL_OPENGL_API)");
+		goto fail;
+	}
+	e->submit_ctx = create_context(dpy, EGL_NO_CONTEXT);
+	if (e->submit_ctx == EGL_NO_CONTEXT) {
+		ret = egl_fail("eglCreateContext (OpenGL 4.4 core or newer)");
+		goto fail_api;
+	}
+	e->readback_ctx = create_context(dpy, e->submit_ctx);
+	if (e->readback_ctx == EGL_NO_CONTEXT) {
+		ret = egl_fail("eglCreateContext (readback, shared)");
+		goto fail_ctx;
+	}
+	eglBindAPI(saved_api);
+	return 0;
+
+fail_ctx:
+	eglDestroyContext(dpy, e->submit_ctx);
+	e->submit_ctx = NULL;
+fail_api:
+	eglBindAPI(saved_api);
+fail:
+	display_unref(dpy);
+	e->display = NULL;
+	return ret;
+}
+
+void gp_egl_close(struct gp_egl *e)
+{
+	if (!e->display)
+		return;
+	/* Both threads released their contexts before they exited. */
+	if (e->readback_ctx)
+		eglDestroyContext(e->display, e->readback_ctx);
+	if (e->submit_ctx)
+		eglDestroyContext(e->display, e->submit_ctx);
+	display_unref(e->display);
+	memset(e, 0, sizeof(*e));
+}
+
+int gp_egl_make_current(struct gp_egl *e, void *ctx)
+{
+	if (!eglBindAPI(EGL_OPENGL_API))
+		return egl_fail("eglBindAPI(EGL_OPENGL_API)");
+	if (!eglMakeCurrent(e->display, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx))
+		return egl_fail("eglMakeCurrent");
+	return 0;
+}
+
+void gp_egl_release_current(struct gp_egl *e)
+{
+	eglMakeCurrent(e->display, EGL_NO_SURFACE, EGL_NO_SURFACE,
+		       EGL_NO_CONTEXT);
+	/* Free this thread's EGL state; it is one of ours and exits. */
+	eglReleaseThread();
+}

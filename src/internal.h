@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal declarations: struct gpupipe and the gp_* functions the stage
+ * files share. Nothing here is installed. Files and what they own:
+ *
+ *   pipe.c      create/destroy, config checks, push/drain/cancel
+ *   slots.c     the slot pool and each slot's state machine
+ *   queue.c     the only caller of cds_wfcq_*, and all sleep/wake logic
+ *   prep.c      the prep thread pool
+ *   submit.c    the submit thread: bind, dispatch, barrier, fence
+ *   readback.c  the readback thread: fence wait, in-order completion
+ *   egl.c       displays and the two shared contexts
+ *   shader.c    compile and link, with the info log
+ *   error.c     error table, strerror, thread-local errmsg
+ */
+#ifndef GPUPIPE_INTERNAL_H
+#define GPUPIPE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <urcu/wfcqueue.h>
+
+#include "gpupipe.h"
+
+#define GP_HIDDEN __attribute__((visibility("hidden")))
+#define GP_MSG_BYTES 128
+
+#define gp_container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* ---- error.c ---------------------------------------------------------- */
+
+/* Set this thread's gpupipe_errmsg() and return code. */
+GP_HIDDEN int gp_error(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+GP_HIDDEN void gp_error_clear(void);
+
+/* ---- queue.c ---------------------------------------------------------- */
+
+/*
+ * An event count: the sleep/wake half of every queue, and of the waits on
+ * counters (free slots, completions). A waiter calls gp_wake_prepare,
+ * re-checks its condition, then gp_wake_wait or gp_wake_cancel; a
+ * producer changes the condition, then calls gp_wake_signal. A wakeup is
+ * never lost, and signal costs no system call when nobody sleeps.
+ */
+struct gp_wake {
+	_Atomic uint32_t gen;
+	_Atomic uint32_t sleepers;
+};
+
+GP_HIDDEN void gp_wake_init(struct gp_wake *w);
+GP_HIDDEN uint32_t gp_wake_prepare(struct gp_wake *w);
+GP_HIDDEN void gp_wake_cancel(struct gp_wake *w);
+/* Sleep until signalled after prepare, or until the absolute
+ * CLOCK_MONOTONIC deadline_ns (0: none). */
+GP_HIDDEN void gp_wake_wait(struct gp_wake *w, uint32_t gen,
+			    uint64_t deadline_ns);
+GP_HIDDEN void gp_wake_signal(struct gp_wake *w, bool all);
+
+/* A liburcu wait-free queue with its event count. */
+struct gp_queue {
+	struct cds_wfcq_head head;
+	struct cds_wfcq_tail tail;
+	struct gp_wake wake;
+	bool multi_consumer; /* dequeue under liburcu's dequeue lock */
+};
+
+GP_HIDDEN void gp_queue_init(struct gp_queue *q, bool multi_consumer);
+GP_HIDDEN void gp_queue_fini(struct gp_queue *q);
+GP_HIDDEN void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n);
+/* Append count nodes, in order, as one hand-off. */
+GP_HIDDEN void gp_queue_push_many(struct gp_queue *q,
+				  struct cds_wfcq_node *const *nodes,
+				  unsigned count);
+/* Next node, or NULL when none is ready now; never sleeps. */
+GP_HIDDEN struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q);
+/* Next node, sleeping while the queue is empty; NULL once *stop is set
+ * (checked after every wakeup) or at deadline_ns (0: none). */
+GP_HIDDEN struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
+						  const _Atomic int *stop,
+						  uint64_t deadline_ns);
+GP_HIDDEN void gp_queue_wake_all(struct gp_queue *q);
+
+GP_HIDDEN uint64_t gp_now_ns(void);
+
+/* ---- slots.c ---------------------------------------------------------- */
+
+enum gp_slot_state {
+	GP_SLOT_FREE = 0,
+	GP_SLOT_QUEUED,    /* pushed, waiting for a prep thread */
+	GP_SLOT_PREP,      /* in prep_cb */
+	GP_SLOT_READY,     /* prepared (or failed/cancelled), for submit */
+	GP_SLOT_IN_FLIGHT, /* handed to readback, fence pending */
+	GP_SLOT_DONE,      /* fence seen, waiting for its turn in done_cb */
+};
+
+struct gp_slot {
+	struct gpupipe_job job; /* what callbacks see */
+	struct cds_wfcq_node node;
+	unsigned index;
+	_Atomic int state;      /* enum gp_slot_state */
+	/* Set by submit on the first slot of a fenced batch. */
+	void *fence;            /* GLsync; NULL if nothing was dispatched */
+	unsigned batch_len;     /* slots in the batch, on its first slot */
+	bool dispatched;        /* under a fence (else failed or cancelled) */
+	/* Mapped memory of this slot, fixed at create. */
+	void *map_in;
+	const void *map_out;
+	uint32_t *map_params;
+	uint64_t push_ns;
+	char msg[GP_MSG_BYTES];
+};
+
+GP_HIDDEN int gp_slots_init(struct gpupipe *p);
+GP_HIDDEN void gp_slots_fini(struct gpupipe *p);
+/* Take a free slot: GPUPIPE_EAGAIN (nonblock), GPUPIPE_ESHUTDOWN, or 0. */
+GP_HIDDEN int gp_slot_acquire(struct gpupipe *p, bool nonblock,
+			      struct gp_slot **out);
+GP_HIDDEN void gp_slot_release(struct gpupipe *p, struct gp_slot *s);
+GP_HIDDEN void gp_slot_set_state(struct gp_slot *s, enum gp_slot_state from,
+				 enum gp_slot_state to);
+/* Mark a slot that will not be dispatched (state READY). */
+GP_HIDDEN void gp_slot_fail(struct gp_slot *s, int status, int error,
+			    const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static inline struct gp_slot *gp_slot_of_node(struct cds_wfcq_node *n)
+{
+	return n ? gp_container_of(n, struct gp_slot, node) : NULL;
+}
+
+/* ---- egl.c ------------------------------------------------------------ */
+
+struct gp_egl {
+	void *display;         /* EGLDisplay */
+	void *submit_ctx;      /* EGLContext, current on the submit thread */
+	void *readback_ctx;    /* EGLContext sharing with submit_ctx */
+	bool owns_display;     /* we initialised it: terminate on last use */
+	enum gpupipe_display kind;
+	unsigned device_index;
+};
+
+GP_HIDDEN int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
+			  unsigned device_index);
+GP_HIDDEN void gp_egl_close(struct gp_egl *e);
+GP_HIDDEN int gp_egl_make_current(struct gp_egl *e, void *ctx);
+GP_HIDDEN void gp_egl_release_current(struct gp_egl *e);
+
+/* ---- shader.c --------------------------------------------------------- */
+
+/* Compile and link on the current context; *program on 0. Checks that the
+ * output binding exists and fits out_bytes. */
+GP_HIDDEN int gp_shader_build(const char *source, size_t out_bytes,
+			      unsigned *program);
+
+/* ---- threads (prep.c, submit.c, readback.c) --------------------------- */
+
+/* How a thread tells create that it runs, or why it could not start. */
+struct gp_start {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int pending;           /* threads not yet reported */
+	int result;            /* first failure, or 0 */
+	char msg[1024];        /* that failure's errmsg */
+};
+
+GP_HIDDEN void gp_start_report(struct gpupipe *p, int result);
+
+GP_HIDDEN void *gp_prep_main(void *arg);
+GP_HIDDEN int gp_prep_cancel_queued(struct gpupipe *p);
+GP_HIDDEN void *gp_submit_main(void *arg);
+GP_HIDDEN void *gp_readback_main(void *arg);
+
+/* Thread-local: the pipeline whose callback this thread is running. */
+GP_HIDDEN extern _Thread_local const struct gpupipe *gp_in_callback;
+
+struct gp_prep_thread {
+	struct gpupipe *p;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	_Atomic uint64_t busy_ns;
+	clockid_t cpu_clock;
+};
+
+/* ---- the pipeline ----------------------------------------------------- */
+
+struct gpupipe {
+	/* Configuration, resolved. */
+	char *shader_source;
+	size_t in_bytes, out_bytes, weights_bytes;
+	void *weights;
+	uint32_t groups[3];
+	unsigned depth, max_batch, prep_threads, nslots;
+	unsigned fence_timeout_ms;
+	gpupipe_prep_fn prep_cb;
+	gpupipe_done_fn done_cb;
+	void *user_data;
+	struct gpupipe_info info;
+
+	/* Slots and the queues between stages. */
+	struct gp_slot *slots;
+	struct gp_queue free_q;      /* FREE slots; consumers: pushers */
+	_Atomic int free_count;      /* credits: slots a push may take */
+	struct gp_wake free_wake;    /* pushers waiting for a slot */
+	struct gp_queue prep_q;      /* QUEUED; consumers: prep threads */
+	struct gp_queue ready_q;     /* READY; consumer: submit */
+	struct gp_queue flight_q;    /* IN_FLIGHT; consumer: readback */
+
+	/* Sequence and completion counters. */
+	_Atomic uint64_t next_seq;   /* next push's seq == pushed so far */
+	_Atomic uint64_t completed;  /* items whose done_cb returned */
+	struct gp_wake done_wake;    /* drainers */
+	_Atomic uint64_t count_by_status[5];
+	_Atomic uint64_t batches;
+
+	/* Shutdown. */
+	_Atomic int pushers;         /* pushes in progress */
+	struct gp_wake pushers_wake; /* destroy waits for them to leave */
+	_Atomic int shutdown;        /* destroy has begun: refuse pushes */
+	_Atomic int stop;            /* threads: exit when idle */
+	_Atomic int broken;          /* EBROKEN: no more dispatches */
+
+	/* EGL/GL, owned by the submit thread once it runs. */
+	struct gp_egl egl;
+	struct cds_wfcq_node **batch; /* submit: the batch being built */
+	struct gp_slot **order;      /* readback: finished, by seq % nslots */
+	unsigned program;
+	uint32_t max_groups[3];      /* GL_MAX_COMPUTE_WORK_GROUP_COUNT */
+	unsigned buf_in, buf_out, buf_params, buf_weights;
+	size_t in_stride, out_stride, params_stride;
+	void *map_in_base;
+	void *map_out_base;
+	void *map_params_base;
+
+	/* Threads. */
+	struct gp_start start;
+	struct gp_prep_thread *preps;
+	pthread_t submit_thread, readback_thread;
+	bool submit_started, readback_started;
+	clockid_t submit_cpu_clock, readback_cpu_clock;
+	_Atomic uint64_t submit_busy_ns, readback_busy_ns, done_busy_ns;
+};
+
+#endif /* GPUPIPE_INTERNAL_H */

@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pipeline's life: configuration checks, create, push, drain, cancel,
+ * destroy, and the counters.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define DEFAULT_DEPTH 3
+#define DEFAULT_BATCH 1
+#define DEFAULT_PREP_THREADS 2
+#define DEFAULT_FENCE_TIMEOUT_MS 10000
+/* The stride of a slot is rounded up to the driver's SSBO offset
+ * alignment, which no driver puts above 256 bytes. */
+#define WORST_ALIGN 256
+
+static int check_size(const char *field, size_t bytes, unsigned nslots)
+{
+	if (bytes == 0)
+		return gp_error(GPUPIPE_EINVAL, "%s is 0: each item needs at "
+				"least one byte", field);
+	if (bytes > (SIZE_MAX / 2 - WORST_ALIGN) / nslots)
+		return gp_error(GPUPIPE_EINVAL, "%s %zu times %u slots "
+				"overflows the address space", field, bytes,
+				nslots);
+	return 0;
+}
+
+static int check_config(const struct gpupipe_config *c)
+{
+	unsigned depth = c->depth ? c->depth : DEFAULT_DEPTH;
+	unsigned batch = c->max_batch ? c->max_batch : DEFAULT_BATCH;
+	unsigned i;
+	int ret;
+
+	if (!c->shader_source)
+		return gp_error(GPUPIPE_EINVAL, "shader_source is NULL: give "
+				"the GLSL compute shader's text (see "
+				"gpupipe_load_shader)");
+	if (!c->prep_cb)
+		return gp_error(GPUPIPE_EINVAL, "prep_cb is NULL: it writes "
+				"each item's input");
+	if (!c->done_cb)
+		return gp_error(GPUPIPE_EINVAL, "done_cb is NULL: it receives "
+				"each item's output and status");
+	if (depth > GPUPIPE_MAX_DEPTH)
+		return gp_error(GPUPIPE_EINVAL, "depth %u exceeds "
+				"GPUPIPE_MAX_DEPTH (%d)", depth,
+				GPUPIPE_MAX_DEPTH);
+	if (batch > GPUPIPE_MAX_BATCH)
+		return gp_error(GPUPIPE_EINVAL, "max_batch %u exceeds "
+				"GPUPIPE_MAX_BATCH (%d)", batch,
+				GPUPIPE_MAX_BATCH);
+	if (c->prep_threads > GPUPIPE_MAX_PREP_THREADS)
+		return gp_error(GPUPIPE_EINVAL, "prep_threads %u exceeds "
+				"GPUPIPE_MAX_PREP_THREADS (%d)",
+				c->prep_threads, GPUPIPE_MAX_PREP_THREADS);
+	ret = check_size("in_bytes", c->in_bytes, depth * batch);
+	if (!ret)
+		ret = check_size("out_bytes", c->out_bytes, depth * batch);
+	if (ret)
+		return ret;
+	if (!c->weights != !c->weights_bytes)
+		return gp_error(GPUPIPE_EINVAL, "weights is %s but "
+				"weights_bytes is %zu: give both or neither",
+				c->weights ? "set" : "NULL", c->weights_bytes);
+	if (c->weights_bytes > SIZE_MAX / 2)
+		return gp_error(GPUPIPE_EINVAL, "weights_bytes %zu is too "
+				"large", c->weights_bytes);
+	for (i = 0; i < 3; i++)
+		if (c->groups[i] > INT32_MAX)
+			return gp_error(GPUPIPE_EINVAL, "groups[%u] = %u "
+					"exceeds %d", i, c->groups[i],
+					INT32_MAX);
+	if ((unsigned)c->display > GPUPIPE_DISPLAY_DEVICE)
+		return gp_error(GPUPIPE_EINVAL, "display %d is not an enum "
+				"gpupipe_display value", (int)c->display);
+	if (c->display != GPUPIPE_DISPLAY_DEVICE && c->device_index)
+		return gp_error(GPUPIPE_EINVAL, "device_index %u is set but "
+				"display is not GPUPIPE_DISPLAY_DEVICE",
+				c->device_index);
+	return 0;
+}
+
+/* Copy the configuration into p, defaults resolved. */
+static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
+{
+	unsigned i;
+
+	p->shader_source = strdup(c->shader_source);
+	if (!p->shader_source)
+		return gp_error(GPUPIPE_ENOMEM, "cannot copy the shader "
+				"source");
+	if (c->weights_bytes) {
+		p->weights = malloc(c->weights_bytes);
+		if (!p->weights)
+			return gp_error(GPUPIPE_ENOMEM, "cannot copy %zu bytes "
+					"of weights", c->weights_bytes);
+		memcpy(p->weights, c->weights, c->weights_bytes);
+	}
+	p->in_bytes = c->in_bytes;
+	p->out_bytes = c->out_bytes;
+	p->weights_bytes = c->weights_bytes;
+	for (i = 0; i < 3; i++)
+		p->groups[i] = c->groups[i] ? c->groups[i] : 1;
+	p->depth = c->depth ? c->depth : DEFAULT_DEPTH;
+	p->max_batch = c->max_batch ? c->max_batch : DEFAULT_BATCH;
+	p->nslots = p->depth * p->max_batch;
+	p->prep_threads = c->prep_threads ? c->prep_threads
+					  : DEFAULT_PREP_THREADS;
+	p->fence_timeout_ms = c->fence_timeout_ms ? c->fence_timeout_ms
+						  : DEFAULT_FENCE_TIMEOUT_MS;
+	p->prep_cb = c->prep_cb;
+	p->done_cb = c->done_cb;
+	p->user_data = c->user_data;
+
+	p->batch = calloc(p->max_batch, sizeof(*p->batch));
+	p->order = calloc(p->nslots, sizeof(*p->order));
+	p->preps = calloc(p->prep_threads, sizeof(*p->preps));
+	if (!p->batch || !p->order || !p->preps)
+		return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
+				"pipeline's bookkeeping");
+
+	p->info.depth = p->depth;
+	p->info.max_batch = p->max_batch;
+	p->info.prep_threads = p->prep_threads;
+	p->info.slots = p->nslots;
+	p->info.in_bytes = p->in_bytes;
+	p->info.out_bytes = p->out_bytes;
+	p->info.weights_bytes = p->weights_bytes;
+	memcpy(p->info.groups, p->groups, sizeof(p->groups));
+	p->info.fence_timeout_ms = p->fence_timeout_ms;
+	return 0;
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+void gp_start_report(struct gpupipe *p, int result)
+{
+	pthread_mutex_lock(&p->start.lock);
+	if (result && !p->start.result) {
+		p->start.result = result;
+		snprintf(p->start.msg, sizeof(p->start.msg), "%s",
+			 gpupipe_errmsg());
+	}
+	p->start.pending--;
+	pthread_cond_signal(&p->start.cond);
+	pthread_mutex_unlock(&p->start.lock);
+}
+
+/*
+ * Start one thread and wait until it runs or says why it cannot. Library
+ * threads block every signal, so the application's handlers never run on
+ * them. *started tells the caller to join the thread, even on failure.
+ */
+static int start_thread(struct gpupipe *p, pthread_t *thread, bool *started,
+			void *(*fn)(void *), void *arg, const char *what)
+{
+	sigset_t all, old;
+	int rc;
+
+	pthread_mutex_lock(&p->start.lock);
+	p->start.pending = 1;
+	p->start.result = 0;
+	pthread_mutex_unlock(&p->start.lock);
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(thread, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return gp_error(GPUPIPE_ETHREAD, "cannot start the %s thread: "
+				"pthread_create: %s", what, strerror(rc));
+	*started = true;
+
+	pthread_mutex_lock(&p->start.lock);
+	while (p->start.pending)
+		pthread_cond_wait(&p->start.cond, &p->start.lock);
+	rc = p->start.result;
+	pthread_mutex_unlock(&p->start.lock);
+	if (rc)
+		return gp_error(rc, "%s", p->start.msg);
+	return 0;
+}
+
+static void wake_everyone(struct gpupipe *p)
+{
+	gp_queue_wake_all(&p->prep_q);
+	gp_queue_wake_all(&p->ready_q);
+	gp_queue_wake_all(&p->flight_q);
+}
+
+/* Join in stage order; each GL thread released its context on exit. */
+static void stop_threads(struct gpupipe *p)
+{
+	unsigned i;
+
+	atomic_store(&p->stop, 1);
+	wake_everyone(p);
+	for (i = 0; p->preps && i < p->prep_threads; i++)
+		if (p->preps[i].started)
+			pthread_join(p->preps[i].thread, NULL);
+	if (p->submit_started)
+		pthread_join(p->submit_thread, NULL);
+	if (p->readback_started)
+		pthread_join(p->readback_thread, NULL);
+}
+
+static void free_pipe(struct gpupipe *p)
+{
+	gp_egl_close(&p->egl);
+	gp_slots_fini(p);
+	pthread_mutex_destroy(&p->start.lock);
+	pthread_cond_destroy(&p->start.cond);
+	free(p->preps);
+	free(p->order);
+	free(p->batch);
+	free(p->weights);
+	free(p->shader_source);
+	free(p);
+}
+
+int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
+{
+	struct gpupipe *p;
+	unsigned i;
+	int ret;
+
+	gp_error_clear();
+	if (!cfg || !out)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_create: %s is NULL",
+				cfg ? "out" : "cfg");
+	ret = check_config(cfg);
+	if (ret)
+		return ret;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return gp_error(GPUPIPE_ENOMEM, "cannot allocate a pipeline");
+	pthread_mutex_init(&p->start.lock, NULL);
+	pthread_cond_init(&p->start.cond, NULL);
+	gp_wake_init(&p->done_wake);
+	gp_wake_init(&p->pushers_wake);
+
+	ret = take_config(p, cfg);
+	if (!ret)
+		ret = gp_slots_init(p);
+	if (!ret)
+		ret = gp_egl_open(&p->egl, cfg->display, cfg->device_index);
+	if (ret)
+		goto fail;
+	p->info.display = p->egl.kind;
+	p->info.device_index = p->egl.device_index;
+
+	/* Submit first: it compiles the shader and maps the buffers that
+	 * the slots point into. */
+	ret = start_thread(p, &p->submit_thread, &p->submit_started,
+			   gp_submit_main, p, "submit");
+	if (!ret)
+		ret = start_thread(p, &p->readback_thread,
+				   &p->readback_started, gp_readback_main, p,
+				   "readback");
+	for (i = 0; !ret && i < p->prep_threads; i++) {
+		p->preps[i].p = p;
+		p->preps[i].index = i;
+		ret = start_thread(p, &p->preps[i].thread,
+				   &p->preps[i].started, gp_prep_main,
+				   &p->preps[i], "prep");
+	}
+	if (ret)
+		goto fail;
+	*out = p;
+	return 0;
+
+fail:
+	stop_threads(p);
+	free_pipe(p);
+	return ret;
+}
+
+/*
+ * Destroy, in this order:
+ * (1) refuse pushes with GPUPIPE_ESHUTDOWN, and wait for pushes in
+ *     progress to finish or give up;
+ * (2) complete items no prep thread has taken as CANCELLED;
+ * (3) let items in prep, ready or in flight run: submit fences what is
+ *     READY and readback completes it (a hung GPU ends by the fence
+ *     timeout);
+ * (4) stop and join the threads in stage order, each having released its
+ *     context, then destroy the contexts and release the display;
+ * (5) free.
+ */
+int gpupipe_destroy(gpupipe *p)
+{
+	uint32_t gen;
+
+	if (!p)
+		return 0;
+	if (gp_in_callback == p)
+		return gp_error(GPUPIPE_EDEADLK, "gpupipe_destroy called from "
+				"a callback of the same pipeline; call it "
+				"from another thread");
+	atomic_store(&p->shutdown, 1);
+	gp_wake_signal(&p->free_wake, true);
+	while (atomic_load(&p->pushers)) {
+		gen = gp_wake_prepare(&p->pushers_wake);
+		if (!atomic_load(&p->pushers)) {
+			gp_wake_cancel(&p->pushers_wake);
+			break;
+		}
+		gp_wake_wait(&p->pushers_wake, gen, 0);
+	}
+
+	gp_prep_cancel_queued(p);
+
+	while (atomic_load(&p->completed) < atomic_load(&p->next_seq)) {
+		gen = gp_wake_prepare(&p->done_wake);
+		if (atomic_load(&p->completed) >= atomic_load(&p->next_seq)) {
+			gp_wake_cancel(&p->done_wake);
+			break;
+		}
+		gp_wake_wait(&p->done_wake, gen, 0);
+	}
+
+	stop_threads(p);
+	free_pipe(p);
+	return 0;
+}
+
+int gpupipe_push(gpupipe *p, void *item, unsigned flags)
+{
+	bool nonblock = flags & GPUPIPE_NONBLOCK;
+	struct gp_slot *s;
+	int ret;
+
+	if (!p)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_push: p is NULL");
+	if (flags & ~GPUPIPE_NONBLOCK)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_push: unknown flags "
+				"0x%x", flags & ~GPUPIPE_NONBLOCK);
+	if (!nonblock && gp_in_callback == p)
+		return gp_error(GPUPIPE_EDEADLK, "a blocking gpupipe_push from "
+				"a callback of the same pipeline could wait "
+				"for itself; push with GPUPIPE_NONBLOCK");
+
+	/* Announce the push before looking at shutdown; destroy sets
+	 * shutdown before it waits for pushers to reach zero. */
+	atomic_fetch_add(&p->pushers, 1);
+	if (atomic_load(&p->shutdown)) {
+		ret = gp_error(GPUPIPE_ESHUTDOWN, "gpupipe_push: the pipeline "
+			       "is being destroyed");
+		goto out;
+	}
+	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
+		ret = gp_error(GPUPIPE_EBROKEN, "gpupipe_push: the pipeline "
+			       "is broken (a GPU timeout or driver failure); "
+			       "destroy it");
+		goto out;
+	}
+	ret = gp_slot_acquire(p, nonblock, &s);
+	if (ret == GPUPIPE_EAGAIN) {
+		gp_error(ret, "gpupipe_push: all %u slots are busy",
+			 p->nslots);
+		goto out;
+	}
+	if (ret) {
+		gp_error(ret, "gpupipe_push: the pipeline is being destroyed");
+		goto out;
+	}
+	s->job.item = item;
+	s->job.seq = atomic_fetch_add(&p->next_seq, 1);
+	s->job.in_bytes = p->in_bytes;
+	s->job.out_bytes = p->out_bytes;
+	s->push_ns = gp_now_ns();
+	gp_slot_set_state(s, GP_SLOT_FREE, GP_SLOT_QUEUED);
+	gp_queue_push(&p->prep_q, &s->node);
+out:
+	if (atomic_fetch_sub(&p->pushers, 1) == 1 && atomic_load(&p->shutdown))
+		gp_wake_signal(&p->pushers_wake, true);
+	return ret;
+}
+
+int gpupipe_drain(gpupipe *p, long timeout_ms)
+{
+	uint64_t target, deadline = 0;
+	uint32_t gen;
+
+	if (!p)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_drain: p is NULL");
+	if (gp_in_callback == p)
+		return gp_error(GPUPIPE_EDEADLK, "gpupipe_drain from a "
+				"callback of the same pipeline would wait for "
+				"itself");
+	target = atomic_load(&p->next_seq);
+	if (timeout_ms >= 0)
+		deadline = gp_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	while (atomic_load(&p->completed) < target) {
+		if (deadline && gp_now_ns() >= deadline)
+			return gp_error(GPUPIPE_ETIMEDOUT, "gpupipe_drain: %llu "
+					"of %llu items still running after "
+					"%ld ms",
+					(unsigned long long)(target -
+					atomic_load(&p->completed)),
+					(unsigned long long)target, timeout_ms);
+		gen = gp_wake_prepare(&p->done_wake);
+		if (atomic_load(&p->completed) >= target) {
+			gp_wake_cancel(&p->done_wake);
+			break;
+		}
+		gp_wake_wait(&p->done_wake, gen, deadline);
+	}
+	return 0;
+}
+
+int gpupipe_cancel(gpupipe *p)
+{
+	if (!p)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_cancel: p is NULL");
+	return gp_prep_cancel_queued(p);
+}
+
+int gpupipe_get_info(const gpupipe *p, struct gpupipe_info *info)
+{
+	if (!p || !info)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_info: %s is NULL",
+				p ? "info" : "p");
+	*info = p->info;
+	return 0;
+}
+
+static uint64_t cpu_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	if (clock_gettime(clock, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int gpupipe_get_stats(const gpupipe *p, struct gpupipe_stats *st)
+{
+	unsigned i;
+
+	if (!p || !st)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_stats: %s is "
+				"NULL", p ? "stats" : "p");
+	memset(st, 0, sizeof(*st));
+	st->pushed = atomic_load(&p->next_seq);
+	for (i = 0; i < 5; i++)
+		st->completed[i] = atomic_load(&p->count_by_status[i]);
+	st->in_flight = st->pushed - atomic_load(&p->completed);
+	st->batches = atomic_load(&p->batches);
+	for (i = 0; i < p->prep_threads; i++) {
+		st->prep_busy_ns += atomic_load(&p->preps[i].busy_ns);
+		st->prep_cpu_ns += cpu_ns(p->preps[i].cpu_clock);
+	}
+	st->submit_busy_ns = atomic_load(&p->submit_busy_ns);
+	st->readback_busy_ns = atomic_load(&p->readback_busy_ns);
+	st->done_busy_ns = atomic_load(&p->done_busy_ns);
+	st->submit_cpu_ns = cpu_ns(p->submit_cpu_clock);
+	st->readback_cpu_ns = cpu_ns(p->readback_cpu_clock);
+	st->broken = atomic_load(&p->broken);
+	return 0;
+}

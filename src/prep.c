@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The prep pool: threads without a GL context. Each takes the next QUEUED
+ * slot, calls prep_cb to write the item's input straight into the slot's
+ * mapped memory, and hands the slot to submit. Prep threads finish in any
+ * order; readback restores push order.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+_Thread_local const struct gpupipe *gp_in_callback;
+
+void gpupipe_job_set_message(struct gpupipe_job *job, const char *fmt, ...)
+{
+	struct gp_slot *s;
+	va_list ap;
+
+	if (!job || !fmt)
+		return;
+	s = gp_container_of(job, struct gp_slot, job);
+	va_start(ap, fmt);
+	vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
+	va_end(ap);
+	job->message = s->msg;
+}
+
+static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
+		     struct gp_slot *s)
+{
+	struct gpupipe_job *job = &s->job;
+	uint64_t t0;
+	int rc;
+
+	job->input = s->map_in;
+	job->params = s->map_params;
+	memset(s->map_params, 0, GPUPIPE_PARAM_WORDS * sizeof(uint32_t));
+	memcpy(job->groups, p->groups, sizeof(job->groups));
+	job->output = NULL;
+	job->status = GPUPIPE_DONE;
+	job->error = 0;
+	job->message = NULL;
+	s->msg[0] = '\0';
+
+	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
+		gp_slot_fail(s, GPUPIPE_FAILED, GPUPIPE_EBROKEN,
+			     "not prepared: the pipeline is broken");
+		return;
+	}
+	t0 = gp_now_ns();
+	gp_in_callback = p;
+	rc = p->prep_cb(job, p->user_data);
+	gp_in_callback = NULL;
+	atomic_fetch_add_explicit(&t->busy_ns, gp_now_ns() - t0,
+				  memory_order_relaxed);
+	if (rc != 0) {
+		job->status = GPUPIPE_FAILED;
+		job->error = rc;
+		if (!s->msg[0])
+			snprintf(s->msg, sizeof(s->msg),
+				 "prep_cb returned %d", rc);
+		job->message = s->msg;
+	}
+}
+
+void *gp_prep_main(void *arg)
+{
+	struct gp_prep_thread *t = arg;
+	struct gpupipe *p = t->p;
+	struct cds_wfcq_node *n;
+	char name[16];
+
+	snprintf(name, sizeof(name), "gp-prep%u", t->index);
+	pthread_setname_np(pthread_self(), name);
+	pthread_getcpuclockid(pthread_self(), &t->cpu_clock);
+	gp_start_report(p, 0);
+
+	while ((n = gp_queue_pop_wait(&p->prep_q, &p->stop, 0))) {
+		struct gp_slot *s = gp_slot_of_node(n);
+
+		gp_slot_set_state(s, GP_SLOT_QUEUED, GP_SLOT_PREP);
+		prep_one(p, t, s);
+		gp_slot_set_state(s, GP_SLOT_PREP, GP_SLOT_READY);
+		gp_queue_push(&p->ready_q, &s->node);
+	}
+	return NULL;
+}
+
+int gp_prep_cancel_queued(struct gpupipe *p)
+{
+	struct cds_wfcq_node *n;
+	int count = 0;
+
+	while ((n = gp_queue_pop_try(&p->prep_q))) {
+		struct gp_slot *s = gp_slot_of_node(n);
+
+		gp_slot_set_state(s, GP_SLOT_QUEUED, GP_SLOT_READY);
+		s->job.input = NULL;
+		s->job.params = NULL;
+		gp_slot_fail(s, GPUPIPE_CANCELLED, 0,
+			     "cancelled before it was prepared");
+		gp_queue_push(&p->ready_q, &s->node);
+		count++;
+	}
+	return count;
+}

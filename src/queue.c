@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The queues between stages and every sleep and wakeup of the pipeline.
+ *
+ * The queues are liburcu's wait-free concurrent queues (cds_wfcq): enqueue
+ * never blocks or fails, and a node's own memory is the link, so the
+ * pipeline allocates nothing per item. They are unbounded lists; the bound
+ * on memory is the slot pool (slots.c), not the queues.
+ *
+ * liburcu's "blocking" dequeue does not wait for work: it returns NULL on
+ * an empty queue, and only waits (spinning, then polling every 10 ms) for
+ * an enqueuer caught between its two stores. We never use it: a consumer
+ * takes CDS_WFCQ_WOULDBLOCK as "nothing yet" and sleeps on the queue's
+ * event count, which the enqueuer signals once its append is complete.
+ *
+ * ThreadSanitizer cannot see the ordering liburcu 0.13 gives (its queue is
+ * inline asm in a library built without instrumentation), so each
+ * hand-off is annotated as a release by the producer and an acquire by the
+ * consumer, on the node's address, as liburcu 0.15 does itself.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#if defined(__SANITIZE_THREAD__)
+#define GP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GP_TSAN 1
+#endif
+#endif
+
+#ifdef GP_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define annotate_release(n) __tsan_release(n)
+#define annotate_acquire(n) __tsan_acquire(n)
+#else
+#define annotate_release(n) ((void)(n))
+#define annotate_acquire(n) ((void)(n))
+#endif
+
+uint64_t gp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- event count ------------------------------------------------------ */
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t val,
+		       uint64_t deadline_ns)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (deadline_ns) {
+		/* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time. */
+		ts.tv_sec = (time_t)(deadline_ns / 1000000000u);
+		ts.tv_nsec = (long)(deadline_ns % 1000000000u);
+		tsp = &ts;
+	}
+	/* EINTR, EAGAIN (the word changed) and ETIMEDOUT all send the
+	 * caller back to re-check its condition. */
+	syscall(SYS_futex, addr, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val,
+		tsp, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+static void futex_wake(_Atomic uint32_t *addr, int n)
+{
+	syscall(SYS_futex, addr, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n, NULL,
+		NULL, 0);
+}
+
+void gp_wake_init(struct gp_wake *w)
+{
+	atomic_init(&w->gen, 0);
+	atomic_init(&w->sleepers, 0);
+}
+
+uint32_t gp_wake_prepare(struct gp_wake *w)
+{
+	uint32_t gen;
+
+	atomic_fetch_add(&w->sleepers, 1);
+	gen = atomic_load(&w->gen);
+	/* Pairs with the fence in gp_wake_signal: either the waiter's
+	 * re-check sees the producer's change, or the producer sees this
+	 * sleeper and bumps gen, which makes the futex wait return. */
+	atomic_thread_fence(memory_order_seq_cst);
+	return gen;
+}
+
+void gp_wake_cancel(struct gp_wake *w)
+{
+	atomic_fetch_sub(&w->sleepers, 1);
+}
+
+void gp_wake_wait(struct gp_wake *w, uint32_t gen, uint64_t deadline_ns)
+{
+	if (atomic_load(&w->gen) == gen)
+		futex_wait(&w->gen, gen, deadline_ns);
+	atomic_fetch_sub(&w->sleepers, 1);
+}
+
+void gp_wake_signal(struct gp_wake *w, bool all)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&w->sleepers, memory_order_relaxed) == 0)
+		return;
+	atomic_fetch_add(&w->gen, 1);
+	futex_wake(&w->gen, all ? INT_MAX : 1);
+}
+
+/* ---- queues ----------------------------------------------------------- */
+
+void gp_queue_init(struct gp_queue *q, bool multi_consumer)
+{
+	cds_wfcq_init(&q->head, &q->tail);
+	gp_wake_init(&q->wake);
+	q->multi_consumer = multi_consumer;
+}
+
+void gp_queue_fini(struct gp_queue *q)
+{
+	cds_wfcq_destroy(&q->head, &q->tail);
+}
+
+void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n)
+{
+	cds_wfcq_node_init(n);
+	/* liburcu orders only the node's own content; the slot around it
+	 * was written before, and must be seen by the consumer too. */
+	atomic_thread_fence(memory_order_release);
+	annotate_release(n);
+	cds_wfcq_enqueue(&q->head, &q->tail, n);
+	gp_wake_signal(&q->wake, false);
+}
+
+void gp_queue_push_many(struct gp_queue *q, struct cds_wfcq_node *const *nodes,
+			unsigned count)
+{
+	struct __cds_wfcq_head head;
+	struct cds_wfcq_tail tail;
+	unsigned i;
+
+	if (!count)
+		return;
+	/* Link the nodes privately, then append them with one splice: one
+	 * hand-off and at most one wakeup for the whole batch. */
+	__cds_wfcq_init(&head, &tail);
+	for (i = 0; i < count; i++) {
+		cds_wfcq_node_init(nodes[i]);
+		annotate_release(nodes[i]);
+		cds_wfcq_enqueue(&head, &tail, nodes[i]);
+	}
+	atomic_thread_fence(memory_order_release);
+	__cds_wfcq_splice_blocking(&q->head, &q->tail, &head, &tail);
+	gp_wake_signal(&q->wake, false);
+}
+
+struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q)
+{
+	struct cds_wfcq_node *n;
+
+	if (cds_wfcq_empty(&q->head, &q->tail))
+		return NULL;
+	if (q->multi_consumer)
+		cds_wfcq_dequeue_lock(&q->head, &q->tail);
+	n = __cds_wfcq_dequeue_nonblocking(&q->head, &q->tail);
+	if (q->multi_consumer)
+		cds_wfcq_dequeue_unlock(&q->head, &q->tail);
+	if (n == CDS_WFCQ_WOULDBLOCK || n == NULL)
+		return NULL;
+	annotate_acquire(n);
+	atomic_thread_fence(memory_order_acquire);
+	return n;
+}
+
+struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
+					const _Atomic int *stop,
+					uint64_t deadline_ns)
+{
+	struct cds_wfcq_node *n;
+	uint32_t gen;
+
+	for (;;) {
+		n = gp_queue_pop_try(q);
+		if (n)
+			return n;
+		if (stop && atomic_load(stop))
+			return NULL;
+		if (deadline_ns && gp_now_ns() >= deadline_ns)
+			return NULL;
+		gen = gp_wake_prepare(&q->wake);
+		n = gp_queue_pop_try(q);
+		if (n) {
+			gp_wake_cancel(&q->wake);
+			return n;
+		}
+		if (stop && atomic_load(stop)) {
+			gp_wake_cancel(&q->wake);
+			return NULL;
+		}
+		gp_wake_wait(&q->wake, gen, deadline_ns);
+	}
+}
+
+void gp_queue_wake_all(struct gp_queue *q)
+{
+	gp_wake_signal(&q->wake, true);
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The readback thread: current in a context that shares objects with the
+ * submit context. It learns that each batch's fence has signalled, calls
+ * done_cb for every item in push order, and frees the slots.
+ *
+ * Batches arrive in dispatch order, which is not push order (prep threads
+ * finish out of order, and failed or cancelled items skip the GPU), so
+ * finished slots wait in `order`, indexed by seq modulo the slot count,
+ * until every earlier item is delivered. Every undelivered item from the
+ * next one to deliver up to the newest holds a slot of its own, so no two
+ * of them share an index.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <epoxy/gl.h>
+
+#include "internal.h"
+
+/* How long one glClientWaitSync may block before we look at the clock. */
+#define WAIT_SLICE_NS 100000000ull
+
+/*
+ * Wait for a batch's fence. This is the one place that decides how
+ * readback learns of completion: here, by blocking in glClientWaitSync
+ * with the shared context current (the design card's plain hand-off).
+ * Returns the status for the batch's items, with the reason in msg.
+ */
+static int wait_fence(struct gpupipe *p, GLsync fence, char *msg, size_t n,
+		      int *error)
+{
+	uint64_t limit = (uint64_t)p->fence_timeout_ms * 1000000u;
+	uint64_t start = gp_now_ns(), waited = 0;
+	GLenum r;
+
+	/* Once broken, a pending fence is not waited for again: a hung
+	 * GPU must not cost one timeout per batch. */
+	if (atomic_load(&p->broken))
+		limit = 0;
+	for (;;) {
+		uint64_t slice = limit - waited < WAIT_SLICE_NS
+					 ? limit - waited : WAIT_SLICE_NS;
+
+		r = glClientWaitSync(fence, 0, slice);
+		if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED)
+			return GPUPIPE_DONE;
+		if (r == GL_WAIT_FAILED) {
+			*error = GPUPIPE_EDRIVER;
+			snprintf(msg, n, "glClientWaitSync failed: GL error "
+				 "0x%04x", glGetError());
+			atomic_store(&p->broken, 1);
+			return GPUPIPE_FAILED;
+		}
+		waited = gp_now_ns() - start;
+		if (waited >= limit)
+			break;
+	}
+	*error = GPUPIPE_ETIMEDOUT;
+	snprintf(msg, n, "the GPU did not finish this item's batch within "
+		 "fence_timeout_ms (%u ms)", p->fence_timeout_ms);
+	atomic_store(&p->broken, 1);
+	return GPUPIPE_TIMEDOUT;
+}
+
+static void deliver(struct gpupipe *p, struct gp_slot *s)
+{
+	struct gpupipe_job *job = &s->job;
+	uint64_t t0 = gp_now_ns();
+
+	job->input = NULL;
+	job->params = NULL;
+	job->output = job->status == GPUPIPE_DONE ? s->map_out : NULL;
+	job->out_bytes = p->out_bytes;
+	if (job->status == GPUPIPE_DONE)
+		job->message = NULL;
+	gp_in_callback = p;
+	p->done_cb(job, p->user_data);
+	gp_in_callback = NULL;
+	atomic_fetch_add_explicit(&p->done_busy_ns, gp_now_ns() - t0,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->count_by_status[job->status], 1,
+				  memory_order_relaxed);
+	gp_slot_release(p, s);
+	/* Completed last: destroy frees nothing until this count says the
+	 * item is done, and joins this thread before freeing p. */
+	atomic_fetch_add(&p->completed, 1);
+	gp_wake_signal(&p->done_wake, true);
+}
+
+static void run(struct gpupipe *p, struct gp_slot **order)
+{
+	struct cds_wfcq_node *n;
+	uint64_t next = 0;
+	int batch_status = GPUPIPE_DONE, batch_error = 0;
+	char batch_msg[GP_MSG_BYTES];
+
+	while ((n = gp_queue_pop_wait(&p->flight_q, &p->stop, 0))) {
+		struct gp_slot *s = gp_slot_of_node(n);
+		struct gp_slot *d;
+
+		if (s->fence) {
+			uint64_t t0 = gp_now_ns();
+
+			batch_error = 0;
+			batch_status = wait_fence(p, s->fence, batch_msg,
+						  sizeof(batch_msg),
+						  &batch_error);
+			glDeleteSync(s->fence);
+			s->fence = NULL;
+			atomic_fetch_add_explicit(&p->readback_busy_ns,
+						  gp_now_ns() - t0,
+						  memory_order_relaxed);
+		}
+		/* Every slot of a batch follows its first one in the queue,
+		 * so the last wait's result is this batch's. */
+		if (s->dispatched && batch_status != GPUPIPE_DONE &&
+		    s->job.status == GPUPIPE_DONE)
+			gp_slot_fail(s, batch_status, batch_error, "%s",
+				     batch_msg);
+		gp_slot_set_state(s, GP_SLOT_IN_FLIGHT, GP_SLOT_DONE);
+		order[s->job.seq % p->nslots] = s;
+
+		while ((d = order[next % p->nslots]) && d->job.seq == next) {
+			order[next % p->nslots] = NULL;
+			deliver(p, d);
+			next++;
+		}
+	}
+}
+
+void *gp_readback_main(void *arg)
+{
+	struct gpupipe *p = arg;
+	int ret;
+
+	pthread_setname_np(pthread_self(), "gp-readback");
+	pthread_getcpuclockid(pthread_self(), &p->readback_cpu_clock);
+	ret = gp_egl_make_current(&p->egl, p->egl.readback_ctx);
+	gp_start_report(p, ret);
+	if (ret)
+		return NULL;
+	run(p, p->order);
+	gp_egl_release_current(&p->egl);
+	return NULL;
+}

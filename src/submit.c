@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The submit thread: the only thread current in the pipeline's GL
+ * context. It creates the program and the persistently mapped buffers,
+ * then, for each batch of READY slots, binds each slot's ranges,
+ * dispatches, and closes the batch with a client-mapped barrier, a fence
+ * and a flush before handing it to readback.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <epoxy/gl.h>
+
+#include "internal.h"
+
+#define PARAM_BYTES (GPUPIPE_PARAM_WORDS * sizeof(uint32_t))
+
+static size_t round_up(size_t v, size_t align)
+{
+	return (v + align - 1) / align * align;
+}
+
+static int check_gl(struct gpupipe *p)
+{
+	GLint v = 0;
+	unsigned i;
+
+	if (epoxy_gl_version() < 44 &&
+	    (!epoxy_has_gl_extension("GL_ARB_buffer_storage") ||
+	     !epoxy_has_gl_extension("GL_ARB_multi_bind") ||
+	     !epoxy_has_gl_extension("GL_ARB_compute_shader")))
+		return gp_error(GPUPIPE_ENOTSUP, "OpenGL %d.%d lacks what "
+				"gpupipe needs: OpenGL 4.4, or 4.3 with "
+				"GL_ARB_buffer_storage and GL_ARB_multi_bind",
+				epoxy_gl_version() / 10,
+				epoxy_gl_version() % 10);
+	for (i = 0; i < 3; i++) {
+		glGetIntegeri_v(GL_MAX_COMPUTE_WORK_GROUP_COUNT, i, &v);
+		p->max_groups[i] = (uint32_t)v;
+		if (p->groups[i] > p->max_groups[i])
+			return gp_error(GPUPIPE_EINVAL, "groups[%u] = %u "
+					"exceeds GL_MAX_COMPUTE_WORK_GROUP_COUNT "
+					"(%u) of this driver", i, p->groups[i],
+					p->max_groups[i]);
+	}
+	glGetIntegerv(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &v);
+	if (p->in_bytes > (size_t)(GLuint)v || p->out_bytes > (size_t)(GLuint)v ||
+	    p->weights_bytes > (size_t)(GLuint)v)
+		return gp_error(GPUPIPE_EINVAL, "%s %zu exceeds "
+				"GL_MAX_SHADER_STORAGE_BLOCK_SIZE (%u) of "
+				"this driver",
+				p->in_bytes > (size_t)(GLuint)v ? "in_bytes" :
+				p->out_bytes > (size_t)(GLuint)v ? "out_bytes" :
+				"weights_bytes",
+				p->in_bytes > (size_t)(GLuint)v ? p->in_bytes :
+				p->out_bytes > (size_t)(GLuint)v ? p->out_bytes :
+				p->weights_bytes, (GLuint)v);
+	return 0;
+}
+
+/* Create one immutable buffer and, with map_flags, map all of it for the
+ * life of the pipeline. */
+static int make_buffer(const char *what, size_t bytes, const void *data,
+		       GLbitfield storage_flags, GLbitfield map_flags,
+		       GLuint *buf, void **map)
+{
+	GLenum err;
+
+	while (glGetError() != GL_NO_ERROR)
+		;
+	glGenBuffers(1, buf);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, *buf);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, (GLsizeiptr)bytes, data,
+			storage_flags);
+	err = glGetError();
+	if (err == GL_OUT_OF_MEMORY)
+		return gp_error(GPUPIPE_ENOMEM, "glBufferStorage of %zu bytes "
+				"for the %s buffer: GL_OUT_OF_MEMORY", bytes,
+				what);
+	if (err != GL_NO_ERROR)
+		return gp_error(GPUPIPE_EDRIVER, "glBufferStorage of %zu bytes "
+				"for the %s buffer: GL error 0x%04x", bytes,
+				what, err);
+	if (!map_flags)
+		return 0;
+	*map = glMapBufferRange(GL_SHADER_STORAGE_BUFFER, 0, (GLsizeiptr)bytes,
+				map_flags);
+	if (!*map)
+		return gp_error(GPUPIPE_EDRIVER, "glMapBufferRange of the %s "
+				"buffer (%zu bytes) returned NULL: GL error "
+				"0x%04x", what, bytes, glGetError());
+	return 0;
+}
+
+static int create_buffers(struct gpupipe *p)
+{
+	const GLbitfield in_flags = GL_MAP_WRITE_BIT | GL_MAP_PERSISTENT_BIT |
+				    GL_MAP_COHERENT_BIT;
+	/* The CPU reads outputs: ask for host-cached memory, since reading
+	 * write-combined memory is tens of times slower. */
+	const GLbitfield out_map = GL_MAP_READ_BIT | GL_MAP_PERSISTENT_BIT |
+				   GL_MAP_COHERENT_BIT;
+	const GLbitfield out_storage = out_map | GL_CLIENT_STORAGE_BIT;
+	GLint align = 0;
+	unsigned i;
+	int ret;
+
+	glGetIntegerv(GL_SHADER_STORAGE_BUFFER_OFFSET_ALIGNMENT, &align);
+	if (align < 4)
+		align = 4;
+	p->in_stride = round_up(p->in_bytes, (size_t)align);
+	p->out_stride = round_up(p->out_bytes, (size_t)align);
+	p->params_stride = round_up(PARAM_BYTES, (size_t)align);
+
+	ret = make_buffer("input", p->in_stride * p->nslots, NULL, in_flags,
+			  in_flags, &p->buf_in, &p->map_in_base);
+	if (!ret)
+		ret = make_buffer("output", p->out_stride * p->nslots, NULL,
+				  out_storage, out_map, &p->buf_out,
+				  &p->map_out_base);
+	if (!ret)
+		ret = make_buffer("parameter", p->params_stride * p->nslots,
+				  NULL, in_flags, in_flags, &p->buf_params,
+				  &p->map_params_base);
+	/* Binding 1 always has a buffer, so each dispatch binds all four
+	 * ranges in one glBindBuffersRange call. */
+	if (!ret)
+		ret = make_buffer("weights",
+				  p->weights_bytes ? p->weights_bytes : 16,
+				  p->weights, 0, 0, &p->buf_weights, NULL);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < p->nslots; i++) {
+		struct gp_slot *s = &p->slots[i];
+
+		s->map_in = (char *)p->map_in_base + i * p->in_stride;
+		s->map_out = (char *)p->map_out_base + i * p->out_stride;
+		s->map_params = (uint32_t *)((char *)p->map_params_base +
+					     i * p->params_stride);
+	}
+	p->info.in_stride = p->in_stride;
+	p->info.out_stride = p->out_stride;
+	p->info.mapped_bytes = (p->in_stride + p->out_stride +
+				p->params_stride) * p->nslots;
+	p->info.map_flags_in = in_flags;
+	p->info.map_flags_out = out_map;
+	p->info.storage_flags_out = out_storage;
+	return 0;
+}
+
+static void destroy_gl(struct gpupipe *p)
+{
+	const GLuint bufs[] = { p->buf_in, p->buf_out, p->buf_params,
+				p->buf_weights };
+	const void *maps[] = { p->map_in_base, p->map_out_base,
+			       p->map_params_base, NULL };
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		if (!bufs[i] || !maps[i])
+			continue;
+		glBindBuffer(GL_SHADER_STORAGE_BUFFER, bufs[i]);
+		glUnmapBuffer(GL_SHADER_STORAGE_BUFFER);
+	}
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, 0);
+	glDeleteBuffers(4, bufs);
+	if (p->program)
+		glDeleteProgram(p->program);
+	p->buf_in = p->buf_out = p->buf_params = p->buf_weights = 0;
+	p->map_in_base = p->map_out_base = p->map_params_base = NULL;
+	p->program = 0;
+}
+
+static void copy_gl_string(char *dst, size_t n, GLenum name)
+{
+	const char *s = (const char *)glGetString(name);
+
+	snprintf(dst, n, "%s", s ? s : "");
+}
+
+static int init_gl(struct gpupipe *p)
+{
+	int ret;
+
+	ret = check_gl(p);
+	if (!ret)
+		ret = gp_shader_build(p->shader_source, p->out_bytes,
+				      &p->program);
+	if (!ret)
+		ret = create_buffers(p);
+	if (ret)
+		return ret;
+	copy_gl_string(p->info.renderer, sizeof(p->info.renderer),
+		       GL_RENDERER);
+	copy_gl_string(p->info.version, sizeof(p->info.version), GL_VERSION);
+	copy_gl_string(p->info.vendor, sizeof(p->info.vendor), GL_VENDOR);
+	glUseProgram(p->program);
+	return 0;
+}
+
+static bool groups_ok(struct gpupipe *p, struct gp_slot *s)
+{
+	const uint32_t *g = s->job.groups;
+	unsigned i;
+
+	for (i = 0; i < 3; i++) {
+		if (g[i] == 0 || g[i] > p->max_groups[i]) {
+			gp_slot_fail(s, GPUPIPE_FAILED, GPUPIPE_EINVAL,
+				     "prep_cb set groups[%u] = %u; it must be "
+				     "1..%u", i, g[i], p->max_groups[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* False for a slot that failed in prep, was cancelled, arrives after the
+ * pipeline broke, or asks for an impossible dispatch; its status says
+ * which. */
+static bool dispatchable(struct gpupipe *p, struct gp_slot *s)
+{
+	if (s->job.status != GPUPIPE_DONE)
+		return false;
+	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
+		gp_slot_fail(s, GPUPIPE_FAILED, GPUPIPE_EBROKEN,
+			     "not dispatched: the pipeline is broken");
+		return false;
+	}
+	return groups_ok(p, s);
+}
+
+static void dispatch(struct gpupipe *p, struct gp_slot *s)
+{
+	const GLuint bufs[4] = { p->buf_in, p->buf_weights, p->buf_out,
+				 p->buf_params };
+	const GLintptr offs[4] = {
+		(GLintptr)(s->index * p->in_stride), 0,
+		(GLintptr)(s->index * p->out_stride),
+		(GLintptr)(s->index * p->params_stride),
+	};
+	const GLsizeiptr sizes[4] = {
+		(GLsizeiptr)p->in_bytes,
+		(GLsizeiptr)(p->weights_bytes ? p->weights_bytes : 16),
+		(GLsizeiptr)p->out_bytes, (GLsizeiptr)PARAM_BYTES,
+	};
+
+	glBindBuffersRange(GL_SHADER_STORAGE_BUFFER, 0, 4, bufs, offs, sizes);
+	glDispatchCompute(s->job.groups[0], s->job.groups[1],
+			  s->job.groups[2]);
+}
+
+/* Hand a slot that was not dispatched to readback on its own. */
+static void pass_through(struct gpupipe *p, struct gp_slot *s)
+{
+	s->fence = NULL;
+	s->batch_len = 0;
+	s->dispatched = false;
+	gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
+	gp_queue_push(&p->flight_q, &s->node);
+}
+
+static void close_batch(struct gpupipe *p, unsigned count)
+{
+	struct gp_slot *first = gp_slot_of_node(p->batch[0]);
+	GLsync fence;
+	GLenum err;
+	unsigned i;
+
+	/* Barrier before the fence, not after: the fence must cover the
+	 * shader's writes to the persistently mapped output. */
+	glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
+	fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+	/* Flush now: readback waits on this fence from another context,
+	 * and an unflushed fence may never signal there. */
+	glFlush();
+	err = glGetError();
+	first->fence = fence;
+	first->batch_len = count;
+	if (!fence || err != GL_NO_ERROR) {
+		for (i = 0; i < count; i++)
+			gp_slot_fail(gp_slot_of_node(p->batch[i]),
+				     GPUPIPE_FAILED, GPUPIPE_EDRIVER,
+				     "%s (GL error 0x%04x)",
+				     fence ? "a GL call of this batch failed"
+					   : "glFenceSync failed", err);
+		if (!fence)
+			atomic_store(&p->broken, 1);
+	}
+	atomic_fetch_add_explicit(&p->batches, 1, memory_order_relaxed);
+	gp_queue_push_many(&p->flight_q, p->batch, count);
+}
+
+static void run(struct gpupipe *p)
+{
+	struct cds_wfcq_node *n;
+
+	while ((n = gp_queue_pop_wait(&p->ready_q, &p->stop, 0))) {
+		unsigned count = 0;
+		uint64_t t0 = gp_now_ns();
+
+		/* A batch closes when it is full or when nothing more is
+		 * ready: a slow producer never waits for a full batch. */
+		do {
+			struct gp_slot *s = gp_slot_of_node(n);
+
+			if (!dispatchable(p, s)) {
+				pass_through(p, s);
+				continue;
+			}
+			dispatch(p, s);
+			s->fence = NULL;
+			s->batch_len = 0;
+			s->dispatched = true;
+			gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
+			p->batch[count++] = &s->node;
+		} while (count < p->max_batch &&
+			 (n = gp_queue_pop_try(&p->ready_q)));
+		if (count)
+			close_batch(p, count);
+		atomic_fetch_add_explicit(&p->submit_busy_ns,
+					  gp_now_ns() - t0,
+					  memory_order_relaxed);
+	}
+}
+
+void *gp_submit_main(void *arg)
+{
+	struct gpupipe *p = arg;
+	int ret;
+
+	pthread_setname_np(pthread_self(), "gp-submit");
+	pthread_getcpuclockid(pthread_self(), &p->submit_cpu_clock);
+	ret = gp_egl_make_current(&p->egl, p->egl.submit_ctx);
+	if (ret) {
+		gp_start_report(p, ret);
+		return NULL;
+	}
+	ret = init_gl(p);
+	if (ret) {
+		destroy_gl(p);
+		gp_egl_release_current(&p->egl);
+		gp_start_report(p, ret);
+		return NULL;
+	}
+	gp_start_report(p, 0);
+
+	run(p);
+
+	/* Every item has completed before stop is set: the GPU is idle. */
+	destroy_gl(p);
+	gp_egl_release_current(&p->egl);
+	return NULL;
+}

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#ifndef SHADER_DIR
+#define SHADER_DIR "shaders"
+#endif
+
+void test_init(unsigned watchdog_s)
+{
+	/* A hang fails this program (SIGALRM), not the whole run. */
+	alarm(watchdog_s);
+	/* llvmpipe's own threads make a tiny dispatch 3-4x slower and
+	 * noisier on small machines. */
+	setenv("LP_NUM_THREADS", "0", 0);
+	/* Keep Mesa's driver loaded: unloading it at eglTerminate makes
+	 * LeakSanitizer report a false 128-byte leak. */
+	dlopen("libEGL_mesa.so.0", RTLD_NOW | RTLD_NODELETE);
+	dlopen("libgallium_dri.so", RTLD_NOW | RTLD_NODELETE);
+	dlopen("swrast_dri.so", RTLD_NOW | RTLD_NODELETE);
+	if (CU_initialize_registry() != CUE_SUCCESS) {
+		fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
+		exit(2);
+	}
+}
+
+int test_run(const char *name)
+{
+	unsigned run, failed;
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	/* CU_basic_run_tests succeeds even when tests fail. */
+	run = CU_get_number_of_tests_run();
+	failed = CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	printf("\ngpupipe-test %s: %u passed, %u failed\n", name, run - failed,
+	       failed);
+	return failed || !run ? 1 : 0;
+}
+
+const char *test_shader(void)
+{
+	static char *src;
+	const char *dir;
+	char path[4096];
+
+	if (src)
+		return src;
+	dir = getenv("GPUPIPE_SHADER_DIR");
+	snprintf(path, sizeof(path), "%s/test_affine.comp",
+		 dir ? dir : SHADER_DIR);
+	if (gpupipe_load_shader(path, &src)) {
+		fprintf(stderr, "%s\n", gpupipe_errmsg());
+		exit(2);
+	}
+	return src;
+}
+
+/* ---- harness ---------------------------------------------------------- */
+
+static int h_prep(struct gpupipe_job *job, void *user_data)
+{
+	struct harness *h = user_data;
+	uint64_t id = (uintptr_t)job->item - 1;
+	uint32_t *x = job->input;
+	uint32_t i;
+
+	if (h->hold_from >= 0 && (int64_t)id >= h->hold_from) {
+		atomic_fetch_add(&h->prep_running, 1);
+		while (!atomic_load(&h->gate))
+			usleep(100);
+		atomic_fetch_sub(&h->prep_running, 1);
+	}
+	if (h->prep_delay_us)
+		usleep((unsigned)(test_input(id, 7) % (h->prep_delay_us + 1)));
+	if ((int64_t)id == h->fail_id) {
+		gpupipe_job_set_message(job, "item %llu refused by the test",
+					(unsigned long long)id);
+		return 42;
+	}
+	for (i = 0; i < h->elems; i++)
+		x[i] = test_input(id, i);
+	job->params[0] = test_tag(id);
+	job->params[1] = h->elems;
+	job->params[2] = TEST_WEIGHTS;
+	job->groups[0] = (h->elems + 63) / 64;
+	return 0;
+}
+
+static bool output_ok(struct harness *h, uint64_t id, const uint32_t *out)
+{
+	uint32_t tag = test_tag(id), i;
+
+	if (out[0] != tag || out[1] != h->elems)
+		return false;
+	for (i = 0; i < h->elems; i++)
+		if (out[2 + i] != test_input(id, i) *
+					  h->weights[i % TEST_WEIGHTS] + tag)
+			return false;
+	return true;
+}
+
+static void h_done(struct gpupipe_job *job, void *user_data)
+{
+	struct harness *h = user_data;
+	uint64_t id = (uintptr_t)job->item - 1;
+
+	if (job->seq != h->next_seq)
+		atomic_fetch_add(&h->bad_seq, 1);
+	h->next_seq = job->seq + 1;
+	if ((int64_t)id <= h->last_id)
+		atomic_fetch_add(&h->bad_order, 1);
+	h->last_id = (int64_t)id;
+	if (id < h->seen_cap && h->seen[id] < 255)
+		h->seen[id]++;
+	if (job->status < 0 || job->status > GPUPIPE_DEVICE_LOST) {
+		atomic_fetch_add(&h->bad_status, 1);
+	} else {
+		atomic_fetch_add(&h->by_status[job->status], 1);
+	}
+	if (job->status == GPUPIPE_DONE) {
+		if (!job->output || job->message ||
+		    !output_ok(h, id, job->output))
+			atomic_fetch_add(&h->bad_output, 1);
+	} else {
+		if (job->output || !job->message || !job->message[0])
+			atomic_fetch_add(&h->bad_status, 1);
+		if (job->status == GPUPIPE_FAILED &&
+		    (int64_t)id == h->fail_id && job->error != 42)
+			atomic_fetch_add(&h->bad_status, 1);
+	}
+	if (h->done_delay_us)
+		usleep(h->done_delay_us);
+	atomic_fetch_add(&h->completions, 1);
+}
+
+void harness_init(struct harness *h, uint32_t elems, unsigned depth,
+		  unsigned batch, unsigned prep_threads, uint64_t max_items)
+{
+	unsigned i;
+
+	memset(h, 0, sizeof(*h));
+	h->elems = elems;
+	for (i = 0; i < TEST_WEIGHTS; i++)
+		h->weights[i] = 0x01000193u * (i + 3) + 7;
+	h->fail_id = -1;
+	h->hold_from = -1;
+	h->last_id = -1;
+	atomic_init(&h->gate, 1);
+	h->seen_cap = max_items;
+	h->seen = calloc(max_items ? max_items : 1, 1);
+	h->cfg.shader_source = test_shader();
+	h->cfg.in_bytes = elems * sizeof(uint32_t);
+	h->cfg.out_bytes = (elems + 2) * sizeof(uint32_t);
+	h->cfg.weights = h->weights;
+	h->cfg.weights_bytes = sizeof(h->weights);
+	h->cfg.depth = depth;
+	h->cfg.max_batch = batch;
+	h->cfg.prep_threads = prep_threads;
+	h->cfg.prep_cb = h_prep;
+	h->cfg.done_cb = h_done;
+	h->cfg.user_data = h;
+}
+
+int harness_create(struct harness *h)
+{
+	int ret = gpupipe_create(&h->cfg, &h->p);
+
+	if (ret)
+		fprintf(stderr, "gpupipe_create: %s: %s\n",
+			gpupipe_error_name(ret), gpupipe_errmsg());
+	return ret;
+}
+
+int harness_push(struct harness *h, uint64_t first, uint64_t n)
+{
+	uint64_t id;
+	int ret;
+
+	for (id = first; id < first + n; id++) {
+		ret = gpupipe_push(h->p, (void *)(uintptr_t)(id + 1), 0);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void harness_fini(struct harness *h)
+{
+	if (h->p)
+		CU_ASSERT_EQUAL(gpupipe_destroy(h->p), 0);
+	h->p = NULL;
+	free(h->seen);
+	h->seen = NULL;
+}
+
+/* ---- process counters ------------------------------------------------- */
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int count_fds(void)
+{
+	return count_dir("/proc/self/fd");
+}
+
+int count_threads(void)
+{
+	return count_dir("/proc/self/task");
+}
+
+long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the test programs share: a watchdog, the affine test kernel with
+ * its CPU reference, and a harness that pushes items and checks each
+ * completion (status, order, tag, every output element).
+ */
+#ifndef GPUPIPE_TESTS_COMMON_H
+#define GPUPIPE_TESTS_COMMON_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <CUnit/Basic.h>
+
+#include "gpupipe.h"
+
+/* Arm the watchdog, keep Mesa loaded, and set LP_NUM_THREADS=0. */
+void test_init(unsigned watchdog_s);
+/* Run the registered suites; print "gpupipe-test NAME: N passed, M
+ * failed" and return the exit status (0 only if nothing failed). */
+int test_run(const char *name);
+
+/* The test shader's source (shaders/test_affine.comp), loaded once. */
+const char *test_shader(void);
+
+#define TEST_WEIGHTS 37 /* weight count, prime so i % wn varies */
+
+/* Element i of item id's input, and the item's tag: never zero. */
+static inline uint32_t test_input(uint64_t id, uint32_t i)
+{
+	uint64_t v = (id + 1) * 0x9e3779b97f4a7c15ull + i * 0xbf58476d1ce4e5b9ull;
+
+	v ^= v >> 29;
+	return (uint32_t)v | 1u;
+}
+
+static inline uint32_t test_tag(uint64_t id)
+{
+	return (uint32_t)(id * 2654435761u) ^ 0xa5a5a5a5u;
+}
+
+/* A harness: one pipeline running the affine kernel over items whose
+ * item pointer encodes an id (id + 1). */
+struct harness {
+	struct gpupipe_config cfg;
+	gpupipe *p;
+	uint32_t elems;         /* uint32 elements per item */
+	uint32_t weights[TEST_WEIGHTS];
+	unsigned prep_delay_us; /* random delay in prep, 0..this */
+	int64_t fail_id;        /* prep fails this item id; -1: none */
+	int64_t hold_from;      /* prep blocks items >= this id on gate */
+	atomic_int gate;        /* 0: held prep_cbs wait; 1: they run */
+	atomic_int prep_running;
+	unsigned done_delay_us; /* sleep in done_cb */
+
+	/* What done_cb saw. */
+	atomic_uint_fast64_t completions;
+	atomic_uint_fast64_t by_status[5];
+	atomic_uint_fast64_t bad_order, bad_output, bad_status, bad_seq;
+	uint64_t next_seq;      /* done_cb runs one at a time */
+	int64_t last_id;
+	uint8_t *seen;          /* per id: completions seen */
+	uint64_t seen_cap;
+};
+
+/* Set up h (not yet created); elems per item, depth, batch, threads. */
+void harness_init(struct harness *h, uint32_t elems, unsigned depth,
+		  unsigned batch, unsigned prep_threads, uint64_t max_items);
+int harness_create(struct harness *h);
+/* Push ids [first, first + n); returns the first failing push's code. */
+int harness_push(struct harness *h, uint64_t first, uint64_t n);
+void harness_fini(struct harness *h); /* destroys the pipeline if any */
+
+/* Counters of this process, for leak checks. */
+int count_fds(void);
+int count_threads(void);
+long rss_kib(void);
+
+#endif

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Correctness of the pipeline's data path: outputs against a CPU
+ * reference, push order, exactly-once completion.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+#include "common.h"
+
+static void check_all_done(struct harness *h, uint64_t n)
+{
+	uint64_t id, missing = 0, dup = 0;
+
+	CU_ASSERT_EQUAL(atomic_load(&h->completions), n);
+	CU_ASSERT_EQUAL(atomic_load(&h->by_status[GPUPIPE_DONE]), n);
+	CU_ASSERT_EQUAL(atomic_load(&h->bad_output), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->bad_order), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->bad_seq), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->bad_status), 0);
+	for (id = 0; id < n; id++) {
+		missing += h->seen[id] == 0;
+		dup += h->seen[id] > 1;
+	}
+	CU_ASSERT_EQUAL(missing, 0);
+	CU_ASSERT_EQUAL(dup, 0);
+}
+
+/* "done_cb ... with the item's mapped output": every element of every
+ * output equals the CPU reference, on inputs that are not zeros. */
+static void test_outputs_match_reference(void)
+{
+	static const uint32_t sizes[] = { 1, 63, 64, 65, 1000, 4096 };
+	unsigned k;
+
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct harness h;
+
+		harness_init(&h, sizes[k], 3, 1, 2, 50);
+		CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+		CU_ASSERT_EQUAL(harness_push(&h, 0, 50), 0);
+		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+		check_all_done(&h, 50);
+		harness_fini(&h);
+	}
+}
+
+/* "every item that gpupipe_push accepts gets exactly one done_cb, in push
+ * order": 10,000+ items over depths 1, 2, 3, 8, one to four prep threads,
+ * random prep delays so that prep threads finish out of order. */
+static void test_order_exactly_once(void)
+{
+	static const unsigned depths[] = { 1, 2, 3, 8 };
+	uint64_t total = 0;
+	unsigned d, t;
+
+	for (d = 0; d < 4; d++) {
+		for (t = 1; t <= 4; t++) {
+			struct harness h;
+			const uint64_t n = 640;
+
+			harness_init(&h, 16, depths[d], 1, t, n);
+			h.prep_delay_us = t > 1 ? 150 : 0;
+			CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+			CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
+			CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+			check_all_done(&h, n);
+			harness_fini(&h);
+			total += n;
+		}
+	}
+	CU_ASSERT(total >= 10000);
+}
+
+/* "max_batch: items under one fence": every item of a batch completes
+ * once, in order, with its own output. */
+static void test_batches(void)
+{
+	static const unsigned batches[] = { 2, 4, 16, 64 };
+	unsigned b;
+
+	for (b = 0; b < 4; b++) {
+		struct harness h;
+		struct gpupipe_stats st;
+		const uint64_t n = 700;
+
+		harness_init(&h, 32, 3, batches[b], 3, n);
+		CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+		CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
+		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+		check_all_done(&h, n);
+		CU_ASSERT_EQUAL(gpupipe_get_stats(h.p, &st), 0);
+		CU_ASSERT(st.batches >= n / batches[b]);
+		CU_ASSERT(st.batches <= n);
+		CU_ASSERT_EQUAL(st.pushed, n);
+		CU_ASSERT_EQUAL(st.completed[GPUPIPE_DONE], n);
+		CU_ASSERT_EQUAL(st.in_flight, 0);
+		harness_fini(&h);
+	}
+}
+
+/* Slot reuse: with depth 1 every item reuses the same slot; an output left
+ * over from the previous item would carry the wrong tag. */
+static void test_slot_reuse(void)
+{
+	struct harness h;
+	struct gpupipe_info info;
+
+	harness_init(&h, 300, 1, 1, 1, 400);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	CU_ASSERT_EQUAL(gpupipe_get_info(h.p, &info), 0);
+	CU_ASSERT_EQUAL(info.slots, 1);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 400), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	check_all_done(&h, 400);
+	harness_fini(&h);
+}
+
+/* Several application threads push at once: push order is the order in
+ * which gpupipe_push assigned seq; every item completes once. */
+struct pusher {
+	struct harness *h;
+	uint64_t first, n;
+	int ret;
+};
+
+static void *push_thread(void *arg)
+{
+	struct pusher *pu = arg;
+	uint64_t id;
+
+	for (id = pu->first; id < pu->first + pu->n; id++) {
+		pu->ret = gpupipe_push(pu->h->p, (void *)(uintptr_t)(id + 1),
+				       0);
+		if (pu->ret)
+			break;
+	}
+	return NULL;
+}
+
+static void test_concurrent_pushers(void)
+{
+	struct harness h;
+	struct pusher pu[4];
+	pthread_t th[4];
+	uint64_t id, missing = 0;
+	unsigned i;
+
+	harness_init(&h, 16, 3, 2, 3, 4 * 500);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	for (i = 0; i < 4; i++) {
+		pu[i] = (struct pusher){ .h = &h, .first = i * 500, .n = 500 };
+		pthread_create(&th[i], NULL, push_thread, &pu[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT_EQUAL(pu[i].ret, 0);
+	}
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h.completions), 2000);
+	CU_ASSERT_EQUAL(atomic_load(&h.by_status[GPUPIPE_DONE]), 2000);
+	CU_ASSERT_EQUAL(atomic_load(&h.bad_output), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h.bad_seq), 0);
+	for (id = 0; id < 2000; id++)
+		missing += h.seen[id] != 1;
+	CU_ASSERT_EQUAL(missing, 0);
+	harness_fini(&h);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	test_init(300);
+	s = CU_add_suite("pipeline", NULL, NULL);
+	CU_add_test(s, "outputs match the CPU reference",
+		    test_outputs_match_reference);
+	CU_add_test(s, "exactly once, in push order, 10k items",
+		    test_order_exactly_once);
+	CU_add_test(s, "batches", test_batches);
+	CU_add_test(s, "slot reuse", test_slot_reuse);
+	CU_add_test(s, "concurrent pushers", test_concurrent_pushers);
+	return test_run("pipeline");
+}
