@@ -36,14 +36,23 @@
 #endif
 #endif
 
+/*
+ * liburcu orders only a node's own content; the slot around it was
+ * written before the hand-off and must be seen after it too. On hardware
+ * that takes a release fence before enqueue and an acquire fence after
+ * dequeue. ThreadSanitizer does not model fences, so it gets the
+ * annotations instead.
+ */
 #ifdef GP_TSAN
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
-#define annotate_release(n) __tsan_release(n)
-#define annotate_acquire(n) __tsan_acquire(n)
+#define hand_off_release(n) __tsan_release(n)
+#define hand_off_acquire(n) __tsan_acquire(n)
 #else
-#define annotate_release(n) ((void)(n))
-#define annotate_acquire(n) ((void)(n))
+#define hand_off_release(n) \
+	((void)(n), atomic_thread_fence(memory_order_release))
+#define hand_off_acquire(n) \
+	((void)(n), atomic_thread_fence(memory_order_acquire))
 #endif
 
 uint64_t gp_now_ns(void)
@@ -85,17 +94,19 @@ void gp_wake_init(struct gp_wake *w)
 	atomic_init(&w->sleepers, 0);
 }
 
+/*
+ * Waiter and signaller each do a read-modify-write on `sleepers` after
+ * changing (or before re-checking) the condition. RMWs on one variable
+ * are totally ordered: either the signaller's comes second and sees the
+ * sleeper, then bumps gen so the futex wait returns at once; or it comes
+ * first, and the waiter's RMW reads from it, which makes the signaller's
+ * change visible to the waiter's re-check. No wakeup is lost, and no
+ * standalone fence is needed (ThreadSanitizer cannot check those).
+ */
 uint32_t gp_wake_prepare(struct gp_wake *w)
 {
-	uint32_t gen;
-
 	atomic_fetch_add(&w->sleepers, 1);
-	gen = atomic_load(&w->gen);
-	/* Pairs with the fence in gp_wake_signal: either the waiter's
-	 * re-check sees the producer's change, or the producer sees this
-	 * sleeper and bumps gen, which makes the futex wait return. */
-	atomic_thread_fence(memory_order_seq_cst);
-	return gen;
+	return atomic_load(&w->gen);
 }
 
 void gp_wake_cancel(struct gp_wake *w)
@@ -112,8 +123,8 @@ void gp_wake_wait(struct gp_wake *w, uint32_t gen, uint64_t deadline_ns)
 
 void gp_wake_signal(struct gp_wake *w, bool all)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&w->sleepers, memory_order_relaxed) == 0)
+	/* A read-modify-write that writes nothing new; see above. */
+	if (atomic_fetch_add(&w->sleepers, 0) == 0)
 		return;
 	atomic_fetch_add(&w->gen, 1);
 	futex_wake(&w->gen, all ? INT_MAX : 1);
@@ -136,10 +147,7 @@ void gp_queue_fini(struct gp_queue *q)
 void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n)
 {
 	cds_wfcq_node_init(n);
-	/* liburcu orders only the node's own content; the slot around it
-	 * was written before, and must be seen by the consumer too. */
-	atomic_thread_fence(memory_order_release);
-	annotate_release(n);
+	hand_off_release(n);
 	cds_wfcq_enqueue(&q->head, &q->tail, n);
 	gp_wake_signal(&q->wake, false);
 }
@@ -158,10 +166,9 @@ void gp_queue_push_many(struct gp_queue *q, struct cds_wfcq_node *const *nodes,
 	__cds_wfcq_init(&head, &tail);
 	for (i = 0; i < count; i++) {
 		cds_wfcq_node_init(nodes[i]);
-		annotate_release(nodes[i]);
+		hand_off_release(nodes[i]);
 		cds_wfcq_enqueue(&head, &tail, nodes[i]);
 	}
-	atomic_thread_fence(memory_order_release);
 	__cds_wfcq_splice_blocking(&q->head, &q->tail, &head, &tail);
 	gp_wake_signal(&q->wake, false);
 }
@@ -179,8 +186,7 @@ struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q)
 		cds_wfcq_dequeue_unlock(&q->head, &q->tail);
 	if (n == CDS_WFCQ_WOULDBLOCK || n == NULL)
 		return NULL;
-	annotate_acquire(n);
-	atomic_thread_fence(memory_order_acquire);
+	hand_off_acquire(n);
 	return n;
 }
 

@@ -74,7 +74,8 @@ static int h_prep(struct gpupipe_job *job, void *user_data)
 	uint32_t *x = job->input;
 	uint32_t i;
 
-	if (h->hold_from >= 0 && (int64_t)id >= h->hold_from) {
+	if ((h->hold_from >= 0 && (int64_t)id >= h->hold_from) ||
+	    (id < 64 && (h->hold_mask >> id & 1))) {
 		atomic_fetch_add(&h->prep_running, 1);
 		while (!atomic_load(&h->gate))
 			usleep(100);
@@ -138,6 +139,19 @@ static void h_done(struct gpupipe_job *job, void *user_data)
 		    (int64_t)id == h->fail_id && job->error != 42)
 			atomic_fetch_add(&h->bad_status, 1);
 	}
+	{
+		struct gpupipe_stats st;
+
+		if (gpupipe_get_stats(h->p, &st) == 0 &&
+		    st.in_flight > atomic_load(&h->max_in_flight))
+			atomic_store(&h->max_in_flight, st.in_flight);
+	}
+	if (!atomic_load(&h->done_gate)) {
+		atomic_fetch_add(&h->done_waiting, 1);
+		while (!atomic_load(&h->done_gate))
+			usleep(100);
+		atomic_fetch_sub(&h->done_waiting, 1);
+	}
 	if (h->done_delay_us)
 		usleep(h->done_delay_us);
 	atomic_fetch_add(&h->completions, 1);
@@ -156,6 +170,7 @@ void harness_init(struct harness *h, uint32_t elems, unsigned depth,
 	h->hold_from = -1;
 	h->last_id = -1;
 	atomic_init(&h->gate, 1);
+	atomic_init(&h->done_gate, 1);
 	h->seen_cap = max_items;
 	h->seen = calloc(max_items ? max_items : 1, 1);
 	h->cfg.shader_source = test_shader();

@@ -50,9 +50,13 @@ struct harness {
 	unsigned prep_delay_us; /* random delay in prep, 0..this */
 	int64_t fail_id;        /* prep fails this item id; -1: none */
 	int64_t hold_from;      /* prep blocks items >= this id on gate */
+	uint64_t hold_mask;     /* prep also blocks ids < 64 set here */
 	atomic_int gate;        /* 0: held prep_cbs wait; 1: they run */
-	atomic_int prep_running;
+	atomic_int prep_running;/* prep_cbs waiting on gate */
+	atomic_int done_gate;   /* 0: done_cb waits; 1: it runs */
+	atomic_int done_waiting;/* done_cbs waiting on done_gate */
 	unsigned done_delay_us; /* sleep in done_cb */
+	atomic_uint_fast64_t max_in_flight; /* seen from done_cb */
 
 	/* What done_cb saw. */
 	atomic_uint_fast64_t completions;
