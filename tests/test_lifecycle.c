@@ -226,7 +226,11 @@ static void test_memory_flat(void)
 	printf("\n    RSS %ld KiB -> %ld KiB over %llu pushes, max in flight "
 	       "%llu ", before, after, (unsigned long long)n,
 	       (unsigned long long)atomic_load(&h.max_in_flight));
+#if !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+	/* Sanitizer runtimes grow their own shadow and history memory as
+	 * they run; the plain build makes this check. */
 	CU_ASSERT(after - before < 1024);
+#endif
 	CU_ASSERT(atomic_load(&h.max_in_flight) <= 3);
 	CU_ASSERT_EQUAL(atomic_load(&h.by_status[GPUPIPE_DONE]), n);
 	CU_ASSERT_EQUAL(atomic_load(&h.bad_output), 0);

@@ -1,0 +1,80 @@
+#!/bin/sh
+# Every check CI runs, from a clean tree: `make check` in a plain build and
+# in a ThreadSanitizer build, on Mesa llvmpipe. Prints every test log and
+# ends with one line "N passed, N failed" counting test cases.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+jobs=$(nproc 2>/dev/null || echo 2)
+export LP_NUM_THREADS=0
+passed=0
+failed=0
+
+./autogen.sh >build-autogen.log 2>&1 || { cat build-autogen.log; exit 1; }
+
+# Runs a command with ASLR off where the kernel lets us: ThreadSanitizer
+# fails on kernels with a large mmap randomisation otherwise.
+no_aslr() {
+	if setarch "$(uname -m)" -R true 2>/dev/null; then
+		setarch "$(uname -m)" -R "$@"
+	else
+		"$@"
+	fi
+}
+
+# count LOG: add the "gpupipe-test NAME: N passed, M failed" line of one
+# test program's log; a program that printed none (it crashed, hung or
+# failed to start) counts as one failed case.
+count() {
+	line=$(grep -E '^gpupipe-test [^:]+: [0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "!! $1: no summary line: the program crashed or hung"
+		failed=$((failed + 1))
+		return
+	fi
+	p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\1/')
+	f=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed/\2/')
+	passed=$((passed + p))
+	failed=$((failed + f))
+	# A program may pass its cases and still fail (a sanitizer report at
+	# exit); automake's .trs says so.
+	trs=${1%.log}.trs
+	if [ "$f" = 0 ] && [ -f "$trs" ] && ! grep -q ':test-result: PASS' "$trs"; then
+		echo "!! $1: cases passed but the program failed (see its log)"
+		failed=$((failed + 1))
+	fi
+}
+
+# build NAME CONFIGURE-ARGS...: configure, build and `make check` in
+# build/ci-NAME, then print and count the logs.
+build() {
+	name=$1
+	shift
+	dir=build/ci-$name
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	echo "=== $name: configure $*"
+	if ! (cd "$dir" && ../../configure --enable-fatal-warnings "$@" \
+			>configure.out 2>&1 && make -j"$jobs" >make.out 2>&1); then
+		echo "!! $name: the build failed"
+		tail -n 60 "$dir"/configure.out "$dir"/make.out
+		failed=$((failed + 1))
+		return
+	fi
+	(cd "$dir" && no_aslr make -j"$jobs" check >check.out 2>&1)
+	for log in "$dir"/tests/test_*.log; do
+		[ -f "$log" ] || continue
+		echo
+		echo "=== $name: $log"
+		cat "$log"
+		count "$log"
+	done
+}
+
+build plain
+TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 exitcode=66" \
+	build tsan --enable-sanitizer=thread
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
