@@ -74,7 +74,8 @@ void harness_init(struct harness *h, uint32_t elems, unsigned depth,
 int harness_create(struct harness *h);
 /* Push ids [first, first + n); returns the first failing push's code. */
 int harness_push(struct harness *h, uint64_t first, uint64_t n);
-void harness_fini(struct harness *h); /* destroys the pipeline if any */
+/* Destroys the pipeline, if any; returns what gpupipe_destroy did. */
+int harness_fini(struct harness *h);
 
 /* Counters of this process, for leak checks. */
 int count_fds(void);

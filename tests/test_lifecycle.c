@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -269,8 +270,9 @@ static void test_idle_threads_sleep(void)
 /* create/destroy cycles leave no thread or file descriptor behind. */
 static void test_create_destroy_cycles(void)
 {
+	const char *env = getenv("GPUPIPE_TEST_CYCLES");
+	unsigned cycles = env ? (unsigned)atoi(env) : 1000;
 	int fds, threads, i;
-	unsigned cycles = 1000;
 
 	{
 		/* The first create opens the driver for good; count after. */
