@@ -108,7 +108,11 @@ static void test_bad_config(void)
 	c.device_index = 999;
 	expect_create(&c, GPUPIPE_EINVAL, "device_index 999");
 	c = good_config();
-	c.groups[0] = 0x7fffffffu;
+	c.groups[0] = 0x80000000u;
+	expect_create(&c, GPUPIPE_EINVAL, "groups[0]");
+	/* 2^31 - 1 work groups fit in x on NVIDIA, never in y. */
+	c = good_config();
+	c.groups[1] = 0x7fffffffu;
 	expect_create(&c, GPUPIPE_EINVAL, "GL_MAX_COMPUTE_WORK_GROUP_COUNT");
 	c = good_config();
 	c.in_bytes = (size_t)1 << 40;
