@@ -34,6 +34,7 @@
  *   gpupipe_drain           any thread but a callback  pushes, drains
  *   gpupipe_cancel          any thread, callbacks too  pushes, drains
  *   gpupipe_get_info/stats  any thread, callbacks too  anything
+ *   gpupipe_trace_begin/end any thread but a callback  drains; never a push
  *   gpupipe_destroy         one thread, not a          pushes (they fail
  *                           callback, once             with ESHUTDOWN)
  *   prep_cb                 the prep threads           other prep_cbs
@@ -243,6 +244,32 @@ struct gpupipe_stats {
 	int broken;                  /* nonzero once the pipeline is broken */
 };
 
+/*
+ * One item's timeline, recorded between gpupipe_trace_begin and
+ * gpupipe_trace_end. Times are CLOCK_MONOTONIC nanoseconds; GPU times are
+ * GL_TIMESTAMP query results mapped onto that clock (0 when not measured).
+ */
+struct gpupipe_trace_record {
+	uint64_t seq;
+	uint64_t push_ns;        /* gpupipe_push accepted the item */
+	uint64_t prep_start_ns;  /* prep_cb entered (0: cancelled) */
+	uint64_t prep_end_ns;    /* prep_cb returned */
+	uint64_t dispatch_ns;    /* submit issued glDispatchCompute */
+	uint64_t fence_ns;       /* submit flushed its batch's fence */
+	uint64_t gpu_start_ns;   /* GL_TIMESTAMP before the dispatch */
+	uint64_t gpu_end_ns;     /* GL_TIMESTAMP after the dispatch */
+	uint64_t signalled_ns;   /* readback learned the fence signalled */
+	uint64_t done_start_ns;  /* done_cb entered */
+	uint64_t done_end_ns;    /* done_cb returned */
+	uint64_t batch;          /* which fence covered it (a counter) */
+	uint32_t prep_thread;    /* index of the prep thread */
+	int32_t status;          /* enum gpupipe_status */
+};
+
+/* Flags for gpupipe_trace_begin. */
+#define GPUPIPE_TRACE_GPU 0x1u /* time each dispatch on the GPU with
+				* GL_TIMESTAMP queries (costs a little) */
+
 /* Pipeline handle; opaque. */
 typedef struct gpupipe gpupipe;
 
@@ -305,6 +332,30 @@ GPUPIPE_PUBLIC int gpupipe_get_info(const gpupipe *p,
 /* gpupipe_get_stats: a snapshot of the counters. 0 or GPUPIPE_EINVAL. */
 GPUPIPE_PUBLIC int gpupipe_get_stats(const gpupipe *p,
 				     struct gpupipe_stats *stats);
+
+/*
+ * gpupipe_trace_begin: record the timeline of the next `capacity` items
+ * pushed (struct gpupipe_trace_record). Call it between pushes, not
+ * concurrently with one. With GPUPIPE_TRACE_GPU each traced dispatch is
+ * bracketed by GL_TIMESTAMP queries, read by the submit thread without
+ * stalling. Returns 0, GPUPIPE_EINVAL (NULL p, capacity 0, unknown
+ * flags, or a trace already running), GPUPIPE_ENOMEM.
+ */
+GPUPIPE_PUBLIC int gpupipe_trace_begin(gpupipe *p, size_t capacity,
+				       unsigned flags);
+
+/*
+ * gpupipe_trace_end: wait until every traced item has completed, stop
+ * tracing, and return its records in push order: *records (free it with
+ * free()) and *count (items traced, at most capacity). Like
+ * gpupipe_trace_begin, call it between pushes, not concurrently with one.
+ * Returns 0,
+ * GPUPIPE_EINVAL (NULL argument, or no trace running), GPUPIPE_EDEADLK
+ * (from a callback of p).
+ */
+GPUPIPE_PUBLIC int gpupipe_trace_end(gpupipe *p,
+				     struct gpupipe_trace_record **records,
+				     size_t *count);
 
 /*
  * gpupipe_job_set_message: from prep_cb, describe why the item failed; the

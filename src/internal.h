@@ -12,6 +12,7 @@
  *   egl.c       displays and the two shared contexts
  *   shader.c    compile and link, with the info log
  *   error.c     error table, strerror, thread-local errmsg
+ *   trace.c     per-item timelines (gpupipe_trace_begin/end)
  */
 #ifndef GPUPIPE_INTERNAL_H
 #define GPUPIPE_INTERNAL_H
@@ -113,6 +114,10 @@ struct gp_slot {
 	const void *map_out;
 	uint32_t *map_params;
 	uint64_t push_ns;
+	/* GL_TIMESTAMP queries of this slot's last traced dispatch, read by
+	 * submit when the slot is next dispatched or the trace ends. */
+	bool query_pending;
+	uint64_t query_seq;
 	char msg[GP_MSG_BYTES];
 };
 
@@ -133,6 +138,37 @@ static inline struct gp_slot *gp_slot_of_node(struct cds_wfcq_node *n)
 {
 	return n ? gp_container_of(n, struct gp_slot, node) : NULL;
 }
+
+/* ---- trace.c ---------------------------------------------------------- */
+
+struct gp_trace {
+	struct gpupipe_trace_record *_Atomic rec; /* NULL: not tracing */
+	uint64_t first_seq;
+	size_t capacity;
+	bool gpu;                  /* GPUPIPE_TRACE_GPU */
+	/* trace_end asks the submit thread to read every pending query. */
+	_Atomic int collect_req;
+	unsigned collect_done;     /* under lock */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+/* The record of item seq, or NULL when it is not traced. */
+static inline struct gpupipe_trace_record *gp_trace_rec(struct gp_trace *t,
+							uint64_t seq)
+{
+	struct gpupipe_trace_record *rec =
+		atomic_load_explicit(&t->rec, memory_order_acquire);
+
+	if (!rec || seq - t->first_seq >= t->capacity)
+		return NULL;
+	return &rec[seq - t->first_seq];
+}
+
+GP_HIDDEN void gp_trace_init(struct gp_trace *t);
+GP_HIDDEN void gp_trace_fini(struct gp_trace *t);
+/* Submit thread: a collect request was served. */
+GP_HIDDEN void gp_trace_collected(struct gp_trace *t);
 
 /* ---- egl.c ------------------------------------------------------------ */
 
@@ -224,12 +260,16 @@ struct gpupipe {
 	struct gp_wake pushers_wake; /* destroy waits for them to leave */
 	_Atomic int shutdown;        /* destroy has begun: refuse pushes */
 	_Atomic int stop;            /* threads: exit when idle */
+	_Atomic int submit_attn;     /* submit: look at stop/collect_req */
 	_Atomic int broken;          /* EBROKEN: no more dispatches */
 
 	/* EGL/GL, owned by the submit thread once it runs. */
 	struct gp_egl egl;
 	struct cds_wfcq_node **batch; /* submit: the batch being built */
 	struct gp_slot **order;      /* readback: finished, by seq % nslots */
+	unsigned *queries;           /* submit: 2 GL_TIMESTAMP queries/slot */
+	int64_t gl_to_mono_ns;       /* CLOCK_MONOTONIC - GL_TIMESTAMP */
+	struct gp_trace trace;
 	unsigned program;
 	uint32_t max_groups[3];      /* GL_MAX_COMPUTE_WORK_GROUP_COUNT */
 	unsigned buf_in, buf_out, buf_params, buf_weights;

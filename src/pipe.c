@@ -124,7 +124,8 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	p->batch = calloc(p->max_batch, sizeof(*p->batch));
 	p->order = calloc(p->nslots, sizeof(*p->order));
 	p->preps = calloc(p->prep_threads, sizeof(*p->preps));
-	if (!p->batch || !p->order || !p->preps)
+	p->queries = calloc(2 * (size_t)p->nslots, sizeof(*p->queries));
+	if (!p->batch || !p->order || !p->preps || !p->queries)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
 				"pipeline's bookkeeping");
 
@@ -203,6 +204,7 @@ static void stop_threads(struct gpupipe *p)
 	unsigned i;
 
 	atomic_store(&p->stop, 1);
+	atomic_store(&p->submit_attn, 1);
 	wake_everyone(p);
 	for (i = 0; p->preps && i < p->prep_threads; i++)
 		if (p->preps[i].started)
@@ -217,9 +219,11 @@ static void free_pipe(struct gpupipe *p)
 {
 	gp_egl_close(&p->egl);
 	gp_slots_fini(p);
+	gp_trace_fini(&p->trace);
 	pthread_mutex_destroy(&p->start.lock);
 	pthread_cond_destroy(&p->start.cond);
 	free(p->preps);
+	free(p->queries);
 	free(p->order);
 	free(p->batch);
 	free(p->weights);
@@ -247,6 +251,7 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	pthread_cond_init(&p->start.cond, NULL);
 	gp_wake_init(&p->done_wake);
 	gp_wake_init(&p->pushers_wake);
+	gp_trace_init(&p->trace);
 
 	ret = take_config(p, cfg);
 	if (!ret)
@@ -336,6 +341,7 @@ int gpupipe_destroy(gpupipe *p)
 int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 {
 	bool nonblock = flags & GPUPIPE_NONBLOCK;
+	struct gpupipe_trace_record *rec;
 	struct gp_slot *s;
 	int ret;
 
@@ -378,6 +384,11 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	s->job.in_bytes = p->in_bytes;
 	s->job.out_bytes = p->out_bytes;
 	s->push_ns = gp_now_ns();
+	rec = gp_trace_rec(&p->trace, s->job.seq);
+	if (rec) {
+		rec->seq = s->job.seq;
+		rec->push_ns = s->push_ns;
+	}
 	gp_slot_set_state(s, GP_SLOT_FREE, GP_SLOT_QUEUED);
 	gp_queue_push(&p->prep_q, &s->node);
 out:

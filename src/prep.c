@@ -33,7 +33,8 @@ static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 		     struct gp_slot *s)
 {
 	struct gpupipe_job *job = &s->job;
-	uint64_t t0;
+	struct gpupipe_trace_record *rec;
+	uint64_t t0, t1;
 	int rc;
 
 	job->input = s->map_in;
@@ -55,8 +56,14 @@ static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 	gp_in_callback = p;
 	rc = p->prep_cb(job, p->user_data);
 	gp_in_callback = NULL;
-	atomic_fetch_add_explicit(&t->busy_ns, gp_now_ns() - t0,
-				  memory_order_relaxed);
+	t1 = gp_now_ns();
+	atomic_fetch_add_explicit(&t->busy_ns, t1 - t0, memory_order_relaxed);
+	rec = gp_trace_rec(&p->trace, job->seq);
+	if (rec) {
+		rec->prep_start_ns = t0;
+		rec->prep_end_ns = t1;
+		rec->prep_thread = t->index;
+	}
 	if (rc != 0) {
 		job->status = GPUPIPE_FAILED;
 		job->error = rc;

@@ -68,7 +68,8 @@ static int wait_fence(struct gpupipe *p, GLsync fence, char *msg, size_t n,
 static void deliver(struct gpupipe *p, struct gp_slot *s)
 {
 	struct gpupipe_job *job = &s->job;
-	uint64_t t0 = gp_now_ns();
+	struct gpupipe_trace_record *rec = gp_trace_rec(&p->trace, job->seq);
+	uint64_t t0 = gp_now_ns(), t1;
 
 	job->input = NULL;
 	job->params = NULL;
@@ -79,8 +80,14 @@ static void deliver(struct gpupipe *p, struct gp_slot *s)
 	gp_in_callback = p;
 	p->done_cb(job, p->user_data);
 	gp_in_callback = NULL;
-	atomic_fetch_add_explicit(&p->done_busy_ns, gp_now_ns() - t0,
+	t1 = gp_now_ns();
+	atomic_fetch_add_explicit(&p->done_busy_ns, t1 - t0,
 				  memory_order_relaxed);
+	if (rec) {
+		rec->done_start_ns = t0;
+		rec->done_end_ns = t1;
+		rec->status = job->status;
+	}
 	atomic_fetch_add_explicit(&p->count_by_status[job->status], 1,
 				  memory_order_relaxed);
 	gp_slot_release(p, s);
@@ -95,6 +102,7 @@ static void run(struct gpupipe *p, struct gp_slot **order)
 	struct cds_wfcq_node *n;
 	uint64_t next = 0;
 	int batch_status = GPUPIPE_DONE, batch_error = 0;
+	uint64_t signalled_ns = 0;
 	char batch_msg[GP_MSG_BYTES];
 
 	while ((n = gp_queue_pop_wait(&p->flight_q, &p->stop, 0))) {
@@ -110,9 +118,17 @@ static void run(struct gpupipe *p, struct gp_slot **order)
 						  &batch_error);
 			glDeleteSync(s->fence);
 			s->fence = NULL;
+			signalled_ns = gp_now_ns();
 			atomic_fetch_add_explicit(&p->readback_busy_ns,
-						  gp_now_ns() - t0,
+						  signalled_ns - t0,
 						  memory_order_relaxed);
+		}
+		if (s->dispatched) {
+			struct gpupipe_trace_record *rec =
+				gp_trace_rec(&p->trace, s->job.seq);
+
+			if (rec)
+				rec->signalled_ns = signalled_ns;
 		}
 		/* Every slot of a batch follows its first one in the queue,
 		 * so the last wait's result is this batch's. */

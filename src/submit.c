@@ -167,11 +167,68 @@ static void destroy_gl(struct gpupipe *p)
 	}
 	glBindBuffer(GL_SHADER_STORAGE_BUFFER, 0);
 	glDeleteBuffers(4, bufs);
+	if (p->queries[0])
+		glDeleteQueries((GLsizei)(2 * p->nslots), p->queries);
+	memset(p->queries, 0, 2 * p->nslots * sizeof(*p->queries));
 	if (p->program)
 		glDeleteProgram(p->program);
 	p->buf_in = p->buf_out = p->buf_params = p->buf_weights = 0;
 	p->map_in_base = p->map_out_base = p->map_params_base = NULL;
 	p->program = 0;
+}
+
+/*
+ * GL_TIMESTAMP counts on the GPU's clock. Map it onto CLOCK_MONOTONIC: of
+ * a few reads, keep the one the CPU clock brackets most tightly.
+ */
+static void measure_clock_offset(struct gpupipe *p)
+{
+	uint64_t best = UINT64_MAX;
+	unsigned i;
+
+	for (i = 0; i < 5; i++) {
+		GLint64 gl = 0;
+		uint64_t t0 = gp_now_ns(), t1;
+
+		glGetInteger64v(GL_TIMESTAMP, &gl);
+		t1 = gp_now_ns();
+		if (t1 - t0 < best) {
+			best = t1 - t0;
+			p->gl_to_mono_ns = (int64_t)(t0 + (t1 - t0) / 2) -
+					   (int64_t)gl;
+		}
+	}
+}
+
+/* Read the GL_TIMESTAMP pair of slot s's last traced dispatch. Its fence
+ * has signalled, so the results are there; the wait is only a guard. */
+static void read_slot_queries(struct gpupipe *p, struct gp_slot *s)
+{
+	struct gpupipe_trace_record *rec;
+	GLuint64 start = 0, end = 0;
+
+	s->query_pending = false;
+	rec = gp_trace_rec(&p->trace, s->query_seq);
+	if (!rec)
+		return;
+	glGetQueryObjectui64v(p->queries[2 * s->index], GL_QUERY_RESULT,
+			      &start);
+	glGetQueryObjectui64v(p->queries[2 * s->index + 1], GL_QUERY_RESULT,
+			      &end);
+	rec->gpu_start_ns = start;
+	rec->gpu_end_ns = end;
+}
+
+/* Answer gpupipe_trace_end: every traced item has completed. */
+static void collect_trace(struct gpupipe *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->nslots; i++)
+		if (p->slots[i].query_pending)
+			read_slot_queries(p, &p->slots[i]);
+	measure_clock_offset(p);
+	gp_trace_collected(&p->trace);
 }
 
 static void copy_gl_string(char *dst, size_t n, GLenum name)
@@ -197,6 +254,8 @@ static int init_gl(struct gpupipe *p)
 		       GL_RENDERER);
 	copy_gl_string(p->info.version, sizeof(p->info.version), GL_VERSION);
 	copy_gl_string(p->info.vendor, sizeof(p->info.vendor), GL_VENDOR);
+	glGenQueries((GLsizei)(2 * p->nslots), p->queries);
+	measure_clock_offset(p);
 	glUseProgram(p->program);
 	return 0;
 }
@@ -247,9 +306,28 @@ static void dispatch(struct gpupipe *p, struct gp_slot *s)
 		(GLsizeiptr)p->out_bytes, (GLsizeiptr)PARAM_BYTES,
 	};
 
+	struct gpupipe_trace_record *rec = gp_trace_rec(&p->trace, s->job.seq);
+
+	if (s->query_pending)
+		read_slot_queries(p, s);
 	glBindBuffersRange(GL_SHADER_STORAGE_BUFFER, 0, 4, bufs, offs, sizes);
+	if (!rec) {
+		glDispatchCompute(s->job.groups[0], s->job.groups[1],
+				  s->job.groups[2]);
+		return;
+	}
+	rec->dispatch_ns = gp_now_ns();
+	if (!p->trace.gpu) {
+		glDispatchCompute(s->job.groups[0], s->job.groups[1],
+				  s->job.groups[2]);
+		return;
+	}
+	glQueryCounter(p->queries[2 * s->index], GL_TIMESTAMP);
 	glDispatchCompute(s->job.groups[0], s->job.groups[1],
 			  s->job.groups[2]);
+	glQueryCounter(p->queries[2 * s->index + 1], GL_TIMESTAMP);
+	s->query_pending = true;
+	s->query_seq = s->job.seq;
 }
 
 /* Hand a slot that was not dispatched to readback on its own. */
@@ -265,6 +343,7 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
 static void close_batch(struct gpupipe *p, unsigned count)
 {
 	struct gp_slot *first = gp_slot_of_node(p->batch[0]);
+	uint64_t batch;
 	GLsync fence;
 	GLenum err;
 	unsigned i;
@@ -289,7 +368,22 @@ static void close_batch(struct gpupipe *p, unsigned count)
 		if (!fence)
 			atomic_store(&p->broken, 1);
 	}
-	atomic_fetch_add_explicit(&p->batches, 1, memory_order_relaxed);
+	batch = atomic_fetch_add_explicit(&p->batches, 1,
+					  memory_order_relaxed);
+	if (atomic_load_explicit(&p->trace.rec, memory_order_relaxed)) {
+		uint64_t now = gp_now_ns();
+
+		for (i = 0; i < count; i++) {
+			struct gp_slot *s = gp_slot_of_node(p->batch[i]);
+			struct gpupipe_trace_record *rec =
+				gp_trace_rec(&p->trace, s->job.seq);
+
+			if (rec) {
+				rec->fence_ns = now;
+				rec->batch = batch;
+			}
+		}
+	}
 	gp_queue_push_many(&p->flight_q, p->batch, count);
 }
 
@@ -297,9 +391,22 @@ static void run(struct gpupipe *p)
 {
 	struct cds_wfcq_node *n;
 
-	while ((n = gp_queue_pop_wait(&p->ready_q, &p->stop, 0))) {
+	for (;;) {
 		unsigned count = 0;
-		uint64_t t0 = gp_now_ns();
+		uint64_t t0;
+
+		/* stop_threads and gpupipe_trace_end set submit_attn after
+		 * their own flag, and pop_wait returns NULL for it. */
+		if (atomic_exchange(&p->submit_attn, 0)) {
+			if (atomic_load(&p->stop))
+				break;
+			if (atomic_exchange(&p->trace.collect_req, 0))
+				collect_trace(p);
+		}
+		n = gp_queue_pop_wait(&p->ready_q, &p->submit_attn, 0);
+		if (!n)
+			continue;
+		t0 = gp_now_ns();
 
 		/* A batch closes when it is full or when nothing more is
 		 * ready: a slow producer never waits for a full batch. */

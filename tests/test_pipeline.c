@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "common.h"
 
@@ -169,6 +170,64 @@ static void test_concurrent_pushers(void)
 	harness_fini(&h);
 }
 
+/* "gpupipe_trace_end: ... return its records in push order", each stage's
+ * times in order, GPU times from GL_TIMESTAMP queries. */
+static void test_trace(void)
+{
+	struct gpupipe_trace_record *rec;
+	struct harness h;
+	size_t n, i, bad_order = 0, bad_gpu = 0;
+	uint64_t batches_seen = 0, last_batch = UINT64_MAX;
+
+	harness_init(&h, 256, 3, 4, 2, 400);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	CU_ASSERT_EQUAL(gpupipe_trace_end(h.p, &rec, &n), GPUPIPE_EINVAL);
+	CU_ASSERT_EQUAL(gpupipe_trace_begin(h.p, 0, 0), GPUPIPE_EINVAL);
+	CU_ASSERT_EQUAL(gpupipe_trace_begin(h.p, 10, 0x80), GPUPIPE_EINVAL);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 50), 0); /* before: untraced */
+	CU_ASSERT_EQUAL(gpupipe_trace_begin(h.p, 300, GPUPIPE_TRACE_GPU), 0);
+	CU_ASSERT_EQUAL(gpupipe_trace_begin(h.p, 300, 0), GPUPIPE_EINVAL);
+	CU_ASSERT_EQUAL(harness_push(&h, 50, 250), 0);
+	CU_ASSERT_EQUAL_FATAL(gpupipe_trace_end(h.p, &rec, &n), 0);
+	CU_ASSERT_EQUAL(n, 250);
+	for (i = 0; i < n; i++) {
+		const struct gpupipe_trace_record *r = &rec[i];
+
+		bad_order += r->seq != 50 + i || !r->push_ns ||
+			     r->push_ns > r->prep_start_ns ||
+			     r->prep_start_ns > r->prep_end_ns ||
+			     r->prep_end_ns > r->dispatch_ns ||
+			     r->dispatch_ns > r->fence_ns ||
+			     r->fence_ns > r->signalled_ns ||
+			     r->signalled_ns > r->done_start_ns ||
+			     r->done_start_ns > r->done_end_ns ||
+			     r->status != GPUPIPE_DONE || r->prep_thread > 1;
+		/* llvmpipe's GPU clock is CLOCK_MONOTONIC: allow 1 ms. */
+		bad_gpu += !r->gpu_start_ns || r->gpu_end_ns < r->gpu_start_ns ||
+			   r->gpu_start_ns + 1000000 < r->push_ns ||
+			   r->gpu_end_ns > r->done_end_ns + 1000000;
+		if (r->batch != last_batch)
+			batches_seen++;
+		last_batch = r->batch;
+	}
+	CU_ASSERT_EQUAL(bad_order, 0);
+	CU_ASSERT_EQUAL(bad_gpu, 0);
+	CU_ASSERT(batches_seen >= 250 / 4);
+	free(rec);
+	/* Tracing stopped: a second end is refused; a new trace works. */
+	CU_ASSERT_EQUAL(gpupipe_trace_end(h.p, &rec, &n), GPUPIPE_EINVAL);
+	CU_ASSERT_EQUAL(gpupipe_trace_begin(h.p, 1000, 0), 0);
+	CU_ASSERT_EQUAL(harness_push(&h, 300, 100), 0);
+	CU_ASSERT_EQUAL_FATAL(gpupipe_trace_end(h.p, &rec, &n), 0);
+	CU_ASSERT_EQUAL(n, 100);
+	CU_ASSERT_EQUAL(rec[99].seq, 399);
+	CU_ASSERT_EQUAL(rec[0].gpu_start_ns, 0); /* no GPU flag */
+	CU_ASSERT(rec[0].dispatch_ns != 0);
+	free(rec);
+	check_all_done(&h, 400);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -182,5 +241,6 @@ int main(void)
 	CU_add_test(s, "batches", test_batches);
 	CU_add_test(s, "slot reuse", test_slot_reuse);
 	CU_add_test(s, "concurrent pushers", test_concurrent_pushers);
+	CU_add_test(s, "trace records", test_trace);
 	return test_run("pipeline");
 }

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-item timelines for profilers and benchmarks. Each stage writes its
+ * own fields of the item's record; the records are read only after every
+ * traced item completed and the submit thread read the last GPU queries,
+ * so no field is read while it is written.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void gp_trace_init(struct gp_trace *t)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->cond, NULL);
+}
+
+void gp_trace_fini(struct gp_trace *t)
+{
+	free(atomic_load(&t->rec));
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->cond);
+}
+
+void gp_trace_collected(struct gp_trace *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->collect_done++;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}
+
+int gpupipe_trace_begin(gpupipe *p, size_t capacity, unsigned flags)
+{
+	struct gpupipe_trace_record *rec;
+
+	if (!p)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: p is "
+				"NULL");
+	if (!capacity || capacity > SIZE_MAX / sizeof(*rec))
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: "
+				"capacity %zu must be 1..%zu", capacity,
+				SIZE_MAX / sizeof(*rec));
+	if (flags & ~GPUPIPE_TRACE_GPU)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: unknown "
+				"flags 0x%x", flags & ~GPUPIPE_TRACE_GPU);
+	if (atomic_load(&p->trace.rec))
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: a trace "
+				"is already running; end it first");
+	rec = calloc(capacity, sizeof(*rec));
+	if (!rec)
+		return gp_error(GPUPIPE_ENOMEM, "cannot allocate %zu trace "
+				"records", capacity);
+	p->trace.first_seq = atomic_load(&p->next_seq);
+	p->trace.capacity = capacity;
+	p->trace.gpu = flags & GPUPIPE_TRACE_GPU;
+	/* Published last: a stage sees either no trace or all of it. */
+	atomic_store_explicit(&p->trace.rec, rec, memory_order_release);
+	return 0;
+}
+
+int gpupipe_trace_end(gpupipe *p, struct gpupipe_trace_record **records,
+		      size_t *count)
+{
+	struct gpupipe_trace_record *rec;
+	uint64_t pushed;
+	unsigned want;
+	size_t n, i;
+	int ret;
+
+	if (!p || !records || !count)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_end: %s is "
+				"NULL", !p ? "p" : !records ? "records" :
+				"count");
+	if (!atomic_load(&p->trace.rec))
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_end: no trace "
+				"is running");
+	ret = gpupipe_drain(p, -1);
+	if (ret)
+		return ret;
+	/* Every traced item is complete; let the submit thread read the
+	 * GPU timestamps it has not read yet, in its own context. */
+	pthread_mutex_lock(&p->trace.lock);
+	want = p->trace.collect_done + 1;
+	pthread_mutex_unlock(&p->trace.lock);
+	atomic_store(&p->trace.collect_req, 1);
+	atomic_store(&p->submit_attn, 1);
+	gp_queue_wake_all(&p->ready_q);
+	pthread_mutex_lock(&p->trace.lock);
+	while ((int)(p->trace.collect_done - want) < 0)
+		pthread_cond_wait(&p->trace.cond, &p->trace.lock);
+	pthread_mutex_unlock(&p->trace.lock);
+
+	rec = atomic_exchange(&p->trace.rec, NULL);
+	pushed = atomic_load(&p->next_seq) - p->trace.first_seq;
+	n = pushed < p->trace.capacity ? (size_t)pushed : p->trace.capacity;
+	for (i = 0; i < n; i++) {
+		if (rec[i].gpu_start_ns)
+			rec[i].gpu_start_ns += (uint64_t)p->gl_to_mono_ns;
+		if (rec[i].gpu_end_ns)
+			rec[i].gpu_end_ns += (uint64_t)p->gl_to_mono_ns;
+	}
+	*records = rec;
+	*count = n;
+	return 0;
+}
