@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gpupipe-bench: the same items through four ways of driving the GPU, in
+ * one run, so that their figures can be compared honestly.
+ *
+ *   raw      back-to-back dispatches of prepared inputs, one glFinish at
+ *            the end: the GPU floor for this kernel on this driver
+ *   sync     one thread: prep, dispatch, glFinish, post, per item
+ *   ring     one thread: a ring of `depth` buffer sets, a fence per item
+ *   gpupipe  the library
+ *
+ * Files: main.c (options, rounds, self-checks), workload.c (kernels,
+ * inputs, reference checks), glctx.c (the bench's own GL context for
+ * raw/sync/ring), modes.c (the four modes), report.c (table, JSON, CSV,
+ * Chrome trace).
+ */
+#ifndef GPUPIPE_BENCH_H
+#define GPUPIPE_BENCH_H
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpupipe.h"
+
+enum mode { MODE_RAW, MODE_SYNC, MODE_RING, MODE_GPUPIPE, MODE_COUNT };
+extern const char *const mode_names[MODE_COUNT];
+
+enum workload_kind { WL_TINY, WL_SGEMM, WL_BALANCED, WL_STREAM, WL_USER };
+
+/* Command-line parameters; 0 means "the workload's default". */
+struct params {
+	enum workload_kind kind;
+	const char *shader_file;    /* --shader */
+	size_t in_bytes, out_bytes; /* with --shader */
+	uint32_t groups[3];         /* with --shader */
+	uint64_t items;
+	unsigned rounds;
+	unsigned modes;             /* bit per enum mode */
+	unsigned depth, prep_threads, batch;
+	double prep_us, post_us, gpu_us; /* balanced */
+	unsigned n;                 /* sgemm N */
+	const char *json, *csv, *trace;
+	bool quiet;
+	enum gpupipe_display display;
+	unsigned device_index;
+	unsigned corrupt;           /* bit per mode: corrupt one item there */
+	double warmup_s;
+};
+
+/* ---- workload.c ------------------------------------------------------- */
+
+struct workload {
+	const char *name;
+	enum workload_kind kind;
+	char *shader;
+	size_t in_bytes, out_bytes;
+	void *weights;
+	size_t weights_bytes;
+	uint32_t groups[3];
+	uint32_t elems;          /* uint/float elements per item */
+	uint32_t param1;         /* sgemm N; balanced iterations */
+	double flops;            /* per item; 0: not declared */
+	uint64_t prep_iters;     /* extra CPU work in prep (balanced) */
+	uint64_t post_iters;     /* extra CPU work in post (balanced) */
+	/* Inputs come from a pool of patterns, so that prep writes real
+	 * data without spending its time generating it. */
+	unsigned npool;
+	void **pool_in;          /* npool inputs */
+	uint32_t **pool_ref;     /* npool reference outputs, tag not added */
+	/* --shader: the output hash of each item in the sync mode. */
+	uint64_t *ref_hash;
+	uint64_t ref_cap;
+	atomic_bool ref_ready;
+};
+
+/* Tag of item id: differs for any two ids (an odd multiplier is a
+ * bijection modulo 2^32 within 2^32 items). */
+static inline uint32_t item_tag(uint64_t id)
+{
+	return (uint32_t)(id * 2654435761u + 0x9e3779b9u);
+}
+
+int workload_init(struct workload *w, const struct params *p, bool llvmpipe,
+		  char *err, size_t errlen);
+void workload_fini(struct workload *w);
+/* Write item id's input and parameters; corrupt asks the shader to flip a
+ * bit of one output element. */
+void workload_prep(const struct workload *w, uint64_t id, void *in,
+		   uint32_t *params, uint32_t *groups, bool corrupt);
+/* Check item id's output; full checks every element it can afford. */
+bool workload_post(struct workload *w, uint64_t id, const void *out,
+		   bool full, bool record_ref);
+/* Whether item id gets a full check (a fixed share of items). */
+static inline bool full_check(const struct workload *w, uint64_t id)
+{
+	/* stream's point is reading every byte of its output. */
+	return w->kind == WL_STREAM || w->out_bytes <= 65536 || id % 64 == 0;
+}
+
+/* Real CPU work: iters rounds of an integer mix; calibrated once. */
+uint64_t cpu_work(uint64_t iters, uint64_t seed);
+double cpu_iters_per_us(void);
+
+/* ---- glctx.c ---------------------------------------------------------- */
+
+struct glctx {
+	void *display, *context;
+	char renderer[128], version[128], vendor[64];
+	bool llvmpipe;
+	unsigned program;
+};
+
+int glctx_open(struct glctx *g, enum gpupipe_display kind, unsigned device,
+	       char *err, size_t errlen);
+void glctx_close(struct glctx *g);
+int glctx_program(struct glctx *g, const char *src, char *err, size_t n);
+
+/* Persistently mapped buffer regions laid out as gpupipe's slots are. */
+struct regions {
+	unsigned n;
+	unsigned in_buf, out_buf, params_buf, weights_buf;
+	uint8_t *in_map, *out_map, *params_map;
+	size_t in_stride, out_stride, params_stride;
+	size_t in_bytes, out_bytes, weights_bytes;
+};
+
+int regions_create(struct regions *r, const struct workload *w, unsigned n,
+		   char *err, size_t errlen);
+void regions_destroy(struct regions *r);
+void regions_bind(const struct regions *r, unsigned i);
+static inline void *region_in(const struct regions *r, unsigned i)
+{
+	return r->in_map + i * r->in_stride;
+}
+static inline const void *region_out(const struct regions *r, unsigned i)
+{
+	return r->out_map + i * r->out_stride;
+}
+static inline uint32_t *region_params(const struct regions *r, unsigned i)
+{
+	return (uint32_t *)(r->params_map + i * r->params_stride);
+}
+
+/* GL_TIMESTAMP pairs around dispatches, read after the GPU is drained. */
+struct qpool {
+	unsigned *q;
+	unsigned cap, used;
+	int64_t gl_to_mono_ns;
+};
+
+int qpool_init(struct qpool *qp, unsigned pairs);
+void qpool_fini(struct qpool *qp);
+void qpool_before(struct qpool *qp);
+void qpool_after(struct qpool *qp);
+/* Union of the recorded intervals, after glFinish; resets the pool. */
+uint64_t qpool_busy_ns(struct qpool *qp);
+void gl_measure_offset(int64_t *gl_to_mono_ns);
+/* Total length of the union of n [start, end] pairs; sorts them. */
+uint64_t busy_union_ns(uint64_t *pairs, size_t n);
+
+uint64_t now_ns(void);
+uint64_t thread_cpu_ns(void);
+
+/* ---- modes.c ---------------------------------------------------------- */
+
+/* What one run of one mode measured. */
+struct run_result {
+	bool ok;                 /* every output checked and right */
+	uint64_t items, bad;
+	uint64_t wall_ns;
+	bool has_busy;
+	uint64_t gpu_busy_ns;
+	uint64_t cpu_main_ns, cpu_prep_ns, cpu_submit_ns, cpu_readback_ns;
+	bool has_latency;
+	double lat_p50_us, lat_p99_us;
+	/* sync only: mean time per item of each stage */
+	double stage_prep_ns, stage_gpu_ns, stage_post_ns;
+	/* gpupipe with queries: the trace, for --trace */
+	struct gpupipe_trace_record *trace;
+	size_t ntrace;
+	uint64_t fences;
+};
+
+struct bench {
+	struct params prm;
+	struct workload wl;
+	struct glctx gl;
+	struct regions raw_regions, ring_regions;
+	struct qpool qp;
+	gpupipe *pipe;
+	struct gpupipe_info info;
+	unsigned cores;
+	/* per-item timing scratch, items long */
+	uint64_t *t_in;          /* push call / prep start */
+	double *lat_us;
+	/* gpupipe mode's callbacks */
+	atomic_uint_fast64_t bad;
+	uint64_t corrupt_id;
+	bool corrupt_now;
+	uint64_t first_id;
+	uint64_t ndone;
+};
+
+int bench_setup_modes(struct bench *b, char *err, size_t errlen);
+void bench_teardown_modes(struct bench *b);
+void run_mode(struct bench *b, enum mode m, bool queries,
+	      struct run_result *r);
+
+/* ---- report.c --------------------------------------------------------- */
+
+struct mode_summary {
+	bool ran, ok;
+	unsigned runs;
+	double us_per_item[3];   /* median, min, max: from runs w/o queries */
+	double wall_s, items_per_s;
+	double busy_s, idle_s, util[3]; /* from runs with queries */
+	double wall_q_s;         /* wall time of the runs with queries */
+	bool has_busy;
+	double query_overhead;   /* (with - without) / without */
+	double cpu_us_per_item, cpu_main_us, cpu_prep_us, cpu_submit_us,
+		cpu_readback_us;      /* per item */
+	bool has_latency;
+	double lat_p50_us, lat_p99_us;
+	double gflops;
+	double ratio_sync, ratio_ideal;
+	double fences_per_item;
+};
+
+struct report {
+	const struct bench *b;
+	struct mode_summary m[MODE_COUNT];
+	double ideal_us;
+	double stage_prep_us, stage_gpu_us, stage_post_us;
+	const char *ideal_bound; /* which stage sets it */
+	char problems[2048];     /* self-check failures, one per line */
+};
+
+void report_print(const struct report *r, FILE *f);
+int report_json(const struct report *r, const char *path);
+int report_csv(const struct report *r, const char *path);
+int report_trace(const struct gpupipe_trace_record *rec, size_t n,
+		 const char *path);
+
+#endif

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/* gpupipe-bench's outputs: the table, JSON, CSV and a Chrome trace. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+static void describe(const struct report *r, FILE *f)
+{
+	const struct bench *b = r->b;
+	const struct params *p = &b->prm;
+
+	fprintf(f, "gpupipe-bench: workload %s, %llu items x %u rounds, depth "
+		"%u, %u prep threads, batch %u", b->wl.name,
+		(unsigned long long)p->items, p->rounds, p->depth,
+		p->prep_threads, p->batch);
+	if (b->wl.kind == WL_SGEMM)
+		fprintf(f, ", N %u", b->wl.param1);
+	if (b->wl.kind == WL_BALANCED)
+		fprintf(f, ", prep %.0f us, post %.0f us, gpu %.0f us (%u "
+			"iterations)", p->prep_us, p->post_us, p->gpu_us,
+			b->wl.param1);
+	fprintf(f, "\nrenderer: %s | %s | %s | %u CPU cores\n",
+		b->gl.renderer, b->gl.version, b->gl.vendor, b->cores);
+}
+
+void report_print(const struct report *r, FILE *f)
+{
+	unsigned m;
+
+	describe(r, f);
+	if (r->ideal_us > 0)
+		fprintf(f, "stages (sync run, per item, best round): prep %.2f "
+			"us, gpu %.2f us, post %.2f us; gpu floor (raw, best "
+			"round) %.2f us; ideal %.2f us per item (bound: %s)\n",
+			r->stage_prep_us, r->stage_gpu_us, r->stage_post_us,
+			r->m[MODE_RAW].ran ? r->m[MODE_RAW].us_per_item[1] : 0,
+			r->ideal_us, r->ideal_bound);
+	fprintf(f, "\n%-8s %22s %10s %19s %8s %7s %11s %17s %8s %7s %7s %s\n",
+		"mode", "us/item med (min-max)", "items/s", "GPU util (min-max)",
+		"idle s", "q-ovh", "cpu us/item", "lat p50/p99 us",
+		"fence/it", "x sync", "x ideal", "check");
+	for (m = 0; m < MODE_COUNT; m++) {
+		const struct mode_summary *s = &r->m[m];
+		char util[32] = "-", lat[32] = "-", idle[16] = "-",
+		     ovh[16] = "-";
+
+		if (!s->ran)
+			continue;
+		if (!s->ok) {
+			fprintf(f, "%-8s FAILED: wrong outputs\n",
+				mode_names[m]);
+			continue;
+		}
+		if (s->has_busy) {
+			snprintf(util, sizeof(util), "%.3f (%.3f-%.3f)",
+				 s->util[0], s->util[1], s->util[2]);
+			snprintf(idle, sizeof(idle), "%.4f", s->idle_s);
+			snprintf(ovh, sizeof(ovh), "%+.1f%%",
+				 100 * s->query_overhead);
+		}
+		if (s->has_latency)
+			snprintf(lat, sizeof(lat), "%.1f/%.1f", s->lat_p50_us,
+				 s->lat_p99_us);
+		fprintf(f, "%-8s %8.3f (%5.3f-%5.3f) %10.0f %19s %8s %7s %11.3f "
+			"%17s %8.3f %7.2f %7.2f ok\n", mode_names[m],
+			s->us_per_item[0], s->us_per_item[1], s->us_per_item[2],
+			s->items_per_s, util, idle, ovh, s->cpu_us_per_item,
+			lat, s->fences_per_item, s->ratio_sync, s->ratio_ideal);
+	}
+	if (r->b->wl.flops > 0)
+		for (m = 0; m < MODE_COUNT; m++)
+			if (r->m[m].ran && r->m[m].ok)
+				fprintf(f, "%s: %.1f GFLOP/s\n", mode_names[m],
+					r->m[m].gflops);
+	if (r->m[MODE_GPUPIPE].ran)
+		fprintf(f, "gpupipe threads, CPU us per item: pusher %.3f, "
+			"prep %.3f, submit %.3f, readback %.3f\n",
+			r->m[MODE_GPUPIPE].cpu_main_us,
+			r->m[MODE_GPUPIPE].cpu_prep_us,
+			r->m[MODE_GPUPIPE].cpu_submit_us,
+			r->m[MODE_GPUPIPE].cpu_readback_us);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+int report_json(const struct report *r, const char *path)
+{
+	const struct bench *b = r->b;
+	const struct params *p = &b->prm;
+	FILE *f = fopen(path, "w");
+	unsigned m;
+	bool first = true;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "{\n  \"renderer\": ");
+	json_str(f, b->gl.renderer);
+	fprintf(f, ",\n  \"version\": ");
+	json_str(f, b->gl.version);
+	fprintf(f, ",\n  \"vendor\": ");
+	json_str(f, b->gl.vendor);
+	fprintf(f, ",\n  \"params\": {\"workload\": \"%s\", \"items\": %llu, "
+		"\"rounds\": %u, \"depth\": %u, \"prep_threads\": %u, "
+		"\"batch\": %u, \"prep_us\": %.1f, \"post_us\": %.1f, "
+		"\"gpu_us\": %.1f, \"gpu_iterations\": %u, \"n\": %u, "
+		"\"in_bytes\": %zu, \"out_bytes\": %zu, \"cores\": %u},\n",
+		b->wl.name, (unsigned long long)p->items, p->rounds, p->depth,
+		p->prep_threads, p->batch, p->prep_us, p->post_us, p->gpu_us,
+		b->wl.kind == WL_BALANCED ? b->wl.param1 : 0,
+		b->wl.kind == WL_SGEMM ? b->wl.param1 : 0, b->wl.in_bytes,
+		b->wl.out_bytes, b->cores);
+	fprintf(f, "  \"stages_us\": {\"prep\": %.4f, \"gpu\": %.4f, "
+		"\"post\": %.4f},\n", r->stage_prep_us, r->stage_gpu_us,
+		r->stage_post_us);
+	fprintf(f, "  \"modes\": [");
+	for (m = 0; m < MODE_COUNT; m++) {
+		const struct mode_summary *s = &r->m[m];
+
+		if (!s->ran)
+			continue;
+		fprintf(f, "%s\n    {\"mode\": \"%s\", \"items\": %llu, "
+			"\"check\": \"%s\", \"wall_s\": %.6f, "
+			"\"us_per_item\": %.4f, \"us_per_item_min\": %.4f, "
+			"\"us_per_item_max\": %.4f, \"items_per_s\": %.1f, "
+			"\"gpu_busy_s\": %.6f, \"gpu_idle_s\": %.6f, "
+			"\"gpu_wall_s\": %.6f, "
+			"\"utilization\": %.4f, \"utilization_min\": %.4f, "
+			"\"utilization_max\": %.4f, "
+			"\"query_overhead\": %.4f, "
+			"\"latency_us_p50\": %.2f, \"latency_us_p99\": %.2f, "
+			"\"cpu_s_per_item\": %.9f, "
+			"\"cpu_us_per_item_by_thread\": {\"main\": %.4f, "
+			"\"prep\": %.4f, \"submit\": %.4f, \"readback\": "
+			"%.4f}, \"fences_per_item\": %.4f, "
+			"\"gflops\": %.2f, \"ratio_to_sync\": %.4f, "
+			"\"ratio_to_ideal\": %.4f}",
+			first ? "" : ",", mode_names[m],
+			(unsigned long long)p->items, s->ok ? "ok" : "FAILED",
+			s->wall_s, s->us_per_item[0], s->us_per_item[1],
+			s->us_per_item[2], s->items_per_s, s->busy_s,
+			s->idle_s, s->wall_q_s, s->util[0], s->util[1], s->util[2],
+			s->query_overhead, s->lat_p50_us, s->lat_p99_us,
+			s->cpu_us_per_item / 1e6, s->cpu_main_us,
+			s->cpu_prep_us, s->cpu_submit_us, s->cpu_readback_us,
+			s->fences_per_item, s->gflops, s->ratio_sync,
+			s->ratio_ideal);
+		first = false;
+	}
+	fprintf(f, "\n  ],\n  \"ideal_us_per_item\": %.4f,\n  \"ideal_bound\": ",
+		r->ideal_us);
+	json_str(f, r->ideal_bound ? r->ideal_bound : "");
+	fprintf(f, ",\n  \"self_check\": ");
+	json_str(f, r->problems[0] ? r->problems : "ok");
+	fprintf(f, "\n}\n");
+	return fclose(f) ? -1 : 0;
+}
+
+int report_csv(const struct report *r, const char *path)
+{
+	const struct bench *b = r->b;
+	FILE *f = fopen(path, "w");
+	unsigned m;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "workload,renderer,mode,items,check,us_per_item,"
+		"us_per_item_min,us_per_item_max,items_per_s,gpu_busy_s,"
+		"gpu_idle_s,utilization,query_overhead,latency_us_p50,"
+		"latency_us_p99,cpu_us_per_item,fences_per_item,gflops,"
+		"ratio_to_sync,ratio_to_ideal,ideal_us_per_item\n");
+	for (m = 0; m < MODE_COUNT; m++) {
+		const struct mode_summary *s = &r->m[m];
+
+		if (!s->ran)
+			continue;
+		fprintf(f, "%s,\"%s\",%s,%llu,%s,%.4f,%.4f,%.4f,%.1f,%.6f,"
+			"%.6f,%.4f,%.4f,%.2f,%.2f,%.4f,%.4f,%.2f,%.4f,%.4f,"
+			"%.4f\n", b->wl.name, b->gl.renderer, mode_names[m],
+			(unsigned long long)b->prm.items,
+			s->ok ? "ok" : "FAILED", s->us_per_item[0],
+			s->us_per_item[1], s->us_per_item[2], s->items_per_s,
+			s->busy_s, s->idle_s, s->util[0], s->query_overhead,
+			s->lat_p50_us, s->lat_p99_us, s->cpu_us_per_item,
+			s->fences_per_item, s->gflops, s->ratio_sync,
+			s->ratio_ideal, r->ideal_us);
+	}
+	return fclose(f) ? -1 : 0;
+}
+
+/* Chrome trace-event format, which Perfetto and chrome://tracing open. */
+enum { TID_PUSH = 1, TID_SUBMIT, TID_READBACK, TID_GPU, TID_PREP = 10 };
+
+static void span(FILE *f, bool *first, const char *name, uint64_t id,
+		 int tid, uint64_t t0, uint64_t start, uint64_t end)
+{
+	if (!start || end < start)
+		return;
+	fprintf(f, "%s\n{\"name\":\"%s %llu\",\"ph\":\"X\",\"pid\":1,"
+		"\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f}", *first ? "" : ",",
+		name, (unsigned long long)id, tid,
+		(double)(start - t0) / 1e3, (double)(end - start) / 1e3);
+	*first = false;
+}
+
+int report_trace(const struct gpupipe_trace_record *rec, size_t n,
+		 const char *path)
+{
+	static const char *const names[] = { "", "application (push)",
+					     "gp-submit", "gp-readback",
+					     "GPU" };
+	FILE *f = fopen(path, "w");
+	uint64_t t0 = n ? rec[0].push_ns : 0, prev_batch = UINT64_MAX;
+	uint32_t preps = 0;
+	bool first = true;
+	size_t i;
+	int t;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (rec[i].prep_thread + 1 > preps)
+			preps = rec[i].prep_thread + 1;
+	fprintf(f, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[");
+	for (t = TID_PUSH; t <= TID_GPU; t++) {
+		fprintf(f, "%s\n{\"name\":\"thread_name\",\"ph\":\"M\","
+			"\"pid\":1,\"tid\":%d,\"args\":{\"name\":\"%s\"}}",
+			first ? "" : ",", t, names[t]);
+		first = false;
+	}
+	for (t = 0; t < (int)preps; t++)
+		fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
+			"\"tid\":%d,\"args\":{\"name\":\"gp-prep%d\"}}",
+			TID_PREP + t, t);
+	for (i = 0; i < n; i++) {
+		const struct gpupipe_trace_record *r = &rec[i];
+
+		span(f, &first, "push", r->seq, TID_PUSH, t0, r->push_ns,
+		     r->push_ns + 100);
+		span(f, &first, "prep", r->seq, TID_PREP + (int)r->prep_thread,
+		     t0, r->prep_start_ns, r->prep_end_ns);
+		span(f, &first, "dispatch", r->seq, TID_SUBMIT, t0,
+		     r->dispatch_ns, r->dispatch_ns + 100);
+		span(f, &first, "gpu", r->seq, TID_GPU, t0, r->gpu_start_ns,
+		     r->gpu_end_ns);
+		if (r->batch != prev_batch) {
+			/* One fence per batch: from its flush to the moment
+			 * readback saw it signalled. */
+			span(f, &first, "fence", r->batch, TID_READBACK, t0,
+			     r->fence_ns, r->signalled_ns);
+			prev_batch = r->batch;
+		}
+		span(f, &first, "done", r->seq, TID_READBACK, t0,
+		     r->done_start_ns, r->done_end_ns);
+	}
+	fprintf(f, "\n]}\n");
+	return fclose(f) ? -1 : 0;
+}
