@@ -14,7 +14,10 @@
 #include "bench.h"
 
 #ifndef BENCH_SHADER_DIR
-#define BENCH_SHADER_DIR "shaders"
+#define BENCH_SHADER_DIR "/usr/share/gpupipe"
+#endif
+#ifndef BENCH_SOURCE_SHADER_DIR
+#define BENCH_SOURCE_SHADER_DIR "shaders"
 #endif
 
 #define HEADER 16 /* output header: the tag, then padding */
@@ -79,20 +82,28 @@ static uint32_t mix_iter(uint32_t v, uint32_t iters)
 	return v;
 }
 
+/* Shaders come from $GPUPIPE_SHADER_DIR, else the installed folder, else
+ * the source tree this bench was built from (so it runs uninstalled). */
 static char *load(const char *name, char *err, size_t errlen)
 {
-	const char *dir = getenv("GPUPIPE_SHADER_DIR");
+	const char *env = getenv("GPUPIPE_SHADER_DIR");
+	const char *dirs[] = { env, BENCH_SHADER_DIR, BENCH_SOURCE_SHADER_DIR };
 	char path[4096];
 	char *src;
+	unsigned i;
 
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : BENCH_SHADER_DIR,
-		 name);
-	if (gpupipe_load_shader(path, &src)) {
-		snprintf(err, errlen, "%s (set GPUPIPE_SHADER_DIR to the "
-			 "folder with gpupipe's shaders)", gpupipe_errmsg());
-		return NULL;
+	for (i = 0; i < 3; i++) {
+		if (!dirs[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
+		if (gpupipe_load_shader(path, &src) == 0)
+			return src;
+		if (env)
+			break;
 	}
-	return src;
+	snprintf(err, errlen, "%s (set GPUPIPE_SHADER_DIR to the folder with "
+		 "gpupipe's shaders)", gpupipe_errmsg());
+	return NULL;
 }
 
 static int make_pool(struct workload *w)
