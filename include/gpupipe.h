@@ -38,15 +38,20 @@
  *   gpupipe_destroy         one thread, not a          pushes (they fail
  *                           callback, once             with ESHUTDOWN)
  *   prep_cb                 the prep threads           other prep_cbs
- *   done_cb                 the readback thread        prep_cbs; never
- *                                                      another done_cb
+ *   done_cb                 the readback thread, or    prep_cbs; with
+ *                           a post thread when         post_threads, other
+ *                           post_threads > 0           done_cbs
+ *   gpupipe_release         any thread                 anything
  *
  * Ordering and ownership: every item that gpupipe_push accepts gets
- * exactly one done_cb, in push order, with a status; also when the
- * pipeline is cancelled or destroyed. The pipeline owns the item from a
- * successful push until its done_cb returns. Memory that a callback gets
- * through its job (input, output, params) is valid only during that
- * callback. gpupipe never changes the calling thread's current EGL context.
+ * exactly one done_cb, with a status; also when the pipeline is cancelled
+ * or destroyed. done_cbs run in push order, one at a time, unless
+ * post_threads asks for a pool (then in completion order, concurrently).
+ * The pipeline owns the item from a successful push until its done_cb
+ * returns. Memory that a callback gets through its job (input, output,
+ * params) is valid only during that callback, unless done_cb keeps the
+ * output (gpupipe_job_keep) until gpupipe_release. gpupipe never changes
+ * the calling thread's current EGL context.
  *
  * Errors: functions return 0 (or a count) on success and a negative
  * GPUPIPE_E* code on failure; gpupipe_errmsg() then holds the details for
@@ -82,6 +87,7 @@ extern "C" {
 #define GPUPIPE_MAX_DEPTH 256        /* fenced batches in flight */
 #define GPUPIPE_MAX_BATCH 256        /* items under one fence */
 #define GPUPIPE_MAX_PREP_THREADS 64
+#define GPUPIPE_MAX_POST_THREADS 64
 #define GPUPIPE_PARAM_WORDS 8        /* uint32 words per item, binding 3 */
 
 /*
@@ -173,6 +179,30 @@ typedef int (*gpupipe_prep_fn)(struct gpupipe_job *job, void *user_data);
  */
 typedef void (*gpupipe_done_fn)(struct gpupipe_job *job, void *user_data);
 
+/*
+ * How readback learns that a fence has signalled.
+ *
+ * On an NVIDIA H100 (driver 580) a thread whose shared context is current
+ * while it blocks in glClientWaitSync on a pending fence spins a core and
+ * slows the GPU itself 2-3.5x on small kernels (bench/RESULTS.md,
+ * bench/NOTES.md). GPUPIPE_WAIT_SIGNALLED, the default, avoids that: the
+ * submit thread polls its own oldest fences (timeout 0) between
+ * dispatches and, when idle, sleeps in bounded slices that new work cuts
+ * short; it hands a batch to readback only once its fence has signalled,
+ * and readback's glClientWaitSync then returns at once. No thread spins.
+ */
+enum gpupipe_wait {
+	GPUPIPE_WAIT_DEFAULT = 0,  /* GPUPIPE_WAIT_SIGNALLED */
+	GPUPIPE_WAIT_BLOCK,        /* readback blocks in glClientWaitSync on
+				    * the pending fence: the plainest
+				    * hand-off; NVIDIA's wait may spin */
+	GPUPIPE_WAIT_SIGNALLED     /* as above */
+};
+
+/* Flags for gpupipe_config.flags. */
+#define GPUPIPE_FIXED_BATCH 0x1u /* batches of max_batch items whenever that
+				  * many are ready, instead of adapting */
+
 /* Which EGL display the pipeline opens. */
 enum gpupipe_display {
 	GPUPIPE_DISPLAY_DEFAULT = 0, /* Mesa's surfaceless platform if the EGL
@@ -196,8 +226,11 @@ struct gpupipe_config {
 	uint32_t groups[3];        /* default work groups per item; 0 -> 1 */
 	unsigned depth;            /* fenced batches in flight; 0 -> 3 (triple
 				    * buffering); 1..GPUPIPE_MAX_DEPTH */
-	unsigned max_batch;        /* items under one fence; 0 -> 1;
-				    * 1..GPUPIPE_MAX_BATCH */
+	unsigned max_batch;        /* most items under one fence; 0 -> as
+				    * many as fit, up to 64, in 256 MiB of
+				    * slots; 1..GPUPIPE_MAX_BATCH. The
+				    * pipeline holds depth * max_batch
+				    * slots */
 	unsigned prep_threads;     /* 0 -> 2; 1..GPUPIPE_MAX_PREP_THREADS */
 	gpupipe_prep_fn prep_cb;   /* required */
 	gpupipe_done_fn done_cb;   /* required */
@@ -207,6 +240,13 @@ struct gpupipe_config {
 	unsigned fence_timeout_ms; /* a fence not signalled after this long
 				    * fails its items as GPUPIPE_TIMEDOUT and
 				    * breaks the pipeline; 0 -> 10000 */
+	enum gpupipe_wait wait;    /* how readback learns of completion */
+	unsigned flags;            /* GPUPIPE_FIXED_BATCH */
+	unsigned batch_latency_us; /* adaptive batches: most GPU time one
+				    * batch may take; 0 -> 50 */
+	unsigned post_threads;     /* 0: done_cb on the readback thread, in
+				    * push order; N: on N post threads, in
+				    * completion order; 0..64 */
 };
 
 /* What the pipeline really runs with (defaults resolved). */
@@ -218,6 +258,10 @@ struct gpupipe_info {
 	size_t mapped_bytes;          /* all persistently mapped memory */
 	uint32_t groups[3];
 	unsigned fence_timeout_ms;
+	enum gpupipe_wait wait;       /* BLOCK or SIGNALLED, never DEFAULT */
+	unsigned flags;
+	unsigned batch_latency_us;
+	unsigned post_threads;
 	enum gpupipe_display display; /* SURFACELESS or DEVICE, never DEFAULT */
 	unsigned device_index;
 	unsigned map_flags_in;       /* GL_MAP_* bits of the input mapping */
@@ -241,6 +285,13 @@ struct gpupipe_stats {
 	uint64_t prep_cpu_ns;        /* thread CPU time, all prep threads */
 	uint64_t submit_cpu_ns;      /* thread CPU time, submit thread */
 	uint64_t readback_cpu_ns;    /* thread CPU time, readback thread */
+	uint64_t post_cpu_ns;        /* thread CPU time, all post threads */
+	uint64_t fence_polls;        /* SIGNALLED: fences polled by submit */
+	unsigned batch_target;       /* items per batch the pipeline aims at
+				      * now (adaptive), or max_batch */
+	unsigned in_flight_limit;    /* slots pushes may hold now */
+	uint64_t gpu_ns_per_item;    /* measured, GL_TIMESTAMP per batch */
+	uint64_t batch_cost_ns;      /* measured: fence, flush, hand-off */
 	int broken;                  /* nonzero once the pipeline is broken */
 };
 
@@ -356,6 +407,22 @@ GPUPIPE_PUBLIC int gpupipe_trace_begin(gpupipe *p, size_t capacity,
 GPUPIPE_PUBLIC int gpupipe_trace_end(gpupipe *p,
 				     struct gpupipe_trace_record **records,
 				     size_t *count);
+
+/*
+ * gpupipe_job_keep: from done_cb, keep this item's output (job->output)
+ * readable after done_cb returns, until gpupipe_release(p, job). The slot
+ * stays busy meanwhile, so pushes block once every slot is kept. Returns
+ * 0, or GPUPIPE_EINVAL outside a done_cb of a DONE item.
+ */
+GPUPIPE_PUBLIC int gpupipe_job_keep(struct gpupipe_job *job);
+
+/*
+ * gpupipe_release: give back the slot of a job kept with
+ * gpupipe_job_keep; job and its output are invalid afterwards. From any
+ * thread, before gpupipe_destroy (which frees kept outputs too). Returns 0,
+ * or GPUPIPE_EINVAL (NULL argument, or a job not kept).
+ */
+GPUPIPE_PUBLIC int gpupipe_release(gpupipe *p, struct gpupipe_job *job);
 
 /*
  * gpupipe_job_set_message: from prep_cb, describe why the item failed; the

@@ -7,8 +7,10 @@
  *   slots.c     the slot pool and each slot's state machine
  *   queue.c     the only caller of cds_wfcq_*, and all sleep/wake logic
  *   prep.c      the prep thread pool
- *   submit.c    the submit thread: bind, dispatch, barrier, fence
+ *   submit.c    the submit thread: bind, dispatch, barrier, fence,
+ *               adaptive batches, fence polling (GPUPIPE_WAIT_SIGNALLED)
  *   readback.c  the readback thread: fence wait, in-order completion
+ *   post.c      the post pool (post_threads > 0) and completion itself
  *   egl.c       displays and the two shared contexts
  *   shader.c    compile and link, with the info log
  *   error.c     error table, strerror, thread-local errmsg
@@ -74,10 +76,22 @@ struct gp_queue {
 GP_HIDDEN void gp_queue_init(struct gp_queue *q, bool multi_consumer);
 GP_HIDDEN void gp_queue_fini(struct gp_queue *q);
 GP_HIDDEN void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n);
-/* Append count nodes, in order, as one hand-off. */
-GP_HIDDEN void gp_queue_push_many(struct gp_queue *q,
-				  struct cds_wfcq_node *const *nodes,
-				  unsigned count);
+/* A private list of nodes (no locking), to hand over as one splice. */
+struct gp_list {
+	struct __cds_wfcq_head head;
+	struct cds_wfcq_tail tail;
+	unsigned count;
+};
+
+GP_HIDDEN void gp_list_init(struct gp_list *l);
+GP_HIDDEN void gp_list_append(struct gp_list *l, struct cds_wfcq_node *n);
+/* First node, without taking it; NULL when empty. */
+GP_HIDDEN struct cds_wfcq_node *gp_list_first(struct gp_list *l);
+GP_HIDDEN struct cds_wfcq_node *gp_list_next(struct gp_list *l,
+					     struct cds_wfcq_node *n);
+/* Append the whole list to q as one hand-off; l is empty after. */
+GP_HIDDEN void gp_queue_push_list(struct gp_queue *q, struct gp_list *l);
+
 /* Next node, or NULL when none is ready now; never sleeps. */
 GP_HIDDEN struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q);
 /* Next node, sleeping while the queue is empty; NULL once *stop is set
@@ -86,6 +100,7 @@ GP_HIDDEN struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
 						  const _Atomic int *stop,
 						  uint64_t deadline_ns);
 GP_HIDDEN void gp_queue_wake_all(struct gp_queue *q);
+GP_HIDDEN bool gp_queue_empty(struct gp_queue *q);
 
 GP_HIDDEN uint64_t gp_now_ns(void);
 
@@ -114,6 +129,11 @@ struct gp_slot {
 	const void *map_out;
 	uint32_t *map_params;
 	uint64_t push_ns;
+	/* seq while the item is incomplete (0 while a push assigns it),
+	 * UINT64_MAX once its done_cb returned: what drain looks at. */
+	_Atomic uint64_t pending_seq;
+	_Atomic int keep;       /* gpupipe_job_keep/release state (post.c) */
+	bool fence_expired;     /* SIGNALLED: submit gave up on the fence */
 	/* GL_TIMESTAMP queries of this slot's last traced dispatch, read by
 	 * submit when the slot is next dispatched or the trace ends. */
 	bool query_pending;
@@ -127,6 +147,8 @@ GP_HIDDEN void gp_slots_fini(struct gpupipe *p);
 GP_HIDDEN int gp_slot_acquire(struct gpupipe *p, bool nonblock,
 			      struct gp_slot **out);
 GP_HIDDEN void gp_slot_release(struct gpupipe *p, struct gp_slot *s);
+/* How many slots pushes may hold now (adaptive batches move it). */
+GP_HIDDEN void gp_slots_set_limit(struct gpupipe *p, unsigned limit);
 GP_HIDDEN void gp_slot_set_state(struct gp_slot *s, enum gp_slot_state from,
 				 enum gp_slot_state to);
 /* Mark a slot that will not be dispatched (state READY). */
@@ -211,9 +233,30 @@ GP_HIDDEN void *gp_prep_main(void *arg);
 GP_HIDDEN int gp_prep_cancel_queued(struct gpupipe *p);
 GP_HIDDEN void *gp_submit_main(void *arg);
 GP_HIDDEN void *gp_readback_main(void *arg);
+GP_HIDDEN void *gp_post_main(void *arg);
+/* Call done_cb for a DONE-state slot, count it, free it unless kept. */
+GP_HIDDEN void gp_complete(struct gpupipe *p, struct gp_slot *s);
 
 /* Thread-local: the pipeline whose callback this thread is running. */
 GP_HIDDEN extern _Thread_local const struct gpupipe *gp_in_callback;
+
+struct gp_post_thread {
+	struct gpupipe *p;
+	unsigned index;
+	pthread_t thread;
+	bool started;
+	clockid_t cpu_clock;
+};
+
+/* A fenced batch the submit thread still tracks (its GPU timestamps, and
+ * with GPUPIPE_WAIT_SIGNALLED its fence and slots). */
+struct gp_flight {
+	struct gp_list slots;     /* SIGNALLED: handed over once signalled */
+	void *fence;              /* SIGNALLED: GLsync, owned until then */
+	unsigned count;
+	uint64_t flushed_ns;
+	uint64_t expect_ns;       /* when its fence should signal */
+};
 
 struct gp_prep_thread {
 	struct gpupipe *p;
@@ -239,11 +282,16 @@ struct gpupipe {
 	void *user_data;
 	struct gpupipe_info info;
 
+	enum gpupipe_wait wait;
+	unsigned flags, batch_latency_us, post_threads;
+
 	/* Slots and the queues between stages. */
 	struct gp_slot *slots;
 	struct gp_queue free_q;      /* FREE slots; consumers: pushers */
-	_Atomic int free_count;      /* credits: slots a push may take */
+	_Atomic int in_use;          /* slots taken by pushes, not yet free */
+	_Atomic int limit;           /* in_use may not exceed this */
 	struct gp_wake free_wake;    /* pushers waiting for a slot */
+	struct gp_queue post_q;      /* DONE, for the post pool */
 	struct gp_queue prep_q;      /* QUEUED; consumers: prep threads */
 	struct gp_queue ready_q;     /* READY; consumer: submit */
 	struct gp_queue flight_q;    /* IN_FLIGHT; consumer: readback */
@@ -251,6 +299,7 @@ struct gpupipe {
 	/* Sequence and completion counters. */
 	_Atomic uint64_t next_seq;   /* next push's seq == pushed so far */
 	_Atomic uint64_t completed;  /* items whose done_cb returned */
+	_Atomic uint64_t released;   /* slots freed (completed, not kept) */
 	struct gp_wake done_wake;    /* drainers */
 	_Atomic uint64_t count_by_status[5];
 	_Atomic uint64_t batches;
@@ -265,7 +314,12 @@ struct gpupipe {
 
 	/* EGL/GL, owned by the submit thread once it runs. */
 	struct gp_egl egl;
-	struct cds_wfcq_node **batch; /* submit: the batch being built */
+	struct gp_flight *flights;    /* submit: ring of batches in flight */
+	unsigned flight_head, flight_count;
+	unsigned *batch_queries;      /* submit: 2 GL_TIMESTAMP per flight */
+	/* Adaptive batches: measured by submit, read by stats. */
+	_Atomic unsigned batch_target;
+	_Atomic uint64_t gpu_ns_per_item, batch_cost_ns, fence_polls;
 	struct gp_slot **order;      /* readback: finished, by seq % nslots */
 	unsigned *queries;           /* submit: 2 GL_TIMESTAMP queries/slot */
 	int64_t gl_to_mono_ns;       /* CLOCK_MONOTONIC - GL_TIMESTAMP */
@@ -281,6 +335,7 @@ struct gpupipe {
 	/* Threads. */
 	struct gp_start start;
 	struct gp_prep_thread *preps;
+	struct gp_post_thread *posts;
 	pthread_t submit_thread, readback_thread;
 	bool submit_started, readback_started;
 	clockid_t submit_cpu_clock, readback_cpu_clock;

@@ -14,7 +14,9 @@
 #include "internal.h"
 
 #define DEFAULT_DEPTH 3
-#define DEFAULT_BATCH 1
+#define AUTO_BATCH_MAX 64
+#define AUTO_SLOT_BYTES (256u << 20) /* memory auto max_batch stays in */
+#define DEFAULT_BATCH_LATENCY_US 50
 #define DEFAULT_PREP_THREADS 2
 #define DEFAULT_FENCE_TIMEOUT_MS 10000
 /* The stride of a slot is rounded up to the driver's SSBO offset
@@ -33,10 +35,24 @@ static int check_size(const char *field, size_t bytes, unsigned nslots)
 	return 0;
 }
 
+/* max_batch 0: as many as fit, up to AUTO_BATCH_MAX, in AUTO_SLOT_BYTES. */
+static unsigned resolve_batch(const struct gpupipe_config *c, unsigned depth)
+{
+	size_t per;
+
+	if (c->max_batch)
+		return c->max_batch;
+	per = (size_t)depth * (c->in_bytes + c->out_bytes);
+	if (!per || per > AUTO_SLOT_BYTES)
+		return 1;
+	return AUTO_SLOT_BYTES / per < AUTO_BATCH_MAX
+		       ? (unsigned)(AUTO_SLOT_BYTES / per) : AUTO_BATCH_MAX;
+}
+
 static int check_config(const struct gpupipe_config *c)
 {
 	unsigned depth = c->depth ? c->depth : DEFAULT_DEPTH;
-	unsigned batch = c->max_batch ? c->max_batch : DEFAULT_BATCH;
+	unsigned batch;
 	unsigned i;
 	int ret;
 
@@ -54,10 +70,24 @@ static int check_config(const struct gpupipe_config *c)
 		return gp_error(GPUPIPE_EINVAL, "depth %u exceeds "
 				"GPUPIPE_MAX_DEPTH (%d)", depth,
 				GPUPIPE_MAX_DEPTH);
-	if (batch > GPUPIPE_MAX_BATCH)
+	if (c->max_batch > GPUPIPE_MAX_BATCH)
 		return gp_error(GPUPIPE_EINVAL, "max_batch %u exceeds "
-				"GPUPIPE_MAX_BATCH (%d)", batch,
+				"GPUPIPE_MAX_BATCH (%d)", c->max_batch,
 				GPUPIPE_MAX_BATCH);
+	if (c->post_threads > GPUPIPE_MAX_POST_THREADS)
+		return gp_error(GPUPIPE_EINVAL, "post_threads %u exceeds "
+				"GPUPIPE_MAX_POST_THREADS (%d)",
+				c->post_threads, GPUPIPE_MAX_POST_THREADS);
+	if ((unsigned)c->wait > GPUPIPE_WAIT_SIGNALLED)
+		return gp_error(GPUPIPE_EINVAL, "wait %d is not an enum "
+				"gpupipe_wait value", (int)c->wait);
+	if (c->flags & ~GPUPIPE_FIXED_BATCH)
+		return gp_error(GPUPIPE_EINVAL, "flags 0x%x: unknown bits 0x%x",
+				c->flags, c->flags & ~GPUPIPE_FIXED_BATCH);
+	if (c->batch_latency_us > 10000000)
+		return gp_error(GPUPIPE_EINVAL, "batch_latency_us %u exceeds "
+				"10000000 (10 s)", c->batch_latency_us);
+	batch = resolve_batch(c, depth);
 	if (c->prep_threads > GPUPIPE_MAX_PREP_THREADS)
 		return gp_error(GPUPIPE_EINVAL, "prep_threads %u exceeds "
 				"GPUPIPE_MAX_PREP_THREADS (%d)",
@@ -111,8 +141,14 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	for (i = 0; i < 3; i++)
 		p->groups[i] = c->groups[i] ? c->groups[i] : 1;
 	p->depth = c->depth ? c->depth : DEFAULT_DEPTH;
-	p->max_batch = c->max_batch ? c->max_batch : DEFAULT_BATCH;
+	p->max_batch = resolve_batch(c, p->depth);
 	p->nslots = p->depth * p->max_batch;
+	p->wait = c->wait == GPUPIPE_WAIT_DEFAULT ? GPUPIPE_WAIT_SIGNALLED
+						  : c->wait;
+	p->flags = c->flags;
+	p->batch_latency_us = c->batch_latency_us ? c->batch_latency_us
+						  : DEFAULT_BATCH_LATENCY_US;
+	p->post_threads = c->post_threads;
 	p->prep_threads = c->prep_threads ? c->prep_threads
 					  : DEFAULT_PREP_THREADS;
 	p->fence_timeout_ms = c->fence_timeout_ms ? c->fence_timeout_ms
@@ -121,11 +157,16 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	p->done_cb = c->done_cb;
 	p->user_data = c->user_data;
 
-	p->batch = calloc(p->max_batch, sizeof(*p->batch));
 	p->order = calloc(p->nslots, sizeof(*p->order));
 	p->preps = calloc(p->prep_threads, sizeof(*p->preps));
+	p->posts = calloc(p->post_threads ? p->post_threads : 1,
+			  sizeof(*p->posts));
 	p->queries = calloc(2 * (size_t)p->nslots, sizeof(*p->queries));
-	if (!p->batch || !p->order || !p->preps || !p->queries)
+	p->batch_queries = calloc(2 * (size_t)p->nslots,
+				  sizeof(*p->batch_queries));
+	p->flights = calloc(p->nslots, sizeof(*p->flights));
+	if (!p->order || !p->preps || !p->posts || !p->queries ||
+	    !p->batch_queries || !p->flights)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
 				"pipeline's bookkeeping");
 
@@ -138,6 +179,10 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	p->info.weights_bytes = p->weights_bytes;
 	memcpy(p->info.groups, p->groups, sizeof(p->groups));
 	p->info.fence_timeout_ms = p->fence_timeout_ms;
+	p->info.wait = p->wait;
+	p->info.flags = p->flags;
+	p->info.batch_latency_us = p->batch_latency_us;
+	p->info.post_threads = p->post_threads;
 	return 0;
 }
 
@@ -196,6 +241,7 @@ static void wake_everyone(struct gpupipe *p)
 	gp_queue_wake_all(&p->prep_q);
 	gp_queue_wake_all(&p->ready_q);
 	gp_queue_wake_all(&p->flight_q);
+	gp_queue_wake_all(&p->post_q);
 }
 
 /* Join in stage order; each GL thread released its context on exit. */
@@ -213,6 +259,9 @@ static void stop_threads(struct gpupipe *p)
 		pthread_join(p->submit_thread, NULL);
 	if (p->readback_started)
 		pthread_join(p->readback_thread, NULL);
+	for (i = 0; p->posts && i < p->post_threads; i++)
+		if (p->posts[i].started)
+			pthread_join(p->posts[i].thread, NULL);
 }
 
 static void free_pipe(struct gpupipe *p)
@@ -223,9 +272,11 @@ static void free_pipe(struct gpupipe *p)
 	pthread_mutex_destroy(&p->start.lock);
 	pthread_cond_destroy(&p->start.cond);
 	free(p->preps);
+	free(p->posts);
 	free(p->queries);
+	free(p->batch_queries);
+	free(p->flights);
 	free(p->order);
-	free(p->batch);
 	free(p->weights);
 	free(p->shader_source);
 	free(p);
@@ -271,6 +322,13 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 		ret = start_thread(p, &p->readback_thread,
 				   &p->readback_started, gp_readback_main, p,
 				   "readback");
+	for (i = 0; !ret && i < p->post_threads; i++) {
+		p->posts[i].p = p;
+		p->posts[i].index = i;
+		ret = start_thread(p, &p->posts[i].thread,
+				   &p->posts[i].started, gp_post_main,
+				   &p->posts[i], "post");
+	}
 	for (i = 0; !ret && i < p->prep_threads; i++) {
 		p->preps[i].p = p;
 		p->preps[i].index = i;
@@ -380,7 +438,12 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 		goto out;
 	}
 	s->job.item = item;
+	/* Incomplete from here: a drain that counts this push (its seq is
+	 * below the drain's target) must see that before the seq. */
+	atomic_store(&s->pending_seq, 0);
 	s->job.seq = atomic_fetch_add(&p->next_seq, 1);
+	atomic_store_explicit(&s->pending_seq, s->job.seq,
+			      memory_order_release);
 	s->job.in_bytes = p->in_bytes;
 	s->job.out_bytes = p->out_bytes;
 	s->push_ns = gp_now_ns();
@@ -397,10 +460,23 @@ out:
 	return ret;
 }
 
+/* Items pushed before target not yet complete. Completion can come out
+ * of order (post_threads), so look at every slot's pending item. */
+static unsigned incomplete_before(struct gpupipe *p, uint64_t target)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < p->nslots; i++)
+		n += atomic_load_explicit(&p->slots[i].pending_seq,
+					  memory_order_acquire) < target;
+	return n;
+}
+
 int gpupipe_drain(gpupipe *p, long timeout_ms)
 {
 	uint64_t target, deadline = 0;
 	uint32_t gen;
+	unsigned left;
 
 	if (!p)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_drain: p is NULL");
@@ -411,16 +487,14 @@ int gpupipe_drain(gpupipe *p, long timeout_ms)
 	target = atomic_load(&p->next_seq);
 	if (timeout_ms >= 0)
 		deadline = gp_now_ns() + (uint64_t)timeout_ms * 1000000u;
-	while (atomic_load(&p->completed) < target) {
+	while ((left = incomplete_before(p, target))) {
 		if (deadline && gp_now_ns() >= deadline)
-			return gp_error(GPUPIPE_ETIMEDOUT, "gpupipe_drain: %llu "
+			return gp_error(GPUPIPE_ETIMEDOUT, "gpupipe_drain: %u "
 					"of %llu items still running after "
-					"%ld ms",
-					(unsigned long long)(target -
-					atomic_load(&p->completed)),
+					"%ld ms", left,
 					(unsigned long long)target, timeout_ms);
 		gen = gp_wake_prepare(&p->done_wake);
-		if (atomic_load(&p->completed) >= target) {
+		if (!incomplete_before(p, target)) {
 			gp_wake_cancel(&p->done_wake);
 			break;
 		}
@@ -476,6 +550,13 @@ int gpupipe_get_stats(const gpupipe *p, struct gpupipe_stats *st)
 	st->done_busy_ns = atomic_load(&p->done_busy_ns);
 	st->submit_cpu_ns = cpu_ns(p->submit_cpu_clock);
 	st->readback_cpu_ns = cpu_ns(p->readback_cpu_clock);
+	for (i = 0; i < p->post_threads; i++)
+		st->post_cpu_ns += cpu_ns(p->posts[i].cpu_clock);
+	st->fence_polls = atomic_load(&p->fence_polls);
+	st->batch_target = atomic_load(&p->batch_target);
+	st->in_flight_limit = (unsigned)atomic_load(&p->limit);
+	st->gpu_ns_per_item = atomic_load(&p->gpu_ns_per_item);
+	st->batch_cost_ns = atomic_load(&p->batch_cost_ns);
 	st->broken = atomic_load(&p->broken);
 	return 0;
 }

@@ -152,24 +152,44 @@ void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n)
 	gp_wake_signal(&q->wake, false);
 }
 
-void gp_queue_push_many(struct gp_queue *q, struct cds_wfcq_node *const *nodes,
-			unsigned count)
+void gp_list_init(struct gp_list *l)
 {
-	struct __cds_wfcq_head head;
-	struct cds_wfcq_tail tail;
-	unsigned i;
+	__cds_wfcq_init(&l->head, &l->tail);
+	l->count = 0;
+}
 
-	if (!count)
+void gp_list_append(struct gp_list *l, struct cds_wfcq_node *n)
+{
+	cds_wfcq_node_init(n);
+	cds_wfcq_enqueue(&l->head, &l->tail, n);
+	l->count++;
+}
+
+struct cds_wfcq_node *gp_list_first(struct gp_list *l)
+{
+	return __cds_wfcq_first_blocking(&l->head, &l->tail);
+}
+
+struct cds_wfcq_node *gp_list_next(struct gp_list *l, struct cds_wfcq_node *n)
+{
+	return __cds_wfcq_next_blocking(&l->head, &l->tail, n);
+}
+
+void gp_queue_push_list(struct gp_queue *q, struct gp_list *l)
+{
+#ifdef GP_TSAN
+	struct cds_wfcq_node *n;
+
+	__cds_wfcq_for_each_blocking(&l->head, &l->tail, n)
+		hand_off_release(n);
+#else
+	hand_off_release(&l->head);
+#endif
+	if (!l->count)
 		return;
-	/* Link the nodes privately, then append them with one splice: one
-	 * hand-off and at most one wakeup for the whole batch. */
-	__cds_wfcq_init(&head, &tail);
-	for (i = 0; i < count; i++) {
-		cds_wfcq_node_init(nodes[i]);
-		hand_off_release(nodes[i]);
-		cds_wfcq_enqueue(&head, &tail, nodes[i]);
-	}
-	__cds_wfcq_splice_blocking(&q->head, &q->tail, &head, &tail);
+	/* One splice: one hand-off and at most one wakeup for the list. */
+	__cds_wfcq_splice_blocking(&q->head, &q->tail, &l->head, &l->tail);
+	l->count = 0;
 	gp_wake_signal(&q->wake, false);
 }
 
@@ -217,6 +237,11 @@ struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
 		}
 		gp_wake_wait(&q->wake, gen, deadline_ns);
 	}
+}
+
+bool gp_queue_empty(struct gp_queue *q)
+{
+	return cds_wfcq_empty(&q->head, &q->tail);
 }
 
 void gp_queue_wake_all(struct gp_queue *q)

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The readback thread: current in a context that shares objects with the
- * submit context. It learns that each batch's fence has signalled, calls
- * done_cb for every item in push order, and frees the slots.
+ * submit context. It learns that each batch's fence has signalled, then
+ * completes every item of the batch: in push order on this thread, or,
+ * with post_threads, by handing the batch to the post pool.
  *
  * Batches arrive in dispatch order, which is not push order (prep threads
  * finish out of order, and failed or cancelled items skip the GPU), so
  * finished slots wait in `order`, indexed by seq modulo the slot count,
- * until every earlier item is delivered. Every undelivered item from the
- * next one to deliver up to the newest holds a slot of its own, so no two
- * of them share an index.
+ * until every earlier item is completed. Every item from the next one to
+ * complete up to the newest holds a slot of its own, so no two of them
+ * share an index.
  */
 #include "config.h"
 
@@ -23,22 +24,29 @@
 /* How long one glClientWaitSync may block before we look at the clock. */
 #define WAIT_SLICE_NS 100000000ull
 
+/* Completions since drainers were last told: they are told when the
+ * flight queue runs dry or every this many, not after every item. */
+#define DRAIN_SIGNAL_EVERY 64
+
 /*
- * Wait for a batch's fence. This is the one place that decides how
- * readback learns of completion: here, by blocking in glClientWaitSync
+ * Wait for a batch's fence: the one place where readback learns of
+ * completion. With GPUPIPE_WAIT_BLOCK it blocks here in glClientWaitSync
  * with the shared context current (the design card's plain hand-off).
+ * With GPUPIPE_WAIT_SIGNALLED the submit thread hands over a batch only
+ * once it saw the fence signalled, and this call returns at once.
  * Returns the status for the batch's items, with the reason in msg.
  */
-static int wait_fence(struct gpupipe *p, GLsync fence, char *msg, size_t n,
-		      int *error)
+static int wait_fence(struct gpupipe *p, GLsync fence, bool expired,
+		      char *msg, size_t n, int *error)
 {
 	uint64_t limit = (uint64_t)p->fence_timeout_ms * 1000000u;
 	uint64_t start = gp_now_ns(), waited = 0;
 	GLenum r;
 
-	/* Once broken, a pending fence is not waited for again: a hung
-	 * GPU must not cost one timeout per batch. */
-	if (atomic_load(&p->broken))
+	/* Submit gave up on this fence (GPUPIPE_WAIT_SIGNALLED), or the
+	 * pipeline is broken: look once, do not wait again. A hung GPU must
+	 * not cost one timeout per batch. */
+	if (expired || atomic_load(&p->broken))
 		limit = 0;
 	for (;;) {
 		uint64_t slice = limit - waited < WAIT_SLICE_NS
@@ -65,46 +73,16 @@ static int wait_fence(struct gpupipe *p, GLsync fence, char *msg, size_t n,
 	return GPUPIPE_TIMEDOUT;
 }
 
-static void deliver(struct gpupipe *p, struct gp_slot *s)
-{
-	struct gpupipe_job *job = &s->job;
-	struct gpupipe_trace_record *rec = gp_trace_rec(&p->trace, job->seq);
-	uint64_t t0 = gp_now_ns(), t1;
-
-	job->input = NULL;
-	job->params = NULL;
-	job->output = job->status == GPUPIPE_DONE ? s->map_out : NULL;
-	job->out_bytes = p->out_bytes;
-	if (job->status == GPUPIPE_DONE)
-		job->message = NULL;
-	gp_in_callback = p;
-	p->done_cb(job, p->user_data);
-	gp_in_callback = NULL;
-	t1 = gp_now_ns();
-	atomic_fetch_add_explicit(&p->done_busy_ns, t1 - t0,
-				  memory_order_relaxed);
-	if (rec) {
-		rec->done_start_ns = t0;
-		rec->done_end_ns = t1;
-		rec->status = job->status;
-	}
-	atomic_fetch_add_explicit(&p->count_by_status[job->status], 1,
-				  memory_order_relaxed);
-	gp_slot_release(p, s);
-	/* Completed last: destroy frees nothing until this count says the
-	 * item is done, and joins this thread before freeing p. */
-	atomic_fetch_add(&p->completed, 1);
-	gp_wake_signal(&p->done_wake, true);
-}
-
 static void run(struct gpupipe *p, struct gp_slot **order)
 {
 	struct cds_wfcq_node *n;
-	uint64_t next = 0;
+	struct gp_list to_post;
+	uint64_t next = 0, signalled_ns = 0;
 	int batch_status = GPUPIPE_DONE, batch_error = 0;
-	uint64_t signalled_ns = 0;
+	unsigned left = 0, unsignalled = 0;
 	char batch_msg[GP_MSG_BYTES];
 
+	gp_list_init(&to_post);
 	while ((n = gp_queue_pop_wait(&p->flight_q, &p->stop, 0))) {
 		struct gp_slot *s = gp_slot_of_node(n);
 		struct gp_slot *d;
@@ -113,11 +91,12 @@ static void run(struct gpupipe *p, struct gp_slot **order)
 			uint64_t t0 = gp_now_ns();
 
 			batch_error = 0;
-			batch_status = wait_fence(p, s->fence, batch_msg,
-						  sizeof(batch_msg),
+			batch_status = wait_fence(p, s->fence, s->fence_expired,
+						  batch_msg, sizeof(batch_msg),
 						  &batch_error);
 			glDeleteSync(s->fence);
 			s->fence = NULL;
+			left = s->batch_len;
 			signalled_ns = gp_now_ns();
 			atomic_fetch_add_explicit(&p->readback_busy_ns,
 						  signalled_ns - t0,
@@ -127,22 +106,37 @@ static void run(struct gpupipe *p, struct gp_slot **order)
 			struct gpupipe_trace_record *rec =
 				gp_trace_rec(&p->trace, s->job.seq);
 
+			/* Every slot of a batch follows its first one in the
+			 * queue, so the last wait's result is this batch's. */
+			if (batch_status != GPUPIPE_DONE &&
+			    s->job.status == GPUPIPE_DONE)
+				gp_slot_fail(s, batch_status, batch_error, "%s",
+					     batch_msg);
 			if (rec)
 				rec->signalled_ns = signalled_ns;
+			if (left)
+				left--;
 		}
-		/* Every slot of a batch follows its first one in the queue,
-		 * so the last wait's result is this batch's. */
-		if (s->dispatched && batch_status != GPUPIPE_DONE &&
-		    s->job.status == GPUPIPE_DONE)
-			gp_slot_fail(s, batch_status, batch_error, "%s",
-				     batch_msg);
 		gp_slot_set_state(s, GP_SLOT_IN_FLIGHT, GP_SLOT_DONE);
-		order[s->job.seq % p->nslots] = s;
 
+		if (p->post_threads) {
+			/* Hand each batch to the post pool in one piece. */
+			gp_list_append(&to_post, &s->node);
+			if (!s->dispatched || !left)
+				gp_queue_push_list(&p->post_q, &to_post);
+			continue;
+		}
+		order[s->job.seq % p->nslots] = s;
 		while ((d = order[next % p->nslots]) && d->job.seq == next) {
 			order[next % p->nslots] = NULL;
-			deliver(p, d);
+			gp_complete(p, d);
 			next++;
+			unsignalled++;
+		}
+		if (unsignalled >= DRAIN_SIGNAL_EVERY ||
+		    (unsignalled && gp_queue_empty(&p->flight_q))) {
+			gp_wake_signal(&p->done_wake, true);
+			unsignalled = 0;
 		}
 	}
 }

@@ -21,9 +21,16 @@
  * buffers may be rewritten, only after its fence signalled and its done_cb
  * returned.
  *
- * Free slots are counted by free_count (a push takes one unit before it
- * takes a slot, so a push that got a unit always finds a slot) and kept
- * in free_q.
+ * Pushes may hold at most `limit` slots at once (in_use counts them, from
+ * the push that takes one to the completion that frees it). The limit is
+ * depth * max_batch at first; adaptive batching lowers it to depth times
+ * the batch it aims at, so that the pipeline holds no more items than it
+ * needs to keep the GPU busy, and latency stays low. Free slots wait in
+ * free_q; a push that got a unit of in_use always finds one there.
+ *
+ * A push that found no room sleeps until a quarter of the limit is free
+ * again (or the pipeline empties), not until one slot is: then it pushes
+ * a burst, and a saturated pipeline makes no system call per item.
  */
 #include "config.h"
 
@@ -46,15 +53,18 @@ int gp_slots_init(struct gpupipe *p)
 	gp_queue_init(&p->prep_q, true);
 	gp_queue_init(&p->ready_q, false);
 	gp_queue_init(&p->flight_q, false);
+	gp_queue_init(&p->post_q, true);
 	gp_wake_init(&p->free_wake);
 	for (i = 0; i < p->nslots; i++) {
 		struct gp_slot *s = &p->slots[i];
 
 		s->index = i;
 		atomic_init(&s->state, GP_SLOT_FREE);
+		atomic_init(&s->pending_seq, UINT64_MAX);
 		gp_queue_push(&p->free_q, &s->node);
 	}
-	atomic_init(&p->free_count, (int)p->nslots);
+	atomic_init(&p->in_use, 0);
+	atomic_init(&p->limit, (int)p->nslots);
 	return 0;
 }
 
@@ -69,19 +79,28 @@ void gp_slots_fini(struct gpupipe *p)
 	gp_queue_fini(&p->prep_q);
 	gp_queue_fini(&p->ready_q);
 	gp_queue_fini(&p->flight_q);
+	gp_queue_fini(&p->post_q);
 	free(p->slots);
 	p->slots = NULL;
 }
 
-static bool take_credit(struct gpupipe *p)
+static bool take_room(struct gpupipe *p)
 {
-	int c = atomic_load(&p->free_count);
+	int used = atomic_load(&p->in_use);
 
-	while (c > 0) {
-		if (atomic_compare_exchange_weak(&p->free_count, &c, c - 1))
+	while (used < atomic_load_explicit(&p->limit, memory_order_relaxed)) {
+		if (atomic_compare_exchange_weak(&p->in_use, &used, used + 1))
 			return true;
 	}
 	return false;
+}
+
+/* Room a sleeping push waits for: a quarter of the limit, at least 1. */
+static int wake_room(struct gpupipe *p)
+{
+	int limit = atomic_load_explicit(&p->limit, memory_order_relaxed);
+
+	return limit >= 4 ? limit / 4 : 1;
 }
 
 int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
@@ -89,20 +108,21 @@ int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
 	struct cds_wfcq_node *n;
 	uint32_t gen;
 
-	while (!take_credit(p)) {
+	while (!take_room(p)) {
 		if (nonblock)
 			return GPUPIPE_EAGAIN;
 		if (atomic_load(&p->shutdown))
 			return GPUPIPE_ESHUTDOWN;
 		gen = gp_wake_prepare(&p->free_wake);
-		if (atomic_load(&p->free_count) > 0 ||
+		if (atomic_load(&p->limit) - atomic_load(&p->in_use) >=
+			    wake_room(p) ||
 		    atomic_load(&p->shutdown)) {
 			gp_wake_cancel(&p->free_wake);
 			continue;
 		}
 		gp_wake_wait(&p->free_wake, gen, 0);
 	}
-	/* The credit guarantees a slot is in free_q, or being appended. */
+	/* in_use < limit <= nslots: a slot is in free_q, or being added. */
 	n = gp_queue_pop_wait(&p->free_q, NULL, 0);
 	*out = gp_slot_of_node(n);
 	return 0;
@@ -110,10 +130,26 @@ int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
 
 void gp_slot_release(struct gpupipe *p, struct gp_slot *s)
 {
+	int used;
+
 	gp_slot_set_state(s, GP_SLOT_DONE, GP_SLOT_FREE);
 	gp_queue_push(&p->free_q, &s->node);
-	atomic_fetch_add(&p->free_count, 1);
-	gp_wake_signal(&p->free_wake, false);
+	used = atomic_fetch_sub(&p->in_use, 1) - 1;
+	atomic_fetch_add_explicit(&p->released, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&p->limit, memory_order_relaxed) - used >=
+		    wake_room(p) ||
+	    used == 0)
+		gp_wake_signal(&p->free_wake, true);
+}
+
+void gp_slots_set_limit(struct gpupipe *p, unsigned limit)
+{
+	if (limit > p->nslots)
+		limit = p->nslots;
+	if (limit < 1)
+		limit = 1;
+	if (atomic_exchange(&p->limit, (int)limit) < (int)limit)
+		gp_wake_signal(&p->free_wake, true);
 }
 
 void gp_slot_set_state(struct gp_slot *s, enum gp_slot_state from,

@@ -169,7 +169,10 @@ static void destroy_gl(struct gpupipe *p)
 	glDeleteBuffers(4, bufs);
 	if (p->queries[0])
 		glDeleteQueries((GLsizei)(2 * p->nslots), p->queries);
+	if (p->batch_queries[0])
+		glDeleteQueries((GLsizei)(2 * p->nslots), p->batch_queries);
 	memset(p->queries, 0, 2 * p->nslots * sizeof(*p->queries));
+	memset(p->batch_queries, 0, 2 * p->nslots * sizeof(*p->queries));
 	if (p->program)
 		glDeleteProgram(p->program);
 	p->buf_in = p->buf_out = p->buf_params = p->buf_weights = 0;
@@ -255,6 +258,7 @@ static int init_gl(struct gpupipe *p)
 	copy_gl_string(p->info.version, sizeof(p->info.version), GL_VERSION);
 	copy_gl_string(p->info.vendor, sizeof(p->info.vendor), GL_VENDOR);
 	glGenQueries((GLsizei)(2 * p->nslots), p->queries);
+	glGenQueries((GLsizei)(2 * p->nslots), p->batch_queries);
 	measure_clock_offset(p);
 	glUseProgram(p->program);
 	return 0;
@@ -340,14 +344,168 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
 	gp_queue_push(&p->flight_q, &s->node);
 }
 
-static void close_batch(struct gpupipe *p, unsigned count)
+/* ---- batches in flight, adaptive batch size ---------------------------- */
+
+#define EWMA(avg, x) ((avg) ? ((avg) * 7 + (x)) / 8 : (x))
+/* Fence, flush and hand-off may cost at most this share of a batch's GPU
+ * time: the batch grows until they do, within batch_latency_us. */
+#define BATCH_OVERHEAD_SHARE 20 /* 1/20 = 5 % */
+
+/* Submit-thread state that no other thread reads. */
+struct submit {
+	unsigned target;       /* items per batch it aims at */
+	bool timestamps;       /* GL_TIMESTAMP works on this driver */
+	uint64_t gpu_ns;       /* EWMA of GPU time per item */
+	uint64_t cost_ns;      /* EWMA of fence+flush+polls per batch */
+	uint64_t poll_ns;      /* time spent polling since the last batch */
+};
+
+static struct gp_flight *flight_at(struct gpupipe *p, unsigned i)
 {
-	struct gp_slot *first = gp_slot_of_node(p->batch[0]);
-	uint64_t batch;
+	return &p->flights[(p->flight_head + i) % p->nslots];
+}
+
+/*
+ * The adaptive rule: a batch is as many items as make the per-batch cost
+ * (barrier, fence, flush, polls, measured on this thread) at most 5 % of
+ * the batch's GPU time (measured with GL_TIMESTAMP), but no more than
+ * batch_latency_us of GPU time, and 1..max_batch. Pushes may then hold
+ * depth batches' worth of slots, so no more items wait than keep the GPU
+ * busy.
+ */
+static void adapt(struct gpupipe *p, struct submit *st)
+{
+	uint64_t b, cap;
+
+	if ((p->flags & GPUPIPE_FIXED_BATCH) || !st->gpu_ns)
+		return;
+	b = (st->cost_ns * BATCH_OVERHEAD_SHARE + st->gpu_ns - 1) / st->gpu_ns;
+	cap = (uint64_t)p->batch_latency_us * 1000u / st->gpu_ns;
+	if (b > cap)
+		b = cap;
+	if (b < 1)
+		b = 1;
+	if (b > p->max_batch)
+		b = p->max_batch;
+	if (b == st->target)
+		return;
+	st->target = (unsigned)b;
+	atomic_store_explicit(&p->batch_target, st->target,
+			      memory_order_relaxed);
+	gp_slots_set_limit(p, p->depth * st->target);
+}
+
+/* The oldest flight's GPU time, from its GL_TIMESTAMP pair. */
+static void read_flight_time(struct gpupipe *p, struct submit *st,
+			     unsigned ring_index, unsigned count)
+{
+	GLuint64 start = 0, end = 0;
+
+	if (!st->timestamps)
+		return;
+	glGetQueryObjectui64v(p->batch_queries[2 * ring_index],
+			      GL_QUERY_RESULT, &start);
+	glGetQueryObjectui64v(p->batch_queries[2 * ring_index + 1],
+			      GL_QUERY_RESULT, &end);
+	if (end > start && count) {
+		st->gpu_ns = EWMA(st->gpu_ns, (end - start) / count);
+		atomic_store_explicit(&p->gpu_ns_per_item, st->gpu_ns,
+				      memory_order_relaxed);
+		adapt(p, st);
+	}
+}
+
+static void pop_flight(struct gpupipe *p)
+{
+	p->flight_head = (p->flight_head + 1) % p->nslots;
+	p->flight_count--;
+}
+
+/*
+ * Look at the oldest flights. With GPUPIPE_WAIT_SIGNALLED: poll each
+ * fence with timeout 0, in order (fences signal in order), and hand a
+ * signalled batch to readback, whose glClientWaitSync then returns at
+ * once. With GPUPIPE_WAIT_BLOCK the batch went to readback when it was
+ * flushed; here only its timestamps are read, once available.
+ */
+static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
+{
+	uint64_t t0 = gp_now_ns();
+
+	while (p->flight_count) {
+		unsigned idx = p->flight_head;
+		struct gp_flight *f = flight_at(p, 0);
+
+		if (p->wait == GPUPIPE_WAIT_SIGNALLED) {
+			GLenum r = glClientWaitSync(f->fence, 0, 0);
+
+			atomic_fetch_add_explicit(&p->fence_polls, 1,
+						  memory_order_relaxed);
+			if (r == GL_TIMEOUT_EXPIRED) {
+				uint64_t limit = (uint64_t)p->fence_timeout_ms *
+						 1000000u;
+
+				if (gp_now_ns() - f->flushed_ns < limit)
+					break;
+				/* Readback fails the batch as TIMEDOUT. */
+				gp_slot_of_node(gp_list_first(&f->slots))
+					->fence_expired = true;
+			} else {
+				read_flight_time(p, st, idx, f->count);
+			}
+			gp_queue_push_list(&p->flight_q, &f->slots);
+		} else {
+			GLuint avail = GL_TRUE;
+
+			if (st->timestamps && !force)
+				glGetQueryObjectuiv(p->batch_queries[2 * idx + 1],
+						    GL_QUERY_RESULT_AVAILABLE,
+						    &avail);
+			if (!avail)
+				break;
+			read_flight_time(p, st, idx, f->count);
+		}
+		pop_flight(p);
+	}
+	st->poll_ns += gp_now_ns() - t0;
+}
+
+/* When to look at the oldest fence again; 0: nothing to wait for. */
+static uint64_t next_poll(struct gpupipe *p, struct submit *st)
+{
+	struct gp_flight *f;
+	uint64_t now, slice;
+
+	if (p->wait != GPUPIPE_WAIT_SIGNALLED || !p->flight_count)
+		return 0;
+	f = flight_at(p, 0);
+	now = gp_now_ns();
+	if (f->expect_ns > now + 5000)
+		return f->expect_ns;
+	/* Late, or no estimate yet: look again in a short slice. */
+	slice = st->gpu_ns * f->count / 8;
+	if (slice < 5000)
+		slice = 5000;
+	if (slice > 100000)
+		slice = 100000;
+	return now + slice;
+}
+
+static void close_batch(struct gpupipe *p, struct submit *st,
+			struct gp_list *batch)
+{
+	struct gp_slot *first = gp_slot_of_node(gp_list_first(batch));
+	struct gp_flight *f;
+	unsigned idx;
+	uint64_t t0 = gp_now_ns(), id;
 	GLsync fence;
 	GLenum err;
-	unsigned i;
 
+	if (p->flight_count == p->nslots)
+		poll_flights(p, st, true); /* cannot happen; stay safe */
+	idx = (p->flight_head + p->flight_count) % p->nslots;
+	if (st->timestamps)
+		glQueryCounter(p->batch_queries[2 * idx + 1], GL_TIMESTAMP);
 	/* Barrier before the fence, not after: the fence must cover the
 	 * shader's writes to the persistently mapped output. */
 	glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
@@ -357,43 +515,104 @@ static void close_batch(struct gpupipe *p, unsigned count)
 	glFlush();
 	err = glGetError();
 	first->fence = fence;
-	first->batch_len = count;
+	first->batch_len = batch->count;
 	if (!fence || err != GL_NO_ERROR) {
-		for (i = 0; i < count; i++)
-			gp_slot_fail(gp_slot_of_node(p->batch[i]),
-				     GPUPIPE_FAILED, GPUPIPE_EDRIVER,
-				     "%s (GL error 0x%04x)",
+		struct cds_wfcq_node *n;
+
+		for (n = gp_list_first(batch); n; n = gp_list_next(batch, n))
+			gp_slot_fail(gp_slot_of_node(n), GPUPIPE_FAILED,
+				     GPUPIPE_EDRIVER, "%s (GL error 0x%04x)",
 				     fence ? "a GL call of this batch failed"
 					   : "glFenceSync failed", err);
 		if (!fence)
 			atomic_store(&p->broken, 1);
 	}
-	batch = atomic_fetch_add_explicit(&p->batches, 1,
-					  memory_order_relaxed);
+	id = atomic_fetch_add_explicit(&p->batches, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&p->trace.rec, memory_order_relaxed)) {
+		struct cds_wfcq_node *n;
 		uint64_t now = gp_now_ns();
 
-		for (i = 0; i < count; i++) {
-			struct gp_slot *s = gp_slot_of_node(p->batch[i]);
+		for (n = gp_list_first(batch); n; n = gp_list_next(batch, n)) {
+			struct gp_slot *s = gp_slot_of_node(n);
 			struct gpupipe_trace_record *rec =
 				gp_trace_rec(&p->trace, s->job.seq);
 
 			if (rec) {
 				rec->fence_ns = now;
-				rec->batch = batch;
+				rec->batch = id;
 			}
 		}
 	}
-	gp_queue_push_many(&p->flight_q, p->batch, count);
+
+	f = &p->flights[idx];
+	f->count = batch->count;
+	f->fence = fence;
+	f->flushed_ns = gp_now_ns();
+	f->expect_ns = (p->flight_count ? flight_at(p, p->flight_count - 1)
+						  ->expect_ns : 0);
+	if (f->expect_ns < f->flushed_ns)
+		f->expect_ns = f->flushed_ns;
+	f->expect_ns += st->gpu_ns * f->count;
+	p->flight_count++;
+	if (p->wait == GPUPIPE_WAIT_SIGNALLED && fence) {
+		/* Held until its fence has signalled: poll_flights. */
+		f->slots = *batch;
+		gp_list_init(batch);
+	} else {
+		gp_queue_push_list(&p->flight_q, batch);
+	}
+	st->cost_ns = EWMA(st->cost_ns, gp_now_ns() - t0 + st->poll_ns);
+	st->poll_ns = 0;
+	atomic_store_explicit(&p->batch_cost_ns, st->cost_ns,
+			      memory_order_relaxed);
+}
+
+/* Dispatch n and what else is ready, up to the batch target, and fence
+ * them. A batch closes when it is full or when nothing more is ready: a
+ * slow producer never waits for a full batch. */
+static void dispatch_batch(struct gpupipe *p, struct submit *st,
+			   struct cds_wfcq_node *n)
+{
+	struct gp_list batch;
+	uint64_t t0 = gp_now_ns();
+
+	gp_list_init(&batch);
+	do {
+		struct gp_slot *s = gp_slot_of_node(n);
+
+		if (!dispatchable(p, s)) {
+			pass_through(p, s);
+			continue;
+		}
+		if (!batch.count && st->timestamps)
+			glQueryCounter(p->batch_queries[2 * ((p->flight_head +
+					p->flight_count) % p->nslots)],
+				       GL_TIMESTAMP);
+		dispatch(p, s);
+		s->fence = NULL;
+		s->batch_len = 0;
+		s->dispatched = true;
+		s->fence_expired = false;
+		gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
+		gp_list_append(&batch, &s->node);
+	} while (batch.count < st->target &&
+		 (n = gp_queue_pop_try(&p->ready_q)));
+	if (batch.count)
+		close_batch(p, st, &batch);
+	atomic_fetch_add_explicit(&p->submit_busy_ns, gp_now_ns() - t0,
+				  memory_order_relaxed);
 }
 
 static void run(struct gpupipe *p)
 {
-	struct cds_wfcq_node *n;
+	struct submit st = { .target = p->max_batch };
+	GLint bits = 0;
 
+	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
+	st.timestamps = bits > 0;
+	atomic_store(&p->batch_target, st.target);
 	for (;;) {
-		unsigned count = 0;
-		uint64_t t0;
+		struct cds_wfcq_node *n;
 
 		/* stop_threads and gpupipe_trace_end set submit_attn after
 		 * their own flag, and pop_wait returns NULL for it. */
@@ -403,33 +622,19 @@ static void run(struct gpupipe *p)
 			if (atomic_exchange(&p->trace.collect_req, 0))
 				collect_trace(p);
 		}
-		n = gp_queue_pop_wait(&p->ready_q, &p->submit_attn, 0);
-		if (!n)
+		n = gp_queue_pop_try(&p->ready_q);
+		if (n)
+			dispatch_batch(p, &st, n);
+		if (p->flight_count)
+			poll_flights(p, &st, false);
+		if (n)
 			continue;
-		t0 = gp_now_ns();
-
-		/* A batch closes when it is full or when nothing more is
-		 * ready: a slow producer never waits for a full batch. */
-		do {
-			struct gp_slot *s = gp_slot_of_node(n);
-
-			if (!dispatchable(p, s)) {
-				pass_through(p, s);
-				continue;
-			}
-			dispatch(p, s);
-			s->fence = NULL;
-			s->batch_len = 0;
-			s->dispatched = true;
-			gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
-			p->batch[count++] = &s->node;
-		} while (count < p->max_batch &&
-			 (n = gp_queue_pop_try(&p->ready_q)));
-		if (count)
-			close_batch(p, count);
-		atomic_fetch_add_explicit(&p->submit_busy_ns,
-					  gp_now_ns() - t0,
-					  memory_order_relaxed);
+		/* Nothing ready: sleep until work comes, or until the oldest
+		 * fence is due to be polled again. */
+		n = gp_queue_pop_wait(&p->ready_q, &p->submit_attn,
+				      next_poll(p, &st));
+		if (n)
+			dispatch_batch(p, &st, n);
 	}
 }
 

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Completion: calling done_cb for an item and freeing its slot, from the
+ * readback thread (in push order) or from the post pool (post_threads >
+ * 0: as results arrive, concurrently). Also gpupipe_job_keep and
+ * gpupipe_release, which let a done_cb keep its output past its return.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "internal.h"
+
+/*
+ * A slot's keep state. done_cb may keep the output; whoever holds the job
+ * pointer may release it from another thread even before done_cb has
+ * returned, so the slot is freed by whichever of the two comes last.
+ */
+enum {
+	KEEP_NONE = 0,
+	KEEP_IN_CB,          /* kept; done_cb still running */
+	KEEP_HELD,           /* kept; done_cb returned; release frees */
+	KEEP_RELEASED_IN_CB, /* released before done_cb returned */
+};
+
+int gpupipe_job_keep(struct gpupipe_job *job)
+{
+	struct gp_slot *s;
+	int none = KEEP_NONE;
+
+	if (!job || !gp_in_callback)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_job_keep: call it "
+				"from done_cb with that callback's job");
+	s = gp_container_of(job, struct gp_slot, job);
+	if (atomic_load(&s->state) != GP_SLOT_DONE ||
+	    job->status != GPUPIPE_DONE)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_job_keep: only the "
+				"output of a DONE item can be kept");
+	if (!atomic_compare_exchange_strong(&s->keep, &none, KEEP_IN_CB))
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_job_keep: this job "
+				"is kept already");
+	return 0;
+}
+
+int gpupipe_release(gpupipe *p, struct gpupipe_job *job)
+{
+	struct gp_slot *s;
+	int held = KEEP_HELD, in_cb = KEEP_IN_CB;
+
+	if (!p || !job)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_release: %s is NULL",
+				p ? "job" : "p");
+	s = gp_container_of(job, struct gp_slot, job);
+	if (s < p->slots || s >= p->slots + p->nslots)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_release: this job "
+				"is not one of this pipeline's");
+	if (atomic_compare_exchange_strong(&s->keep, &held, KEEP_NONE)) {
+		gp_slot_release(p, s);
+		return 0;
+	}
+	if (atomic_compare_exchange_strong(&s->keep, &in_cb,
+					   KEEP_RELEASED_IN_CB))
+		return 0;
+	return gp_error(GPUPIPE_EINVAL, "gpupipe_release: this job is not "
+			"kept (released twice, or never kept)");
+}
+
+void gp_complete(struct gpupipe *p, struct gp_slot *s)
+{
+	struct gpupipe_job *job = &s->job;
+	struct gpupipe_trace_record *rec = gp_trace_rec(&p->trace, job->seq);
+	uint64_t t0 = gp_now_ns(), t1;
+	int status, keep, in_cb = KEEP_IN_CB;
+
+	job->input = NULL;
+	job->params = NULL;
+	job->output = job->status == GPUPIPE_DONE ? s->map_out : NULL;
+	job->out_bytes = p->out_bytes;
+	if (job->status == GPUPIPE_DONE)
+		job->message = NULL;
+	status = job->status;
+	gp_in_callback = p;
+	p->done_cb(job, p->user_data);
+	gp_in_callback = NULL;
+	t1 = gp_now_ns();
+	atomic_fetch_add_explicit(&p->done_busy_ns, t1 - t0,
+				  memory_order_relaxed);
+	if (rec) {
+		rec->done_start_ns = t0;
+		rec->done_end_ns = t1;
+		rec->status = status;
+	}
+	atomic_fetch_add_explicit(&p->count_by_status[status], 1,
+				  memory_order_relaxed);
+	/* The item is complete (drain and destroy look at these two) before
+	 * its slot can be reused. */
+	atomic_store_explicit(&s->pending_seq, UINT64_MAX,
+			      memory_order_release);
+	atomic_fetch_add(&p->completed, 1);
+	if (atomic_compare_exchange_strong(&s->keep, &in_cb, KEEP_HELD))
+		return;
+	keep = atomic_exchange(&s->keep, KEEP_NONE);
+	(void)keep; /* KEEP_NONE, or KEEP_RELEASED_IN_CB: free it now */
+	gp_slot_release(p, s);
+}
+
+void *gp_post_main(void *arg)
+{
+	struct gp_post_thread *t = arg;
+	struct gpupipe *p = t->p;
+	struct cds_wfcq_node *n;
+	char name[16];
+
+	snprintf(name, sizeof(name), "gp-post%u", t->index);
+	pthread_setname_np(pthread_self(), name);
+	pthread_getcpuclockid(pthread_self(), &t->cpu_clock);
+	gp_start_report(p, 0);
+	while ((n = gp_queue_pop_wait(&p->post_q, &p->stop, 0))) {
+		gp_complete(p, gp_slot_of_node(n));
+		gp_wake_signal(&p->done_wake, true);
+	}
+	return NULL;
+}
