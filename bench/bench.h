@@ -39,7 +39,10 @@ struct params {
 	uint64_t items;
 	unsigned rounds;
 	unsigned modes;             /* bit per enum mode */
-	unsigned depth, prep_threads, batch;
+	unsigned depth, prep_threads, batch; /* batch 0: adaptive */
+	unsigned post_threads, batch_latency_us;
+	enum gpupipe_wait wait;
+	enum { CHECK_AUTO, CHECK_SAMPLED, CHECK_FULL } check;
 	double prep_us, post_us, gpu_us; /* balanced */
 	unsigned n;                 /* sgemm N */
 	const char *json, *csv, *trace;
@@ -93,10 +96,14 @@ void workload_prep(const struct workload *w, uint64_t id, void *in,
 /* Check item id's output; full checks every element it can afford. */
 bool workload_post(struct workload *w, uint64_t id, const void *out,
 		   bool full, bool record_ref);
-/* Whether item id gets a full check (a fixed share of items). */
-static inline bool full_check(const struct workload *w, uint64_t id)
+/* Whether item id gets a full check: --check full, every item;
+ * --check sampled, none (tag and spread elements only); by default small
+ * outputs, stream's (reading all of it is its point) and one item in 64. */
+static inline bool full_check(const struct workload *w, int check,
+			      uint64_t id)
 {
-	/* stream's point is reading every byte of its output. */
+	if (check)
+		return check == 2;
 	return w->kind == WL_STREAM || w->out_bytes <= 65536 || id % 64 == 0;
 }
 
@@ -197,11 +204,10 @@ struct bench {
 	uint64_t *t_in;          /* push call / prep start */
 	double *lat_us;
 	/* gpupipe mode's callbacks */
-	atomic_uint_fast64_t bad;
+	atomic_uint_fast64_t bad, ndone;
 	uint64_t corrupt_id;
 	bool corrupt_now;
-	uint64_t first_id;
-	uint64_t ndone;
+	struct gpupipe_stats last_stats; /* after the last gpupipe run */
 };
 
 int bench_setup_modes(struct bench *b, char *err, size_t errlen);

@@ -34,7 +34,16 @@ static const char usage[] =
 "  --modes LIST        any of raw,sync,ring,gpupipe (default all)\n"
 "  --depth N           ring sets and gpupipe depth (default 3)\n"
 "  --prep-threads N    gpupipe prep threads (default 2)\n"
-"  --batch N           gpupipe items per fence (default 1)\n"
+"  --batch N|auto      gpupipe items per fence: fixed N, or adaptive\n"
+"                      (default auto)\n"
+"  --batch-latency-us N  adaptive batches: most GPU time per batch\n"
+"  --wait block|signalled  how gpupipe's readback learns of completion\n"
+"                      (default: the library's, signalled)\n"
+"  --post-threads N    gpupipe completions on N post threads, unordered\n"
+"                      (default 0: in order on the readback thread)\n"
+"  --check auto|sampled|full  how much of each output post checks: auto\n"
+"                      checks small outputs fully and large ones at\n"
+"                      spread elements, one item in 64 fully\n"
 "  --prep-us N         balanced: CPU work in prep, microseconds (100)\n"
 "  --post-us N         balanced: CPU work in post, microseconds (100)\n"
 "  --gpu-us N          balanced: GPU time per item, microseconds (100)\n"
@@ -95,7 +104,7 @@ static int parse_args(int argc, char **argv, struct params *p)
 	enum { O_WL = 256, O_SHADER, O_IN, O_OUT, O_GROUPS, O_ITEMS, O_ROUNDS,
 	       O_MODES, O_DEPTH, O_PREP, O_BATCH, O_PREPUS, O_POSTUS, O_GPUUS,
 	       O_N, O_JSON, O_CSV, O_TRACE, O_QUIET, O_DEVICE, O_CORRUPT,
-	       O_WARMUP, O_HELP };
+	       O_WARMUP, O_HELP, O_WAIT, O_POST, O_CHECK, O_BLAT };
 	static const struct option opts[] = {
 		{ "workload", required_argument, NULL, O_WL },
 		{ "shader", required_argument, NULL, O_SHADER },
@@ -119,6 +128,10 @@ static int parse_args(int argc, char **argv, struct params *p)
 		{ "device", required_argument, NULL, O_DEVICE },
 		{ "corrupt", required_argument, NULL, O_CORRUPT },
 		{ "warmup-s", required_argument, NULL, O_WARMUP },
+		{ "wait", required_argument, NULL, O_WAIT },
+		{ "post-threads", required_argument, NULL, O_POST },
+		{ "check", required_argument, NULL, O_CHECK },
+		{ "batch-latency-us", required_argument, NULL, O_BLAT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -131,7 +144,7 @@ static int parse_args(int argc, char **argv, struct params *p)
 	p->modes = (1u << MODE_COUNT) - 1;
 	p->depth = 3;
 	p->prep_threads = 2;
-	p->batch = 1;
+	p->batch = 0;
 	p->prep_us = p->post_us = p->gpu_us = 100;
 	p->warmup_s = 0.5;
 	opterr = 0;
@@ -206,9 +219,46 @@ static int parse_args(int argc, char **argv, struct params *p)
 			p->prep_threads = (unsigned)v;
 			break;
 		case O_BATCH:
+			if (!strcmp(a, "auto")) {
+				p->batch = 0;
+				break;
+			}
 			if (parse_u64(a, &v) || !v || v > GPUPIPE_MAX_BATCH)
-				return usage_error("--batch '%s': 1 to 256", a);
+				return usage_error("--batch '%s': 1 to 256, or "
+						   "auto", a);
 			p->batch = (unsigned)v;
+			break;
+		case O_BLAT:
+			if (parse_u64(a, &v) || !v || v > 10000000)
+				return usage_error("--batch-latency-us '%s': 1 "
+						   "to 10000000", a);
+			p->batch_latency_us = (unsigned)v;
+			break;
+		case O_WAIT:
+			if (!strcmp(a, "block"))
+				p->wait = GPUPIPE_WAIT_BLOCK;
+			else if (!strcmp(a, "signalled"))
+				p->wait = GPUPIPE_WAIT_SIGNALLED;
+			else
+				return usage_error("--wait '%s': block or "
+						   "signalled", a);
+			break;
+		case O_POST:
+			if (parse_u64(a, &v) || v > GPUPIPE_MAX_POST_THREADS)
+				return usage_error("--post-threads '%s': 0 to "
+						   "64", a);
+			p->post_threads = (unsigned)v;
+			break;
+		case O_CHECK:
+			if (!strcmp(a, "auto"))
+				p->check = CHECK_AUTO;
+			else if (!strcmp(a, "sampled"))
+				p->check = CHECK_SAMPLED;
+			else if (!strcmp(a, "full"))
+				p->check = CHECK_FULL;
+			else
+				return usage_error("--check '%s': auto, sampled "
+						   "or full", a);
 			break;
 		case O_PREPUS:
 		case O_POSTUS:

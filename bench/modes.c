@@ -39,10 +39,10 @@ static void gp_done(struct gpupipe_job *job, void *user)
 
 	b->lat_us[id] = (double)(now_ns() - b->t_in[id]) / 1e3;
 	if (job->status != GPUPIPE_DONE ||
-	    !workload_post(&b->wl, id, job->output, full_check(&b->wl, id),
-			   false))
+	    !workload_post(&b->wl, id, job->output,
+			   full_check(&b->wl, b->prm.check, id), false))
 		atomic_fetch_add(&b->bad, 1);
-	b->ndone++;
+	atomic_fetch_add_explicit(&b->ndone, 1, memory_order_relaxed);
 }
 
 int bench_setup_modes(struct bench *b, char *err, size_t errlen)
@@ -59,6 +59,10 @@ int bench_setup_modes(struct bench *b, char *err, size_t errlen)
 		.weights_bytes = w->weights_bytes,
 		.depth = b->prm.depth,
 		.max_batch = b->prm.batch,
+		.flags = b->prm.batch ? GPUPIPE_FIXED_BATCH : 0,
+		.wait = b->prm.wait,
+		.post_threads = b->prm.post_threads,
+		.batch_latency_us = b->prm.batch_latency_us,
 		.prep_threads = b->prm.prep_threads,
 		.prep_cb = gp_prep,
 		.done_cb = gp_done,
@@ -169,7 +173,7 @@ static void run_raw(struct bench *b, bool queries, struct run_result *r)
 	 * must hold item k's output. */
 	for (k = 0; k < rg->n; k++)
 		if (!workload_post(&b->wl, k, region_out(rg, k),
-				   full_check(&b->wl, k), false))
+				   full_check(&b->wl, b->prm.check, k), false))
 			r->bad++;
 }
 
@@ -198,7 +202,7 @@ static void run_sync(struct bench *b, bool queries, struct run_result *r)
 		t_gpu += d - c;
 		b->lat_us[id] = (double)(d - a) / 1e3;
 		if (!workload_post(&b->wl, id, region_out(rg, 0),
-				   full_check(&b->wl, id), record))
+				   full_check(&b->wl, b->prm.check, id), record))
 			r->bad++;
 		t_post += now_ns() - d;
 	}
@@ -227,7 +231,7 @@ static void ring_retire(struct bench *b, GLsync *fence, uint64_t id,
 	*fence = NULL;
 	b->lat_us[id] = (double)(now_ns() - b->t_in[id]) / 1e3;
 	if (!workload_post(&b->wl, id, region_out(rg, k),
-			   full_check(&b->wl, id), false))
+			   full_check(&b->wl, b->prm.check, id), false))
 		r->bad++;
 }
 
@@ -274,7 +278,7 @@ static void run_gpupipe(struct bench *b, bool queries, struct run_result *r)
 
 	gpupipe_drain(b->pipe, -1);
 	atomic_store(&b->bad, 0);
-	b->ndone = 0;
+	atomic_store(&b->ndone, 0);
 	if (queries && gpupipe_trace_begin(b->pipe, n, GPUPIPE_TRACE_GPU)) {
 		fprintf(stderr, "gpupipe_trace_begin: %s\n", gpupipe_errmsg());
 		r->bad = n;
@@ -295,10 +299,12 @@ static void run_gpupipe(struct bench *b, bool queries, struct run_result *r)
 		fprintf(stderr, "gpupipe_push: %s\n", gpupipe_errmsg());
 		r->bad = n;
 	}
-	r->bad += atomic_load(&b->bad) + (n - b->ndone);
+	r->bad += atomic_load(&b->bad) + (n - atomic_load(&b->ndone));
+	b->last_stats = s1;
 	r->cpu_prep_ns = s1.prep_cpu_ns - s0.prep_cpu_ns;
 	r->cpu_submit_ns = s1.submit_cpu_ns - s0.submit_cpu_ns;
-	r->cpu_readback_ns = s1.readback_cpu_ns - s0.readback_cpu_ns;
+	r->cpu_readback_ns = s1.readback_cpu_ns - s0.readback_cpu_ns +
+			     s1.post_cpu_ns - s0.post_cpu_ns;
 	r->fences = s1.batches - s0.batches;
 	if (queries) {
 		struct gpupipe_trace_record *rec;

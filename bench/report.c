@@ -12,10 +12,21 @@ static void describe(const struct report *r, FILE *f)
 	const struct bench *b = r->b;
 	const struct params *p = &b->prm;
 
+	char batch[16];
+
+	if (p->batch)
+		snprintf(batch, sizeof(batch), "%u", p->batch);
+	else
+		snprintf(batch, sizeof(batch), "auto");
 	fprintf(f, "gpupipe-bench: workload %s, %llu items x %u rounds, depth "
-		"%u, %u prep threads, batch %u", b->wl.name,
-		(unsigned long long)p->items, p->rounds, p->depth,
-		p->prep_threads, p->batch);
+		"%u, %u prep threads, batch %s, wait %s, %u post threads, "
+		"check %s", b->wl.name, (unsigned long long)p->items,
+		p->rounds, p->depth, p->prep_threads, batch,
+		b->pipe ? (b->info.wait == GPUPIPE_WAIT_BLOCK ? "block"
+							       : "signalled")
+			: "-", p->post_threads,
+		p->check == CHECK_FULL ? "full" :
+		p->check == CHECK_SAMPLED ? "sampled" : "auto");
 	if (b->wl.kind == WL_SGEMM)
 		fprintf(f, ", N %u", b->wl.param1);
 	if (b->wl.kind == WL_BALANCED)
@@ -75,13 +86,24 @@ void report_print(const struct report *r, FILE *f)
 			if (r->m[m].ran && r->m[m].ok)
 				fprintf(f, "%s: %.1f GFLOP/s\n", mode_names[m],
 					r->m[m].gflops);
-	if (r->m[MODE_GPUPIPE].ran)
+	if (r->m[MODE_GPUPIPE].ran) {
+		const struct gpupipe_stats *st = &r->b->last_stats;
+
 		fprintf(f, "gpupipe threads, CPU us per item: pusher %.3f, "
-			"prep %.3f, submit %.3f, readback %.3f\n",
+			"prep %.3f, submit %.3f, readback+post %.3f\n",
 			r->m[MODE_GPUPIPE].cpu_main_us,
 			r->m[MODE_GPUPIPE].cpu_prep_us,
 			r->m[MODE_GPUPIPE].cpu_submit_us,
 			r->m[MODE_GPUPIPE].cpu_readback_us);
+		fprintf(f, "gpupipe at the end: %u slots, max batch %u, batch "
+			"target %u, in-flight limit %u, GPU %.2f us per item, "
+			"batch cost %.2f us, %llu fence polls\n",
+			r->b->info.slots, r->b->info.max_batch,
+			st->batch_target, st->in_flight_limit,
+			(double)st->gpu_ns_per_item / 1e3,
+			(double)st->batch_cost_ns / 1e3,
+			(unsigned long long)st->fence_polls);
+	}
 }
 
 static void json_str(FILE *f, const char *s)
@@ -118,11 +140,16 @@ int report_json(const struct report *r, const char *path)
 	json_str(f, b->gl.vendor);
 	fprintf(f, ",\n  \"params\": {\"workload\": \"%s\", \"items\": %llu, "
 		"\"rounds\": %u, \"depth\": %u, \"prep_threads\": %u, "
-		"\"batch\": %u, \"prep_us\": %.1f, \"post_us\": %.1f, "
+		"\"batch\": %u, \"wait\": \"%s\", \"post_threads\": %u, "
+		"\"check\": %d, \"batch_target_end\": %u, "
+		"\"prep_us\": %.1f, \"post_us\": %.1f, "
 		"\"gpu_us\": %.1f, \"gpu_iterations\": %u, \"n\": %u, "
 		"\"in_bytes\": %zu, \"out_bytes\": %zu, \"cores\": %u},\n",
 		b->wl.name, (unsigned long long)p->items, p->rounds, p->depth,
-		p->prep_threads, p->batch, p->prep_us, p->post_us, p->gpu_us,
+		p->prep_threads, p->batch,
+		b->info.wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
+		p->post_threads, (int)p->check, b->last_stats.batch_target,
+		p->prep_us, p->post_us, p->gpu_us,
 		b->wl.kind == WL_BALANCED ? b->wl.param1 : 0,
 		b->wl.kind == WL_SGEMM ? b->wl.param1 : 0, b->wl.in_bytes,
 		b->wl.out_bytes, b->cores);

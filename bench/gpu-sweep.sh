@@ -1,0 +1,45 @@
+#!/bin/sh
+# On the NVIDIA GPU machine: the wait strategies and batch sizes side by
+# side on each workload (issue 5's measurements). JSON of every run goes
+# into $OUT/sweep.tgz. Build first with bench/gpu-build.sh; run from the
+# repository root with .gl and .carry carried:  sh bench/gpu-sweep.sh
+set -u
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+export GPUPIPE_SHADER_DIR="$PWD/shaders"
+res=/tmp/sweep
+mkdir -p "$res"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
+rc=0
+run() {
+	name=$1
+	shift
+	echo
+	echo "=== [$name] gpupipe-bench $*"
+	.carry/gpupipe-bench "$@" --json "$res/$name.json" | tail -n +4 | grep -v '^$' || rc=1
+}
+R="--rounds ${ROUNDS:-3}"
+T="--workload tiny --check sampled $R"
+run tiny-all $T
+run tiny-block-auto $T --modes raw,gpupipe --wait block
+run tiny-sig-b1 $T --modes raw,gpupipe --wait signalled --batch 1
+run tiny-block-b1 $T --modes raw,gpupipe --wait block --batch 1
+run tiny-sig-b16 $T --modes raw,gpupipe --wait signalled --batch 16
+run tiny-sig-b64 $T --modes raw,gpupipe --wait signalled --batch 64
+run tiny-block-b64 $T --modes raw,gpupipe --wait block --batch 64
+run tiny-sig-lat200 $T --modes raw,gpupipe --batch-latency-us 200
+S="--workload sgemm --n 2048 --prep-threads 4 $R"
+run sgemm-sig $S
+run sgemm-block $S --modes raw,gpupipe --wait block
+B="--workload balanced --prep-threads 4 $R"
+run bal-sig $B
+run bal-block $B --modes raw,sync,gpupipe --wait block
+run bal-sig-b1 $B --modes raw,sync,gpupipe --batch 1
+run bal-post $B --modes raw,sync,gpupipe --post-threads 2
+M="--workload stream --prep-threads 4 --post-threads 4 $R"
+run stream-sig $M
+run stream-d8b1 $M --modes raw,gpupipe --depth 8 --batch 1
+run stream-block $M --modes raw,gpupipe --wait block
+tar czf "$OUT/sweep.tgz" -C "$res" .
+exit $rc
