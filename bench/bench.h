@@ -62,6 +62,7 @@ struct workload {
 	size_t in_bytes, out_bytes;
 	void *weights;
 	size_t weights_bytes;
+	float *weights_t;        /* sgemm: B transposed, for the reference */
 	uint32_t groups[3];
 	uint32_t elems;          /* uint/float elements per item */
 	uint32_t param1;         /* sgemm N; balanced iterations */

@@ -19,16 +19,16 @@ run() {
 	echo "=== [$name] gpupipe-bench $*"
 	.carry/gpupipe-bench "$@" --json "$res/$name.json" | tail -n +4 | grep -v '^$' || rc=1
 }
-R="--rounds ${ROUNDS:-3}"
+R="--rounds ${ROUNDS:-5}"
 T="--workload tiny --check sampled $R"
-run tiny-all $T
-run tiny-block-auto $T --modes raw,gpupipe --wait block
-run tiny-sig-b1 $T --modes raw,gpupipe --wait signalled --batch 1
-run tiny-block-b1 $T --modes raw,gpupipe --wait block --batch 1
-run tiny-sig-b16 $T --modes raw,gpupipe --wait signalled --batch 16
-run tiny-sig-b64 $T --modes raw,gpupipe --wait signalled --batch 64
-run tiny-block-b64 $T --modes raw,gpupipe --wait block --batch 64
-run tiny-sig-lat200 $T --modes raw,gpupipe --batch-latency-us 200
+run tiny-sig-auto $T --prep-threads 4
+run tiny-block-auto $T --prep-threads 4 --modes raw,gpupipe --wait block
+run tiny-sig-b1 $T --prep-threads 4 --modes raw,gpupipe --batch 1
+run tiny-block-b1 $T --prep-threads 4 --modes raw,gpupipe --wait block --batch 1
+run tiny-sig-b32 $T --prep-threads 4 --modes raw,gpupipe --batch 32
+run tiny-sig-b64 $T --prep-threads 4 --modes raw,gpupipe --batch 64
+run tiny-block-b64 $T --prep-threads 4 --modes raw,gpupipe --wait block --batch 64
+run tiny-full $T --prep-threads 4 --modes raw,gpupipe --check full
 S="--workload sgemm --n 2048 --prep-threads 4 $R"
 run sgemm-sig $S
 run sgemm-block $S --modes raw,gpupipe --wait block
@@ -36,10 +36,10 @@ B="--workload balanced --prep-threads 4 $R"
 run bal-sig $B
 run bal-block $B --modes raw,sync,gpupipe --wait block
 run bal-sig-b1 $B --modes raw,sync,gpupipe --batch 1
-run bal-post $B --modes raw,sync,gpupipe --post-threads 2
+run bal-post2 $B --modes raw,sync,gpupipe --post-threads 2
 M="--workload stream --prep-threads 4 --post-threads 4 $R"
 run stream-sig $M
-run stream-d8b1 $M --modes raw,gpupipe --depth 8 --batch 1
+run stream-d8 $M --modes raw,gpupipe --depth 8
 run stream-block $M --modes raw,gpupipe --wait block
 tar czf "$OUT/sweep.tgz" -C "$res" .
 exit $rc

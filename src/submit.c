@@ -348,8 +348,10 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
 
 #define EWMA(avg, x) ((avg) ? ((avg) * 7 + (x)) / 8 : (x))
 /* Fence, flush and hand-off may cost at most this share of a batch's GPU
- * time: the batch grows until they do, within batch_latency_us. */
+ * time: the batch grows until they do, within batch_latency_us; but never
+ * so little that they cost more than the second share. */
 #define BATCH_OVERHEAD_SHARE 20 /* 1/20 = 5 % */
+#define BATCH_OVERHEAD_MAX_SHARE 4 /* 1/4 = 25 % */
 
 /* Submit-thread state that no other thread reads. */
 struct submit {
@@ -358,6 +360,7 @@ struct submit {
 	uint64_t gpu_ns;       /* EWMA of GPU time per item */
 	uint64_t cost_ns;      /* EWMA of fence+flush+polls per batch */
 	uint64_t poll_ns;      /* time spent polling since the last batch */
+	uint64_t last_end;     /* GL_TIMESTAMP at the end of the last batch */
 };
 
 static struct gp_flight *flight_at(struct gpupipe *p, unsigned i)
@@ -369,20 +372,23 @@ static struct gp_flight *flight_at(struct gpupipe *p, unsigned i)
  * The adaptive rule: a batch is as many items as make the per-batch cost
  * (barrier, fence, flush, polls, measured on this thread) at most 5 % of
  * the batch's GPU time (measured with GL_TIMESTAMP), but no more than
- * batch_latency_us of GPU time, and 1..max_batch. Pushes may then hold
- * depth batches' worth of slots, so no more items wait than keep the GPU
- * busy.
+ * batch_latency_us of GPU time, unless that would let the cost exceed
+ * 25 %; and 1..max_batch. Pushes may then hold
+ * depth batches' worth of slots, plus one per prep and post thread, so no
+ * more items wait than keep the GPU and the pools busy.
  */
 static void adapt(struct gpupipe *p, struct submit *st)
 {
-	uint64_t b, cap;
+	uint64_t b, cap, floor;
 
 	if ((p->flags & GPUPIPE_FIXED_BATCH) || !st->gpu_ns)
 		return;
 	b = (st->cost_ns * BATCH_OVERHEAD_SHARE + st->gpu_ns - 1) / st->gpu_ns;
 	cap = (uint64_t)p->batch_latency_us * 1000u / st->gpu_ns;
+	floor = (st->cost_ns * BATCH_OVERHEAD_MAX_SHARE + st->gpu_ns - 1) /
+		st->gpu_ns;
 	if (b > cap)
-		b = cap;
+		b = cap > floor ? cap : floor;
 	if (b < 1)
 		b = 1;
 	if (b > p->max_batch)
@@ -392,10 +398,18 @@ static void adapt(struct gpupipe *p, struct submit *st)
 	st->target = (unsigned)b;
 	atomic_store_explicit(&p->batch_target, st->target,
 			      memory_order_relaxed);
-	gp_slots_set_limit(p, p->depth * st->target);
+	gp_slots_set_limit(p, p->depth * st->target + p->prep_threads +
+				      p->post_threads);
 }
 
-/* The oldest flight's GPU time, from its GL_TIMESTAMP pair. */
+/*
+ * The oldest flight's GPU time, from its GL_TIMESTAMP pair. The first
+ * timestamp is written when the GPU's front end reaches it, which can be
+ * long before the batch ahead has finished; so a batch's own time runs
+ * from the later of its start and the previous batch's end. On a busy
+ * GPU that is its share of the GPU; on a starved one it includes the time
+ * the CPU took to hand it over, which is the pace that matters then.
+ */
 static void read_flight_time(struct gpupipe *p, struct submit *st,
 			     unsigned ring_index, unsigned count)
 {
@@ -407,6 +421,9 @@ static void read_flight_time(struct gpupipe *p, struct submit *st,
 			      GL_QUERY_RESULT, &start);
 	glGetQueryObjectui64v(p->batch_queries[2 * ring_index + 1],
 			      GL_QUERY_RESULT, &end);
+	if (st->last_end > start && st->last_end < end)
+		start = st->last_end;
+	st->last_end = end;
 	if (end > start && count) {
 		st->gpu_ns = EWMA(st->gpu_ns, (end - start) / count);
 		atomic_store_explicit(&p->gpu_ns_per_item, st->gpu_ns,
@@ -428,6 +445,13 @@ static void pop_flight(struct gpupipe *p)
  * once. With GPUPIPE_WAIT_BLOCK the batch went to readback when it was
  * flushed; here only its timestamps are read, once available.
  */
+static uint64_t poll_slice(struct submit *st, unsigned count)
+{
+	uint64_t slice = st->gpu_ns * count / 8;
+
+	return slice < 5000 ? 5000 : slice > 100000 ? 100000 : slice;
+}
+
 static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 {
 	uint64_t t0 = gp_now_ns();
@@ -437,16 +461,24 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 		struct gp_flight *f = flight_at(p, 0);
 
 		if (p->wait == GPUPIPE_WAIT_SIGNALLED) {
-			GLenum r = glClientWaitSync(f->fence, 0, 0);
+			GLenum r;
 
+			/* A poll costs about a microsecond: look only once
+			 * the fence is due, then in slices. */
+			if (!force && t0 < f->expect_ns)
+				break;
+			r = glClientWaitSync(f->fence, 0, 0);
 			atomic_fetch_add_explicit(&p->fence_polls, 1,
 						  memory_order_relaxed);
 			if (r == GL_TIMEOUT_EXPIRED) {
 				uint64_t limit = (uint64_t)p->fence_timeout_ms *
 						 1000000u;
 
-				if (gp_now_ns() - f->flushed_ns < limit)
+				if (gp_now_ns() - f->flushed_ns < limit) {
+					f->expect_ns = gp_now_ns() +
+						poll_slice(st, f->count);
 					break;
+				}
 				/* Readback fails the batch as TIMEDOUT. */
 				gp_slot_of_node(gp_list_first(&f->slots))
 					->fence_expired = true;
@@ -473,22 +505,15 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 /* When to look at the oldest fence again; 0: nothing to wait for. */
 static uint64_t next_poll(struct gpupipe *p, struct submit *st)
 {
-	struct gp_flight *f;
-	uint64_t now, slice;
+	uint64_t now;
 
 	if (p->wait != GPUPIPE_WAIT_SIGNALLED || !p->flight_count)
 		return 0;
-	f = flight_at(p, 0);
 	now = gp_now_ns();
-	if (f->expect_ns > now + 5000)
-		return f->expect_ns;
-	/* Late, or no estimate yet: look again in a short slice. */
-	slice = st->gpu_ns * f->count / 8;
-	if (slice < 5000)
-		slice = 5000;
-	if (slice > 100000)
-		slice = 100000;
-	return now + slice;
+	/* Due, or no estimate yet: look again in a short slice. */
+	if (flight_at(p, 0)->expect_ns <= now)
+		return now + poll_slice(st, flight_at(p, 0)->count);
+	return flight_at(p, 0)->expect_ns;
 }
 
 static void close_batch(struct gpupipe *p, struct submit *st,
