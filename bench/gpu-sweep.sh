@@ -22,10 +22,10 @@ run() {
 R="--rounds ${ROUNDS:-5}"
 T="--workload tiny --check sampled $R"
 run tiny-sig-auto $T --prep-threads 4
+run tiny-sig-auto-p2 $T --prep-threads 2 --modes raw,gpupipe
 run tiny-block-auto $T --prep-threads 4 --modes raw,gpupipe --wait block
 run tiny-sig-b1 $T --prep-threads 4 --modes raw,gpupipe --batch 1
 run tiny-block-b1 $T --prep-threads 4 --modes raw,gpupipe --wait block --batch 1
-run tiny-sig-b32 $T --prep-threads 4 --modes raw,gpupipe --batch 32
 run tiny-sig-b64 $T --prep-threads 4 --modes raw,gpupipe --batch 64
 run tiny-block-b64 $T --prep-threads 4 --modes raw,gpupipe --wait block --batch 64
 run tiny-full $T --prep-threads 4 --modes raw,gpupipe --check full
@@ -39,7 +39,6 @@ run bal-sig-b1 $B --modes raw,sync,gpupipe --batch 1
 run bal-post2 $B --modes raw,sync,gpupipe --post-threads 2
 M="--workload stream --prep-threads 4 --post-threads 4 $R"
 run stream-sig $M
-run stream-d8 $M --modes raw,gpupipe --depth 8
 run stream-block $M --modes raw,gpupipe --wait block
 tar czf "$OUT/sweep.tgz" -C "$res" .
 exit $rc

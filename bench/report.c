@@ -96,13 +96,21 @@ void report_print(const struct report *r, FILE *f)
 			r->m[MODE_GPUPIPE].cpu_submit_us,
 			r->m[MODE_GPUPIPE].cpu_readback_us);
 		fprintf(f, "gpupipe at the end: %u slots, max batch %u, batch "
-			"target %u, in-flight limit %u, GPU %.2f us per item, "
-			"batch cost %.2f us, %llu fence polls\n",
+			"target %u, in-flight limit %u, GPU pace %.2f us per "
+			"item, batch cost %.2f us; over its life: %llu batches, "
+			"%.2f us closing and %.2f us polling per batch, %.2f "
+			"polls per batch\n",
 			r->b->info.slots, r->b->info.max_batch,
 			st->batch_target, st->in_flight_limit,
 			(double)st->gpu_ns_per_item / 1e3,
 			(double)st->batch_cost_ns / 1e3,
-			(unsigned long long)st->fence_polls);
+			(unsigned long long)st->batches,
+			st->batches ? (double)st->close_ns / 1e3 /
+					      (double)st->batches : 0,
+			st->batches ? (double)st->poll_ns / 1e3 /
+					      (double)st->batches : 0,
+			st->batches ? (double)st->fence_polls /
+					      (double)st->batches : 0);
 	}
 }
 

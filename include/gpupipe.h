@@ -290,8 +290,10 @@ struct gpupipe_stats {
 	unsigned batch_target;       /* items per batch the pipeline aims at
 				      * now (adaptive), or max_batch */
 	unsigned in_flight_limit;    /* slots pushes may hold now */
-	uint64_t gpu_ns_per_item;    /* measured, GL_TIMESTAMP per batch */
-	uint64_t batch_cost_ns;      /* measured: fence, flush, hand-off */
+	uint64_t gpu_ns_per_item;    /* measured pace of the GPU stage */
+	uint64_t batch_cost_ns;      /* measured: fence, flush, polls */
+	uint64_t close_ns;           /* total: barrier, fence, flush */
+	uint64_t poll_ns;            /* total: polling fences and queries */
 	int broken;                  /* nonzero once the pipeline is broken */
 };
 

@@ -254,6 +254,8 @@ struct gp_flight {
 	struct gp_list slots;     /* SIGNALLED: handed over once signalled */
 	void *fence;              /* SIGNALLED: GLsync, owned until then */
 	unsigned count;
+	bool sampled;             /* has a GL_TIMESTAMP after its last item */
+	uint64_t items_to_end;    /* items dispatched up to its end */
 	uint64_t flushed_ns;
 	uint64_t expect_ns;       /* when its fence should signal */
 };
@@ -316,10 +318,11 @@ struct gpupipe {
 	struct gp_egl egl;
 	struct gp_flight *flights;    /* submit: ring of batches in flight */
 	unsigned flight_head, flight_count;
-	unsigned *batch_queries;      /* submit: 2 GL_TIMESTAMP per flight */
+	unsigned *batch_queries;      /* submit: a GL_TIMESTAMP per flight */
 	/* Adaptive batches: measured by submit, read by stats. */
 	_Atomic unsigned batch_target;
 	_Atomic uint64_t gpu_ns_per_item, batch_cost_ns, fence_polls;
+	_Atomic uint64_t close_ns, poll_ns;
 	struct gp_slot **order;      /* readback: finished, by seq % nslots */
 	unsigned *queries;           /* submit: 2 GL_TIMESTAMP queries/slot */
 	int64_t gl_to_mono_ns;       /* CLOCK_MONOTONIC - GL_TIMESTAMP */

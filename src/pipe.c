@@ -557,6 +557,8 @@ int gpupipe_get_stats(const gpupipe *p, struct gpupipe_stats *st)
 	st->in_flight_limit = (unsigned)atomic_load(&p->limit);
 	st->gpu_ns_per_item = atomic_load(&p->gpu_ns_per_item);
 	st->batch_cost_ns = atomic_load(&p->batch_cost_ns);
+	st->close_ns = atomic_load(&p->close_ns);
+	st->poll_ns = atomic_load(&p->poll_ns);
 	st->broken = atomic_load(&p->broken);
 	return 0;
 }

@@ -170,9 +170,9 @@ static void destroy_gl(struct gpupipe *p)
 	if (p->queries[0])
 		glDeleteQueries((GLsizei)(2 * p->nslots), p->queries);
 	if (p->batch_queries[0])
-		glDeleteQueries((GLsizei)(2 * p->nslots), p->batch_queries);
+		glDeleteQueries((GLsizei)p->nslots, p->batch_queries);
 	memset(p->queries, 0, 2 * p->nslots * sizeof(*p->queries));
-	memset(p->batch_queries, 0, 2 * p->nslots * sizeof(*p->queries));
+	memset(p->batch_queries, 0, p->nslots * sizeof(*p->queries));
 	if (p->program)
 		glDeleteProgram(p->program);
 	p->buf_in = p->buf_out = p->buf_params = p->buf_weights = 0;
@@ -258,7 +258,7 @@ static int init_gl(struct gpupipe *p)
 	copy_gl_string(p->info.version, sizeof(p->info.version), GL_VERSION);
 	copy_gl_string(p->info.vendor, sizeof(p->info.vendor), GL_VENDOR);
 	glGenQueries((GLsizei)(2 * p->nslots), p->queries);
-	glGenQueries((GLsizei)(2 * p->nslots), p->batch_queries);
+	glGenQueries((GLsizei)p->nslots, p->batch_queries);
 	measure_clock_offset(p);
 	glUseProgram(p->program);
 	return 0;
@@ -360,8 +360,16 @@ struct submit {
 	uint64_t gpu_ns;       /* EWMA of GPU time per item */
 	uint64_t cost_ns;      /* EWMA of fence+flush+polls per batch */
 	uint64_t poll_ns;      /* time spent polling since the last batch */
-	uint64_t last_end;     /* GL_TIMESTAMP at the end of the last batch */
+	uint64_t items;        /* items dispatched so far */
+	uint64_t batches;      /* batches closed so far */
+	uint64_t last_end;     /* GL_TIMESTAMP of the last sampled batch */
+	uint64_t last_items;   /* items dispatched up to it */
 };
+
+/* One batch in this many carries a GL_TIMESTAMP and a glGetError: on
+ * NVIDIA a timestamp drains the GPU's pipeline (several microseconds) and
+ * a glGetError costs a round trip, too much for every small batch. */
+#define SAMPLE_EVERY 8
 
 static struct gp_flight *flight_at(struct gpupipe *p, unsigned i)
 {
@@ -403,33 +411,31 @@ static void adapt(struct gpupipe *p, struct submit *st)
 }
 
 /*
- * The oldest flight's GPU time, from its GL_TIMESTAMP pair. The first
- * timestamp is written when the GPU's front end reaches it, which can be
- * long before the batch ahead has finished; so a batch's own time runs
- * from the later of its start and the previous batch's end. On a busy
- * GPU that is its share of the GPU; on a starved one it includes the time
- * the CPU took to hand it over, which is the pace that matters then.
+ * The GPU stage's pace: between two sampled batches, the GL_TIMESTAMPs
+ * after their last items over the items dispatched in between. On a busy
+ * GPU that is its time per item; on a starved one, the pace at which work
+ * reaches it, which is what decides batching and polling then. Idle spells
+ * (nothing in flight, nothing ready) restart the measurement.
  */
 static void read_flight_time(struct gpupipe *p, struct submit *st,
-			     unsigned ring_index, unsigned count)
+			     unsigned ring_index, const struct gp_flight *f)
 {
-	GLuint64 start = 0, end = 0;
+	GLuint64 end = 0;
 
-	if (!st->timestamps)
+	if (!st->timestamps || !f->sampled)
 		return;
-	glGetQueryObjectui64v(p->batch_queries[2 * ring_index],
-			      GL_QUERY_RESULT, &start);
-	glGetQueryObjectui64v(p->batch_queries[2 * ring_index + 1],
-			      GL_QUERY_RESULT, &end);
-	if (st->last_end > start && st->last_end < end)
-		start = st->last_end;
-	st->last_end = end;
-	if (end > start && count) {
-		st->gpu_ns = EWMA(st->gpu_ns, (end - start) / count);
+	glGetQueryObjectui64v(p->batch_queries[ring_index], GL_QUERY_RESULT,
+			      &end);
+	if (st->last_end && end > st->last_end &&
+	    f->items_to_end > st->last_items) {
+		st->gpu_ns = EWMA(st->gpu_ns, (end - st->last_end) /
+					      (f->items_to_end - st->last_items));
 		atomic_store_explicit(&p->gpu_ns_per_item, st->gpu_ns,
 				      memory_order_relaxed);
 		adapt(p, st);
 	}
+	st->last_end = end;
+	st->last_items = f->items_to_end;
 }
 
 static void pop_flight(struct gpupipe *p)
@@ -483,23 +489,25 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 				gp_slot_of_node(gp_list_first(&f->slots))
 					->fence_expired = true;
 			} else {
-				read_flight_time(p, st, idx, f->count);
+				read_flight_time(p, st, idx, f);
 			}
 			gp_queue_push_list(&p->flight_q, &f->slots);
 		} else {
 			GLuint avail = GL_TRUE;
 
-			if (st->timestamps && !force)
-				glGetQueryObjectuiv(p->batch_queries[2 * idx + 1],
+			if (st->timestamps && f->sampled && !force)
+				glGetQueryObjectuiv(p->batch_queries[idx],
 						    GL_QUERY_RESULT_AVAILABLE,
 						    &avail);
 			if (!avail)
 				break;
-			read_flight_time(p, st, idx, f->count);
+			read_flight_time(p, st, idx, f);
 		}
 		pop_flight(p);
 	}
-	st->poll_ns += gp_now_ns() - t0;
+	t0 = gp_now_ns() - t0;
+	st->poll_ns += t0;
+	atomic_fetch_add_explicit(&p->poll_ns, t0, memory_order_relaxed);
 }
 
 /* When to look at the oldest fence again; 0: nothing to wait for. */
@@ -523,14 +531,16 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	struct gp_flight *f;
 	unsigned idx;
 	uint64_t t0 = gp_now_ns(), id;
+	bool sample = st->batches++ % SAMPLE_EVERY == 0;
+	GLenum err = GL_NO_ERROR;
 	GLsync fence;
-	GLenum err;
 
 	if (p->flight_count == p->nslots)
 		poll_flights(p, st, true); /* cannot happen; stay safe */
 	idx = (p->flight_head + p->flight_count) % p->nslots;
-	if (st->timestamps)
-		glQueryCounter(p->batch_queries[2 * idx + 1], GL_TIMESTAMP);
+	st->items += batch->count;
+	if (sample && st->timestamps)
+		glQueryCounter(p->batch_queries[idx], GL_TIMESTAMP);
 	/* Barrier before the fence, not after: the fence must cover the
 	 * shader's writes to the persistently mapped output. */
 	glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
@@ -538,7 +548,10 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	/* Flush now: readback waits on this fence from another context,
 	 * and an unflushed fence may never signal there. */
 	glFlush();
-	err = glGetError();
+	/* GL errors are sticky until read: a sampled check still catches
+	 * every one, attributed to the batches since the last check. */
+	if (sample || !fence)
+		err = glGetError();
 	first->fence = fence;
 	first->batch_len = batch->count;
 	if (!fence || err != GL_NO_ERROR) {
@@ -569,8 +582,12 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 		}
 	}
 
+	atomic_fetch_add_explicit(&p->close_ns, gp_now_ns() - t0,
+				  memory_order_relaxed);
 	f = &p->flights[idx];
 	f->count = batch->count;
+	f->sampled = sample && st->timestamps;
+	f->items_to_end = st->items;
 	f->fence = fence;
 	f->flushed_ns = gp_now_ns();
 	f->expect_ns = (p->flight_count ? flight_at(p, p->flight_count - 1)
@@ -609,10 +626,6 @@ static void dispatch_batch(struct gpupipe *p, struct submit *st,
 			pass_through(p, s);
 			continue;
 		}
-		if (!batch.count && st->timestamps)
-			glQueryCounter(p->batch_queries[2 * ((p->flight_head +
-					p->flight_count) % p->nslots)],
-				       GL_TIMESTAMP);
 		dispatch(p, s);
 		s->fence = NULL;
 		s->batch_len = 0;
@@ -654,6 +667,9 @@ static void run(struct gpupipe *p)
 			poll_flights(p, &st, false);
 		if (n)
 			continue;
+		/* An idle spell is not GPU time: measure the pace afresh. */
+		if (!p->flight_count)
+			st.last_end = 0;
 		/* Nothing ready: sleep until work comes, or until the oldest
 		 * fence is due to be polled again. */
 		n = gp_queue_pop_wait(&p->ready_q, &p->submit_attn,
