@@ -357,7 +357,8 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
 struct submit {
 	unsigned target;       /* items per batch it aims at */
 	bool timestamps;       /* GL_TIMESTAMP works on this driver */
-	uint64_t gpu_ns;       /* EWMA of GPU time per item */
+	uint64_t gpu_ns;       /* EWMA of the GPU stage's pace per item */
+	uint64_t best_ns;      /* the best pace seen, creeping up slowly */
 	uint64_t cost_ns;      /* EWMA of fence+flush+polls per batch */
 	uint64_t poll_ns;      /* time spent polling since the last batch */
 	uint64_t items;        /* items dispatched so far */
@@ -379,7 +380,9 @@ static struct gp_flight *flight_at(struct gpupipe *p, unsigned i)
 /*
  * The adaptive rule: a batch is as many items as make the per-batch cost
  * (barrier, fence, flush, polls, measured on this thread) at most 5 % of
- * the batch's GPU time (measured with GL_TIMESTAMP), but no more than
+ * the batch's GPU time (the best pace measured with GL_TIMESTAMP: the pace
+ * now would feed back, since small batches slow the pipeline), but no
+ * more than
  * batch_latency_us of GPU time, unless that would let the cost exceed
  * 25 %; and 1..max_batch. Pushes may then hold
  * depth batches' worth of slots, plus one per prep and post thread, so no
@@ -389,12 +392,13 @@ static void adapt(struct gpupipe *p, struct submit *st)
 {
 	uint64_t b, cap, floor;
 
-	if ((p->flags & GPUPIPE_FIXED_BATCH) || !st->gpu_ns)
+	uint64_t g = st->best_ns;
+
+	if ((p->flags & GPUPIPE_FIXED_BATCH) || !g)
 		return;
-	b = (st->cost_ns * BATCH_OVERHEAD_SHARE + st->gpu_ns - 1) / st->gpu_ns;
-	cap = (uint64_t)p->batch_latency_us * 1000u / st->gpu_ns;
-	floor = (st->cost_ns * BATCH_OVERHEAD_MAX_SHARE + st->gpu_ns - 1) /
-		st->gpu_ns;
+	b = (st->cost_ns * BATCH_OVERHEAD_SHARE + g - 1) / g;
+	cap = (uint64_t)p->batch_latency_us * 1000u / g;
+	floor = (st->cost_ns * BATCH_OVERHEAD_MAX_SHARE + g - 1) / g;
 	if (b > cap)
 		b = cap > floor ? cap : floor;
 	if (b < 1)
@@ -428,8 +432,16 @@ static void read_flight_time(struct gpupipe *p, struct submit *st,
 			      &end);
 	if (st->last_end && end > st->last_end &&
 	    f->items_to_end > st->last_items) {
-		st->gpu_ns = EWMA(st->gpu_ns, (end - st->last_end) /
-					      (f->items_to_end - st->last_items));
+		uint64_t pace = (end - st->last_end) /
+				(f->items_to_end - st->last_items);
+
+		st->gpu_ns = EWMA(st->gpu_ns, pace);
+		/* Creeps up 1/64 per sample, so a workload that grew heavier
+		 * is followed within a few hundred batches. */
+		if (!st->best_ns || pace < st->best_ns)
+			st->best_ns = pace;
+		else
+			st->best_ns += st->best_ns / 64 + 1;
 		atomic_store_explicit(&p->gpu_ns_per_item, st->gpu_ns,
 				      memory_order_relaxed);
 		adapt(p, st);
@@ -451,11 +463,14 @@ static void pop_flight(struct gpupipe *p)
  * once. With GPUPIPE_WAIT_BLOCK the batch went to readback when it was
  * flushed; here only its timestamps are read, once available.
  */
-static uint64_t poll_slice(struct submit *st, unsigned count)
+/* After a poll that found the fence pending: look again after an eighth
+ * of the time it has been pending (at least 5 us), so a poll never comes
+ * more than 1/8 late, and a long kernel costs few polls. */
+static uint64_t poll_slice(const struct gp_flight *f, uint64_t now)
 {
-	uint64_t slice = st->gpu_ns * count / 8;
+	uint64_t slice = (now - f->flushed_ns) / 8;
 
-	return slice < 5000 ? 5000 : slice > 100000 ? 100000 : slice;
+	return slice < 5000 ? 5000 : slice;
 }
 
 static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
@@ -479,10 +494,10 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 			if (r == GL_TIMEOUT_EXPIRED) {
 				uint64_t limit = (uint64_t)p->fence_timeout_ms *
 						 1000000u;
+				uint64_t now = gp_now_ns();
 
-				if (gp_now_ns() - f->flushed_ns < limit) {
-					f->expect_ns = gp_now_ns() +
-						poll_slice(st, f->count);
+				if (now - f->flushed_ns < limit) {
+					f->expect_ns = now + poll_slice(f, now);
 					break;
 				}
 				/* Readback fails the batch as TIMEDOUT. */
@@ -518,9 +533,8 @@ static uint64_t next_poll(struct gpupipe *p, struct submit *st)
 	if (p->wait != GPUPIPE_WAIT_SIGNALLED || !p->flight_count)
 		return 0;
 	now = gp_now_ns();
-	/* Due, or no estimate yet: look again in a short slice. */
 	if (flight_at(p, 0)->expect_ns <= now)
-		return now + poll_slice(st, flight_at(p, 0)->count);
+		return now + poll_slice(flight_at(p, 0), now);
 	return flight_at(p, 0)->expect_ns;
 }
 
@@ -594,7 +608,8 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 						  ->expect_ns : 0);
 	if (f->expect_ns < f->flushed_ns)
 		f->expect_ns = f->flushed_ns;
-	f->expect_ns += st->gpu_ns * f->count;
+	/* The best pace seen: a poll may come early, never late. */
+	f->expect_ns += st->best_ns * f->count;
 	p->flight_count++;
 	if (p->wait == GPUPIPE_WAIT_SIGNALLED && fence) {
 		/* Held until its fence has signalled: poll_flights. */
