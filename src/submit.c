@@ -358,7 +358,7 @@ struct submit {
 	unsigned target;       /* items per batch it aims at */
 	bool timestamps;       /* GL_TIMESTAMP works on this driver */
 	uint64_t gpu_ns;       /* EWMA of the GPU stage's pace per item */
-	uint64_t best_ns;      /* the best pace seen, creeping up slowly */
+	uint64_t best_ns;      /* the best pace seen */
 	uint64_t cost_ns;      /* EWMA of fence+flush+polls per batch */
 	uint64_t poll_ns;      /* time spent polling since the last batch */
 	uint64_t items;        /* items dispatched so far */
@@ -436,12 +436,11 @@ static void read_flight_time(struct gpupipe *p, struct submit *st,
 				(f->items_to_end - st->last_items);
 
 		st->gpu_ns = EWMA(st->gpu_ns, pace);
-		/* Creeps up 1/64 per sample, so a workload that grew heavier
-		 * is followed within a few hundred batches. */
+		/* The best pace ever: letting it creep up towards the current
+		 * pace fed back on the H100 (small batches slowed the pace,
+		 * which shrank the batches: bench/NOTES.md). */
 		if (!st->best_ns || pace < st->best_ns)
 			st->best_ns = pace;
-		else
-			st->best_ns += st->best_ns / 64 + 1;
 		atomic_store_explicit(&p->gpu_ns_per_item, st->gpu_ns,
 				      memory_order_relaxed);
 		adapt(p, st);

@@ -101,7 +101,7 @@ static int h_prep(struct gpupipe_job *job, void *user_data)
 	return 0;
 }
 
-static bool output_ok(struct harness *h, uint64_t id, const uint32_t *out)
+bool output_ok(struct harness *h, uint64_t id, const uint32_t *out)
 {
 	uint32_t tag = test_tag(id), i;
 
@@ -119,12 +119,14 @@ static void h_done(struct gpupipe_job *job, void *user_data)
 	struct harness *h = user_data;
 	uint64_t id = (uintptr_t)job->item - 1;
 
-	if (job->seq != h->next_seq)
-		atomic_fetch_add(&h->bad_seq, 1);
-	h->next_seq = job->seq + 1;
-	if ((int64_t)id <= h->last_id)
-		atomic_fetch_add(&h->bad_order, 1);
-	h->last_id = (int64_t)id;
+	if (!h->unordered) {
+		if (job->seq != h->next_seq)
+			atomic_fetch_add(&h->bad_seq, 1);
+		h->next_seq = job->seq + 1;
+		if ((int64_t)id <= h->last_id)
+			atomic_fetch_add(&h->bad_order, 1);
+		h->last_id = (int64_t)id;
+	}
 	if (id < h->seen_cap && h->seen[id] < 255)
 		h->seen[id]++;
 	if (job->status < 0 || job->status > GPUPIPE_DEVICE_LOST) {
@@ -158,6 +160,10 @@ static void h_done(struct gpupipe_job *job, void *user_data)
 	}
 	if (h->done_delay_us)
 		usleep(h->done_delay_us);
+	if (h->keep_every && id % h->keep_every == 0 &&
+	    job->status == GPUPIPE_DONE && id < h->seen_cap &&
+	    gpupipe_job_keep(job) == 0)
+		h->kept[id] = job;
 	atomic_fetch_add(&h->completions, 1);
 }
 
@@ -177,6 +183,7 @@ void harness_init(struct harness *h, uint32_t elems, unsigned depth,
 	atomic_init(&h->done_gate, 1);
 	h->seen_cap = max_items;
 	h->seen = calloc(max_items ? max_items : 1, 1);
+	h->kept = calloc(max_items ? max_items : 1, sizeof(*h->kept));
 	h->cfg.shader_source = test_shader();
 	h->cfg.in_bytes = elems * sizeof(uint32_t);
 	h->cfg.out_bytes = (elems + 2) * sizeof(uint32_t);
@@ -223,7 +230,9 @@ int harness_fini(struct harness *h)
 		CU_ASSERT_EQUAL(ret, 0);
 	h->p = NULL;
 	free(h->seen);
+	free(h->kept);
 	h->seen = NULL;
+	h->kept = NULL;
 	return ret;
 }
 

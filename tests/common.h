@@ -56,6 +56,9 @@ struct harness {
 	atomic_int done_gate;   /* 0: done_cb waits; 1: it runs */
 	atomic_int done_waiting;/* done_cbs waiting on done_gate */
 	unsigned done_delay_us; /* sleep in done_cb */
+	bool unordered;         /* post_threads: no order to check */
+	unsigned keep_every;    /* done_cb keeps ids % keep_every == 0 */
+	struct gpupipe_job **kept; /* by id, what done_cb kept */
 	atomic_uint_fast64_t max_in_flight; /* seen from done_cb */
 
 	/* What done_cb saw. */
@@ -76,6 +79,9 @@ int harness_create(struct harness *h);
 int harness_push(struct harness *h, uint64_t first, uint64_t n);
 /* Destroys the pipeline, if any; returns what gpupipe_destroy did. */
 int harness_fini(struct harness *h);
+
+/* Whether out is item id's correct output. */
+bool output_ok(struct harness *h, uint64_t id, const uint32_t *out);
 
 /* Counters of this process, for leak checks. */
 int count_fds(void);
