@@ -544,7 +544,8 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	struct gp_flight *f;
 	unsigned idx;
 	uint64_t t0 = gp_now_ns(), id;
-	bool sample = st->batches++ % SAMPLE_EVERY == 0;
+	/* Until the pace is known, every batch is a sample. */
+	bool sample = st->batches++ % SAMPLE_EVERY == 0 || !st->best_ns;
 	GLenum err = GL_NO_ERROR;
 	GLsync fence;
 
@@ -662,6 +663,14 @@ static void run(struct gpupipe *p)
 
 	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
 	st.timestamps = bits > 0;
+	/* Adaptive batches start at one item: a heavy kernel must not wait
+	 * behind a full batch before the pace is known; a light one grows
+	 * its batch as the measured pace improves. */
+	if (!(p->flags & GPUPIPE_FIXED_BATCH) && st.timestamps) {
+		st.target = 1;
+		gp_slots_set_limit(p, p->depth + p->prep_threads +
+					      p->post_threads);
+	}
 	atomic_store(&p->batch_target, st.target);
 	for (;;) {
 		struct cds_wfcq_node *n;
