@@ -53,6 +53,9 @@ static void test_destroy_every_state(void)
 	int ret, i;
 
 	harness_init(&h, 64, 4, 2, 3, 8);
+	/* A fixed batch: pushes may hold every one of the 8 slots (an
+	 * adaptive pipeline starts with fewer in flight). */
+	h.cfg.flags = GPUPIPE_FIXED_BATCH;
 	h.hold_mask = (1u << 0) | (1u << 1) | (1u << 3);
 	atomic_store(&h.gate, 0);
 	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
