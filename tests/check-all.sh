@@ -62,6 +62,14 @@ build() {
 		return
 	fi
 	(cd "$dir" && no_aslr make -j"$jobs" check >check.out 2>&1)
+	# The harness writes test-suite.log once it has run the tests; without
+	# it, make check stopped before them (a missing file, a build error).
+	if [ ! -f "$dir/test-suite.log" ]; then
+		echo "!! $name: make check did not run the tests"
+		tail -n 30 "$dir/check.out"
+		failed=$((failed + 1))
+		return
+	fi
 	for log in "$dir"/tests/test_*.log; do
 		[ -f "$log" ] || continue
 		echo

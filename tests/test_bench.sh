@@ -1,0 +1,98 @@
+#!/bin/sh
+# gpupipe-bench, briefly, on the default renderer: every workload runs and
+# checks; the JSON has every field; GPU busy never exceeds wall; an output
+# corrupted on its way through the GPU makes that mode FAILED and the exit
+# status 1; bad usage exits 2 naming the option.
+set -u
+bench=${BENCH:-bench/gpupipe-bench}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+ok() { echo "  Test: $1 ...passed"; passed=$((passed + 1)); }
+bad() { echo "  Test: $1 ...FAILED: $2"; failed=$((failed + 1)); }
+
+quick="--rounds 2 --warmup-s 0.05"
+
+# Each workload runs every mode with checked outputs.
+for w in "tiny --items 200" "sgemm --n 64 --items 20" \
+	 "balanced --items 60 --prep-us 20 --post-us 20 --gpu-us 20" \
+	 "stream --items 12"; do
+	name=${w%% *}
+	if "$bench" --workload $w $quick --json "$tmp/$name.json" \
+		>"$tmp/$name.out" 2>&1; then
+		ok "workload $name: all modes ran and checked"
+	else
+		bad "workload $name" "exit status $?"
+		cat "$tmp/$name.out"
+	fi
+done
+cat "$tmp/tiny.out"
+
+# The JSON has every field the issue asks for, for every mode.
+j="$tmp/tiny.json"
+missing=""
+for f in renderer version params modes ideal_us_per_item; do
+	grep -q "\"$f\":" "$j" || missing="$missing $f"
+done
+for f in mode items wall_s gpu_busy_s utilization us_per_item \
+	 latency_us_p50 latency_us_p99 cpu_s_per_item check; do
+	n=$(grep '"mode":' "$j" | grep -c "\"$f\":")
+	[ "$n" = 4 ] || missing="$missing $f($n)"
+done
+if [ -z "$missing" ]; then ok "JSON has every field"; else
+	bad "JSON has every field" "missing:$missing"; fi
+
+# Busy never exceeds wall, in any mode of any workload.
+over=$(cat "$tmp"/*.json | grep '"mode":' | awk '
+	{ busy = $0; sub(/.*"gpu_busy_s": /, "", busy); sub(/,.*/, "", busy)
+	  wall = $0; sub(/.*"gpu_wall_s": /, "", wall); sub(/,.*/, "", wall)
+	  util = $0; sub(/.*"utilization_max": /, "", util); sub(/,.*/, "", util)
+	  if (busy + 0 > (wall + 0) * 1.01 || util + 0 > 1.01) print $0 }')
+if [ -z "$over" ]; then ok "GPU busy <= wall in every mode"; else
+	bad "GPU busy <= wall in every mode" "$over"; fi
+
+# A wrong element written by the shader fails exactly that mode.
+for m in raw sync ring gpupipe; do
+	"$bench" --items 50 $quick --corrupt $m --json "$tmp/c.json" \
+		>"$tmp/c.out" 2>&1
+	rc=$?
+	nfail=$(grep -c '"check": "FAILED"' "$tmp/c.json")
+	if [ $rc = 1 ] && [ "$nfail" = 1 ] &&
+	   grep -q "\"mode\": \"$m\", \"items\": 50, \"check\": \"FAILED\"" \
+		"$tmp/c.json" &&
+	   grep -q "^$m: FAILED" "$tmp/c.out"; then
+		ok "corrupted output in $m: FAILED, exit 1"
+	else
+		bad "corrupted output in $m" "exit $rc, $nfail modes FAILED"
+		cat "$tmp/c.out"
+	fi
+done
+
+# Bad usage: exit 2 and a message naming the option.
+for args in "--workload nope" "--items 0" "--modes raw,bogus" "--depth 999" \
+	    "--shader x.comp" "--frobnicate"; do
+	"$bench" $args >"$tmp/u.out" 2>&1
+	rc=$?
+	opt=${args%% *}
+	if [ $rc = 2 ] && grep -q -- "$opt" "$tmp/u.out"; then
+		ok "usage error '$args' exits 2"
+	else
+		bad "usage error '$args'" "exit $rc: $(cat "$tmp/u.out")"
+	fi
+done
+
+# A Chrome trace of the gpupipe mode, and a CSV row per mode.
+if "$bench" --items 100 $quick --modes sync,gpupipe --trace "$tmp/t.json" \
+	--csv "$tmp/t.csv" >/dev/null 2>&1 &&
+   grep -q '"ph":"X"' "$tmp/t.json" && grep -q '"name":"gpu ' "$tmp/t.json" &&
+   grep -q 'gp-readback' "$tmp/t.json" && [ "$(wc -l <"$tmp/t.csv")" = 3 ]; then
+	ok "trace and CSV written"
+else
+	bad "trace and CSV written" "missing events or rows"
+fi
+
+echo
+echo "gpupipe-test bench: $passed passed, $failed failed"
+[ "$failed" = 0 ]
