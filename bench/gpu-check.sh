@@ -4,14 +4,9 @@
 # checked. Build first with bench/gpu-build.sh; run from the repository
 # root with .gl and .carry carried.
 set -u
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-export GPUPIPE_SHADER_DIR="$PWD/shaders"
+. bench/gpu-env.sh
 export GPUPIPE_TEST_CYCLES=${GPUPIPE_TEST_CYCLES:-100}
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-rc=0
-for t in test_pipeline test_api test_lifecycle; do
+for t in test_pipeline test_api test_lifecycle test_batching; do
 	echo "=== $t"
 	.carry/$t >"/tmp/$t.log" 2>&1 || rc=1
 	grep -vE '^[[:space:]]*$|CUnit - A|cunit.sourceforge' "/tmp/$t.log"

@@ -4,21 +4,8 @@
 # into $OUT/sweep.tgz. Build first with bench/gpu-build.sh; run from the
 # repository root with .gl and .carry carried:  sh bench/gpu-sweep.sh
 set -u
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
-export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-export GPUPIPE_SHADER_DIR="$PWD/shaders"
 res=/tmp/sweep
-mkdir -p "$res"
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
-rc=0
-run() {
-	name=$1
-	shift
-	echo
-	echo "=== [$name] gpupipe-bench $*"
-	.carry/gpupipe-bench "$@" --json "$res/$name.json" | tail -n +4 | grep -v '^$' || rc=1
-}
+. bench/gpu-env.sh
 R="--rounds ${ROUNDS:-5}"
 T="--workload tiny --check sampled $R"
 run tiny-sig-auto $T --prep-threads 4

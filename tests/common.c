@@ -236,6 +236,24 @@ int harness_fini(struct harness *h)
 	return ret;
 }
 
+void harness_check(struct harness *h, uint64_t n, uint64_t done)
+{
+	uint64_t id, missing = 0, dup = 0;
+
+	CU_ASSERT_EQUAL(atomic_load(&h->completions), n);
+	CU_ASSERT_EQUAL(atomic_load(&h->by_status[GPUPIPE_DONE]), done);
+	CU_ASSERT_EQUAL(atomic_load(&h->bad_output), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->bad_order), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->bad_seq), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h->bad_status), 0);
+	for (id = 0; id < n; id++) {
+		missing += h->seen[id] == 0;
+		dup += h->seen[id] > 1;
+	}
+	CU_ASSERT_EQUAL(missing, 0);
+	CU_ASSERT_EQUAL(dup, 0);
+}
+
 /* ---- process counters ------------------------------------------------- */
 
 static int count_dir(const char *path)

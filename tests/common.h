@@ -80,6 +80,10 @@ int harness_push(struct harness *h, uint64_t first, uint64_t n);
 /* Destroys the pipeline, if any; returns what gpupipe_destroy did. */
 int harness_fini(struct harness *h);
 
+/* Assert that ids 0..n-1 each completed once (done of them DONE), with
+ * right outputs, in order unless h->unordered. */
+void harness_check(struct harness *h, uint64_t n, uint64_t done);
+
 /* Whether out is item id's correct output. */
 bool output_ok(struct harness *h, uint64_t id, const uint32_t *out);
 

@@ -14,21 +14,6 @@
 
 #include "common.h"
 
-static void check_exactly_once(struct harness *h, uint64_t n, uint64_t done)
-{
-	uint64_t id, bad = 0;
-
-	CU_ASSERT_EQUAL(atomic_load(&h->completions), n);
-	CU_ASSERT_EQUAL(atomic_load(&h->by_status[GPUPIPE_DONE]), done);
-	CU_ASSERT_EQUAL(atomic_load(&h->bad_output), 0);
-	CU_ASSERT_EQUAL(atomic_load(&h->bad_order), 0);
-	CU_ASSERT_EQUAL(atomic_load(&h->bad_seq), 0);
-	CU_ASSERT_EQUAL(atomic_load(&h->bad_status), 0);
-	for (id = 0; id < n; id++)
-		bad += h->seen[id] != 1;
-	CU_ASSERT_EQUAL(bad, 0);
-}
-
 /* "enum gpupipe_wait ... how readback learns of completion", with fixed
  * and adaptive batches: outputs, order and exactly-once hold in each. */
 static void test_wait_and_batch_matrix(void)
@@ -60,7 +45,7 @@ static void test_wait_and_batch_matrix(void)
 			CU_ASSERT_EQUAL(info.slots, 3 * info.max_batch);
 			CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
 			CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-			check_exactly_once(&h, n, n);
+			harness_check(&h, n, n);
 			gpupipe_get_stats(h.p, &st);
 			CU_ASSERT(st.batches >= n / info.max_batch);
 			CU_ASSERT(st.batches <= n);
@@ -98,7 +83,7 @@ static void test_batch_closes_early(void)
 	usleep(20000);
 	CU_ASSERT_EQUAL(harness_push(&h, 5, 5), 0);
 	CU_ASSERT_EQUAL(gpupipe_drain(h.p, 10000), 0);
-	check_exactly_once(&h, 10, 10);
+	harness_check(&h, 10, 10);
 	harness_fini(&h);
 }
 
@@ -122,7 +107,7 @@ static void test_post_pool(void)
 		CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
 		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
 		CU_ASSERT_EQUAL(atomic_load(&h.by_status[GPUPIPE_FAILED]), 1);
-		check_exactly_once(&h, n, n - 1);
+		harness_check(&h, n, n - 1);
 		harness_fini(&h);
 	}
 }
@@ -171,7 +156,7 @@ static void test_keep_and_release(void)
 	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
 	CU_ASSERT_EQUAL(harness_push(&h, 0, 200), 0);
 	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-	check_exactly_once(&h, 200, 200);
+	harness_check(&h, 200, 200);
 	for (id = 0; id < 200; id++) {
 		if (!h.kept[id])
 			continue;
@@ -196,7 +181,7 @@ static void test_keep_and_release(void)
 	h.keep_every = 0;
 	CU_ASSERT_EQUAL(harness_push(&h, 200, 20), 0);
 	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-	check_exactly_once(&h, 220, 220);
+	harness_check(&h, 220, 220);
 	harness_fini(&h);
 }
 

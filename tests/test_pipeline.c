@@ -11,24 +11,6 @@
 
 #include "common.h"
 
-static void check_all_done(struct harness *h, uint64_t n)
-{
-	uint64_t id, missing = 0, dup = 0;
-
-	CU_ASSERT_EQUAL(atomic_load(&h->completions), n);
-	CU_ASSERT_EQUAL(atomic_load(&h->by_status[GPUPIPE_DONE]), n);
-	CU_ASSERT_EQUAL(atomic_load(&h->bad_output), 0);
-	CU_ASSERT_EQUAL(atomic_load(&h->bad_order), 0);
-	CU_ASSERT_EQUAL(atomic_load(&h->bad_seq), 0);
-	CU_ASSERT_EQUAL(atomic_load(&h->bad_status), 0);
-	for (id = 0; id < n; id++) {
-		missing += h->seen[id] == 0;
-		dup += h->seen[id] > 1;
-	}
-	CU_ASSERT_EQUAL(missing, 0);
-	CU_ASSERT_EQUAL(dup, 0);
-}
-
 /* "done_cb ... with the item's mapped output": every element of every
  * output equals the CPU reference, on inputs that are not zeros. */
 static void test_outputs_match_reference(void)
@@ -43,7 +25,7 @@ static void test_outputs_match_reference(void)
 		CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
 		CU_ASSERT_EQUAL(harness_push(&h, 0, 50), 0);
 		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-		check_all_done(&h, 50);
+		harness_check(&h, 50, 50);
 		harness_fini(&h);
 	}
 }
@@ -67,7 +49,7 @@ static void test_order_exactly_once(void)
 			CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
 			CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
 			CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-			check_all_done(&h, n);
+			harness_check(&h, n, n);
 			harness_fini(&h);
 			total += n;
 		}
@@ -91,7 +73,7 @@ static void test_batches(void)
 		CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
 		CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
 		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-		check_all_done(&h, n);
+		harness_check(&h, n, n);
 		CU_ASSERT_EQUAL(gpupipe_get_stats(h.p, &st), 0);
 		CU_ASSERT(st.batches >= n / batches[b]);
 		CU_ASSERT(st.batches <= n);
@@ -115,7 +97,7 @@ static void test_slot_reuse(void)
 	CU_ASSERT_EQUAL(info.slots, 1);
 	CU_ASSERT_EQUAL(harness_push(&h, 0, 400), 0);
 	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-	check_all_done(&h, 400);
+	harness_check(&h, 400, 400);
 	harness_fini(&h);
 }
 
@@ -224,7 +206,7 @@ static void test_trace(void)
 	CU_ASSERT_EQUAL(rec[0].gpu_start_ns, 0); /* no GPU flag */
 	CU_ASSERT(rec[0].dispatch_ns != 0);
 	free(rec);
-	check_all_done(&h, 400);
+	harness_check(&h, 400, 400);
 	harness_fini(&h);
 }
 
