@@ -182,14 +182,16 @@ typedef void (*gpupipe_done_fn)(struct gpupipe_job *job, void *user_data);
 /*
  * How readback learns that a fence has signalled.
  *
- * On an NVIDIA H100 (driver 580) a thread whose shared context is current
- * while it blocks in glClientWaitSync on a pending fence spins a core and
- * slows the GPU itself 2-3.5x on small kernels (bench/RESULTS.md,
- * bench/NOTES.md). GPUPIPE_WAIT_SIGNALLED, the default, avoids that: the
- * submit thread polls its own oldest fences (timeout 0) between
- * dispatches and, when idle, sleeps in bounded slices that new work cuts
- * short; it hands a batch to readback only once its fence has signalled,
- * and readback's glClientWaitSync then returns at once. No thread spins.
+ * A thread whose shared context is current while it blocks in
+ * glClientWaitSync on a pending fence spins a core on NVIDIA's driver (on
+ * an H100: 4.7 ms of CPU per 4.9 ms SGEMM item, bench/NOTES.md) and was
+ * measured slowing small kernels 2-3.5x (DESIGN.md). GPUPIPE_WAIT_SIGNALLED,
+ * the default, avoids both: the submit thread polls its own oldest fence
+ * (timeout 0) when it is due and, when idle, sleeps in bounded slices that
+ * new work cuts short; it hands a batch to readback only once its fence
+ * has signalled, and readback's glClientWaitSync then returns at once. On
+ * the H100 it matched the blocking wait's throughput with 3 % of a core
+ * for readback instead of a whole one.
  */
 enum gpupipe_wait {
 	GPUPIPE_WAIT_DEFAULT = 0,  /* GPUPIPE_WAIT_SIGNALLED */
