@@ -1,0 +1,92 @@
+#!/bin/sh
+# The manual against the header: every public function has a section-3
+# page; each page's SYNOPSIS matches the header's prototype; every
+# GPUPIPE_E* code appears in some page's ERRORS section; every page renders
+# without warnings (groff -man -ww).
+set -u
+top=${srcdir:-.}
+header="$top/include/gpupipe.h"
+man="$top/man"
+passed=0
+failed=0
+ok() { echo "  Test: $1 ...passed"; passed=$((passed + 1)); }
+bad() { echo "  Test: $1 ...FAILED: $2"; failed=$((failed + 1)); }
+
+# One normalised prototype per line: "int gpupipe_push(gpupipe *p, ...);"
+normalise() {
+	sed -e 's/GPUPIPE_PUBLIC //' -e 's/GPUPIPE_PRINTF([^)]*)//' \
+	    -e 's/[[:space:]][[:space:]]*/ /g' -e 's/( /(/g' -e 's/ )/)/g' \
+	    -e 's/ ;/;/g' -e 's/^ //' -e 's/ $//'
+}
+
+protos=$(awk '/^GPUPIPE_PUBLIC/ { p = 1; s = "" }
+	      p { s = s " " $0; if ($0 ~ /;[[:space:]]*$/) { print s; p = 0 } }' \
+	      "$header" | normalise)
+funcs=$(echo "$protos" | sed -E 's/^.*[ *](gpupipe_[a-z_]+)\(.*/\1/')
+
+# Every public function has a page (its own, or an alias to its family's).
+missing=""
+for f in $funcs; do
+	[ -f "$man/man3/$f.3" ] || missing="$missing $f"
+done
+if [ -z "$missing" ]; then ok "every function has a page ($(echo $funcs | wc -w))"; else
+	bad "every function has a page" "no page for:$missing"; fi
+
+# Each SYNOPSIS prototype is the header's, to the character.
+synopsis() {
+	awk '/^\.SH SYNOPSIS/ { s = 1; next } /^\.SH/ { s = 0 }
+	     s && /^\.(BI|B) / && !/#include/ {
+		line = $0; sub(/^\.(BI|B) /, "", line); out = ""; q = 0
+		for (i = 1; i <= length(line); i++) {
+			c = substr(line, i, 1)
+			if (c == "\"") { q = !q; continue }
+			if (!q && c == " ") continue
+			out = out c
+		}
+		print out
+	     }' "$1" | normalise
+}
+mismatch=""
+npages=0
+for page in "$man"/man3/*.3; do
+	grep -q '^\.so ' "$page" && continue
+	npages=$((npages + 1))
+	for p in $(synopsis "$page" | tr ' ' '\001'); do
+		p=$(echo "$p" | tr '\001' ' ')
+		echo "$protos" | grep -qxF "$p" ||
+			mismatch="$mismatch
+    $(basename "$page"): $p"
+	done
+done
+if [ -z "$mismatch" ]; then ok "SYNOPSIS matches gpupipe.h ($npages pages)"; else
+	bad "SYNOPSIS matches gpupipe.h" "$mismatch"; fi
+
+# Every error code is documented in an ERRORS section.
+codes=$(sed -n 's/^[[:space:]]*X(\(E[A-Z]*\),.*/GPUPIPE_\1/p' "$header")
+errors=$(for page in "$man"/man3/*.3; do
+	awk '/^\.SH ERRORS/ { e = 1; next } /^\.SH/ { e = 0 } e' "$page"
+done)
+undoc=""
+for c in $codes; do
+	echo "$errors" | grep -q "$c" || undoc="$undoc $c"
+done
+if [ -n "$codes" ] && [ -z "$undoc" ]; then
+	ok "every GPUPIPE_E* code in an ERRORS section ($(echo $codes | wc -w))"
+else
+	bad "every GPUPIPE_E* code in an ERRORS section" "missing:$undoc"
+fi
+
+# Aliases resolve, and every page renders without a warning.
+if command -v groff >/dev/null 2>&1; then
+	warn=$(cd "$man" && for page in man1/*.1 man3/*.3 man7/*.7; do
+		groff -man -t -ww -z "$page" 2>&1 | sed "s|^|$page: |"
+	done)
+	if [ -z "$warn" ]; then ok "pages render without warnings"; else
+		bad "pages render without warnings" "$warn"; fi
+else
+	bad "pages render without warnings" "groff is not installed"
+fi
+
+echo
+echo "gpupipe-test man: $passed passed, $failed failed"
+[ "$failed" = 0 ]
