@@ -80,6 +80,20 @@ build() {
 }
 
 build plain
+
+# The release tarball builds out of tree and passes its own tests.
+echo
+echo "=== plain: make distcheck"
+if (cd build/ci-plain && make -j"$jobs" distcheck >distcheck.out 2>&1); then
+	tail -n 4 build/ci-plain/distcheck.out
+	echo "gpupipe-test distcheck: 1 passed, 0 failed"
+	passed=$((passed + 1))
+else
+	tail -n 40 build/ci-plain/distcheck.out
+	echo "gpupipe-test distcheck: 0 passed, 1 failed"
+	failed=$((failed + 1))
+fi
+
 TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 exitcode=66" \
 	build tsan --enable-sanitizer=thread
 

@@ -1,0 +1,57 @@
+#!/bin/sh
+# What a user does: install gpupipe (here into a temporary root), build
+# examples/minimal.c with nothing but `pkg-config --cflags --libs gpupipe`,
+# run it, and find the man pages where man looks for them.
+set -u
+top=${srcdir:-.}
+build=${GPUPIPE_BUILDDIR:-.}
+cc=${CC:-cc}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+ok() { echo "  Test: $1 ...passed"; passed=$((passed + 1)); }
+bad() { echo "  Test: $1 ...FAILED: $2"; failed=$((failed + 1)); }
+
+if make -C "$build" install DESTDIR="$tmp/root" >"$tmp/install.log" 2>&1; then
+	ok "make install DESTDIR=..."
+else
+	bad "make install" "$(tail -n 20 "$tmp/install.log")"
+fi
+
+pc=$(find "$tmp/root" -name gpupipe.pc | head -n 1)
+so=$(find "$tmp/root" -name 'libgpupipe.so' | head -n 1)
+static=
+[ -n "$so" ] || static=--static
+if [ -n "$pc" ] &&
+   flags=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
+	   PKG_CONFIG_PATH="$(dirname "$pc")" \
+	   pkg-config $static --cflags --libs gpupipe) &&
+   $cc -std=c11 -Wall -Werror "$top/examples/minimal.c" $flags -lm \
+	-o "$tmp/minimal" 2>"$tmp/cc.err"; then
+	ok "examples/minimal.c builds with pkg-config only ($flags)"
+else
+	bad "examples/minimal.c builds with pkg-config only" \
+	    "gpupipe.pc at '$pc'; $(cat "$tmp/cc.err" 2>/dev/null)"
+fi
+
+if [ -x "$tmp/minimal" ] &&
+   LD_LIBRARY_PATH="${so:+$(dirname "$so")}" LP_NUM_THREADS=0 \
+	"$tmp/minimal" 300 >"$tmp/run.out" 2>&1 &&
+   grep -q '^300 items: 300 correct, 0 wrong, 0 not done$' "$tmp/run.out"; then
+	ok "the installed example runs and checks 300 items"
+else
+	bad "the installed example runs" "$(cat "$tmp/run.out" 2>/dev/null)"
+fi
+
+pages=""
+for p in man7/gpupipe.7 man3/gpupipe_create.3 man3/gpupipe_destroy.3 \
+	 man3/gpupipe_push.3 man1/gpupipe-bench.1; do
+	find "$tmp/root" -path "*/man/$p" | grep -q . || pages="$pages $p"
+done
+if [ -z "$pages" ]; then ok "man pages installed under share/man"; else
+	bad "man pages installed" "missing:$pages"; fi
+
+echo
+echo "gpupipe-test install: $passed passed, $failed failed"
+[ "$failed" = 0 ]
