@@ -6,6 +6,8 @@ set -u
 top=${srcdir:-.}
 build=${GPUPIPE_BUILDDIR:-.}
 cc=${CC:-cc}
+# A sanitizer build's library needs its runtime loaded first: build the
+# consumer the same way (SAN_CFLAGS), as a user of such a build would.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
@@ -27,7 +29,8 @@ if [ -n "$pc" ] &&
    flags=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
 	   PKG_CONFIG_PATH="$(dirname "$pc")" \
 	   pkg-config $static --cflags --libs gpupipe) &&
-   $cc -std=c11 -Wall -Werror "$top/examples/minimal.c" $flags -lm \
+   $cc -std=c11 -Wall -Werror ${SAN_CFLAGS:-} "$top/examples/minimal.c" \
+	$flags -lm \
 	-o "$tmp/minimal" 2>"$tmp/cc.err"; then
 	ok "examples/minimal.c builds with pkg-config only ($flags)"
 else
