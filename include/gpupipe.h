@@ -155,6 +155,11 @@ struct gpupipe_job {
 	const void *output;  /* done: out_bytes of mapped output if DONE,
 			      * else NULL; NULL in prep */
 	size_t out_bytes;
+	unsigned gl_output_buffer; /* done, DONE: the GL buffer holding the
+			      * output, usable in any context that shares
+			      * objects with the pipeline (share_context);
+			      * 0 otherwise */
+	size_t gl_output_offset; /* done, DONE: the output's offset in it */
 	int status;          /* done: an enum gpupipe_status */
 	int error;           /* done, FAILED: prep_cb's nonzero return value,
 			      * or a GPUPIPE_E* code; 0 otherwise */
@@ -210,7 +215,9 @@ enum gpupipe_display {
 	GPUPIPE_DISPLAY_DEFAULT = 0, /* Mesa's surfaceless platform if the EGL
 				      * client offers it, else device 0 */
 	GPUPIPE_DISPLAY_SURFACELESS, /* EGL_PLATFORM_SURFACELESS_MESA */
-	GPUPIPE_DISPLAY_DEVICE       /* device_index of eglQueryDevicesEXT */
+	GPUPIPE_DISPLAY_DEVICE,      /* device_index of eglQueryDevicesEXT */
+	GPUPIPE_DISPLAY_APPLICATION  /* reported by gpupipe_get_info when
+				      * the configuration gave egl_display */
 };
 
 /*
@@ -249,6 +256,15 @@ struct gpupipe_config {
 	unsigned post_threads;     /* 0: done_cb on the readback thread, in
 				    * push order; N: on N post threads, in
 				    * completion order; 0..64 */
+	/* GL interop: run inside the application's own GL world. */
+	void *egl_display;         /* an EGLDisplay the application has
+				    * initialised: used instead of opening
+				    * one (display, device_index ignored);
+				    * never terminated by gpupipe */
+	void *share_context;       /* an EGLContext of egl_display: the
+				    * pipeline's contexts share objects with
+				    * it, so its buffers (gl_output_buffer)
+				    * can be used there */
 };
 
 /* What the pipeline really runs with (defaults resolved). */
@@ -264,7 +280,7 @@ struct gpupipe_info {
 	unsigned flags;
 	unsigned batch_latency_us;
 	unsigned post_threads;
-	enum gpupipe_display display; /* SURFACELESS or DEVICE, never DEFAULT */
+	enum gpupipe_display display; /* SURFACELESS, DEVICE or APPLICATION */
 	unsigned device_index;
 	unsigned map_flags_in;       /* GL_MAP_* bits of the input mapping */
 	unsigned map_flags_out;      /* GL_MAP_* bits of the output mapping */

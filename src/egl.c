@@ -188,19 +188,32 @@ static EGLContext create_context(EGLDisplay dpy, EGLContext share)
 }
 
 int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
-		unsigned device_index)
+		unsigned device_index, void *app_display, void *share_ctx)
 {
 	EGLDisplay dpy;
 	EGLenum saved_api;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
-	ret = get_display(e, kind, device_index, &dpy);
-	if (ret)
-		return ret;
-	ret = display_ref(dpy, &e->owns_display);
-	if (ret)
-		return ret;
+	if (app_display) {
+		/* The application's: it initialised it and terminates it. */
+		if (!eglQueryString(app_display, EGL_VERSION)) {
+			eglGetError();
+			return gp_error(GPUPIPE_EINVAL, "egl_display is not an "
+					"initialised EGLDisplay: call "
+					"eglInitialize first");
+		}
+		dpy = app_display;
+		e->borrowed = true;
+		e->kind = GPUPIPE_DISPLAY_APPLICATION;
+	} else {
+		ret = get_display(e, kind, device_index, &dpy);
+		if (ret)
+			return ret;
+		ret = display_ref(dpy, &e->owns_display);
+		if (ret)
+			return ret;
+	}
 	e->display = dpy;
 
 	if (!epoxy_has_egl_extension(dpy, "EGL_KHR_no_config_context") &&
@@ -220,9 +233,15 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 		ret = egl_fail("eglBindAPI(EGL_OPENGL_API)");
 		goto fail;
 	}
-	e->submit_ctx = create_context(dpy, EGL_NO_CONTEXT);
+	e->shared_with_app = share_ctx != NULL;
+	e->submit_ctx = create_context(dpy, share_ctx ? share_ctx
+						      : EGL_NO_CONTEXT);
 	if (e->submit_ctx == EGL_NO_CONTEXT) {
-		ret = egl_fail("eglCreateContext (OpenGL 4.4 core or newer)");
+		ret = egl_fail(share_ctx ? "eglCreateContext (OpenGL 4.4 core "
+					   "or newer, sharing with "
+					   "share_context)"
+					 : "eglCreateContext (OpenGL 4.4 core "
+					   "or newer)");
 		goto fail_api;
 	}
 	e->readback_ctx = create_context(dpy, e->submit_ctx);
@@ -239,7 +258,8 @@ fail_ctx:
 fail_api:
 	eglBindAPI(saved_api);
 fail:
-	display_unref(dpy);
+	if (!e->borrowed)
+		display_unref(dpy);
 	e->display = NULL;
 	return ret;
 }
@@ -253,7 +273,8 @@ void gp_egl_close(struct gp_egl *e)
 		eglDestroyContext(e->display, e->readback_ctx);
 	if (e->submit_ctx)
 		eglDestroyContext(e->display, e->submit_ctx);
-	display_unref(e->display);
+	if (!e->borrowed)
+		display_unref(e->display);
 	memset(e, 0, sizeof(*e));
 }
 

@@ -199,12 +199,17 @@ struct gp_egl {
 	void *submit_ctx;      /* EGLContext, current on the submit thread */
 	void *readback_ctx;    /* EGLContext sharing with submit_ctx */
 	bool owns_display;     /* we initialised it: terminate on last use */
+	bool borrowed;         /* the application's display: not counted */
+	bool shared_with_app;  /* contexts share objects with the app's */
 	enum gpupipe_display kind;
 	unsigned device_index;
 };
 
+/* Open the display (or borrow app_display) and create both contexts, the
+ * submit one sharing objects with share_ctx when given. */
 GP_HIDDEN int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
-			  unsigned device_index);
+			  unsigned device_index, void *app_display,
+			  void *share_ctx);
 GP_HIDDEN void gp_egl_close(struct gp_egl *e);
 GP_HIDDEN int gp_egl_make_current(struct gp_egl *e, void *ctx);
 GP_HIDDEN void gp_egl_release_current(struct gp_egl *e);
@@ -328,6 +333,7 @@ struct gpupipe {
 	int64_t gl_to_mono_ns;       /* CLOCK_MONOTONIC - GL_TIMESTAMP */
 	struct gp_trace trace;
 	unsigned program;
+	unsigned barrier_bits;       /* glMemoryBarrier before each fence */
 	uint32_t max_groups[3];      /* GL_MAX_COMPUTE_WORK_GROUP_COUNT */
 	unsigned buf_in, buf_out, buf_params, buf_weights;
 	size_t in_stride, out_stride, params_stride;

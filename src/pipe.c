@@ -109,9 +109,17 @@ static int check_config(const struct gpupipe_config *c)
 			return gp_error(GPUPIPE_EINVAL, "groups[%u] = %u "
 					"exceeds %d", i, c->groups[i],
 					INT32_MAX);
-	if ((unsigned)c->display > GPUPIPE_DISPLAY_DEVICE)
+	if ((unsigned)c->display > GPUPIPE_DISPLAY_APPLICATION)
 		return gp_error(GPUPIPE_EINVAL, "display %d is not an enum "
 				"gpupipe_display value", (int)c->display);
+	if (c->display == GPUPIPE_DISPLAY_APPLICATION && !c->egl_display)
+		return gp_error(GPUPIPE_EINVAL, "display is "
+				"GPUPIPE_DISPLAY_APPLICATION but egl_display "
+				"is NULL");
+	if (c->share_context && !c->egl_display)
+		return gp_error(GPUPIPE_EINVAL, "share_context is set but "
+				"egl_display is NULL: give the display the "
+				"context belongs to");
 	if (c->display != GPUPIPE_DISPLAY_DEVICE && c->device_index)
 		return gp_error(GPUPIPE_EINVAL, "device_index %u is set but "
 				"display is not GPUPIPE_DISPLAY_DEVICE",
@@ -308,7 +316,8 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	if (!ret)
 		ret = gp_slots_init(p);
 	if (!ret)
-		ret = gp_egl_open(&p->egl, cfg->display, cfg->device_index);
+		ret = gp_egl_open(&p->egl, cfg->display, cfg->device_index,
+				  cfg->egl_display, cfg->share_context);
 	if (ret)
 		goto fail;
 	p->info.display = p->egl.kind;

@@ -259,6 +259,12 @@ static int init_gl(struct gpupipe *p)
 	copy_gl_string(p->info.vendor, sizeof(p->info.vendor), GL_VENDOR);
 	glGenQueries((GLsizei)(2 * p->nslots), p->queries);
 	glGenQueries((GLsizei)p->nslots, p->batch_queries);
+	p->barrier_bits = GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT;
+	if (p->egl.shared_with_app)
+		p->barrier_bits |= GL_BUFFER_UPDATE_BARRIER_BIT |
+				   GL_SHADER_STORAGE_BARRIER_BIT |
+				   GL_UNIFORM_BARRIER_BIT |
+				   GL_TEXTURE_FETCH_BARRIER_BIT;
 	measure_clock_offset(p);
 	glUseProgram(p->program);
 	return 0;
@@ -556,8 +562,9 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	if (sample && st->timestamps)
 		glQueryCounter(p->batch_queries[idx], GL_TIMESTAMP);
 	/* Barrier before the fence, not after: the fence must cover the
-	 * shader's writes to the persistently mapped output. */
-	glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
+	 * shader's writes to the persistently mapped output, and, when the
+	 * application shares our buffers, writes its GL commands read. */
+	glMemoryBarrier(p->barrier_bits);
 	fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
 	/* Flush now: readback waits on this fence from another context,
 	 * and an unflushed fence may never signal there. */

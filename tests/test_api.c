@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <epoxy/egl.h>
+
 #include "common.h"
 
 static int noop_prep(struct gpupipe_job *job, void *u)
@@ -107,6 +109,20 @@ static void test_bad_config(void)
 	c.display = GPUPIPE_DISPLAY_DEVICE;
 	c.device_index = 999;
 	expect_create(&c, GPUPIPE_EINVAL, "device_index 999");
+	c = good_config();
+	c.share_context = &c;
+	expect_create(&c, GPUPIPE_EINVAL, "share_context");
+	c = good_config();
+	c.display = GPUPIPE_DISPLAY_APPLICATION;
+	expect_create(&c, GPUPIPE_EINVAL, "egl_display is NULL");
+	/* No pipeline exists here, so gpupipe has terminated the display it
+	 * had initialised: handing it over uninitialised is refused. */
+	c = good_config();
+	c.egl_display = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
+						 EGL_DEFAULT_DISPLAY, NULL);
+	CU_ASSERT_PTR_NOT_NULL(c.egl_display);
+	CU_ASSERT_PTR_NULL(eglQueryString(c.egl_display, EGL_VERSION));
+	expect_create(&c, GPUPIPE_EINVAL, "not an initialised");
 	c = good_config();
 	c.groups[0] = 0x80000000u;
 	expect_create(&c, GPUPIPE_EINVAL, "groups[0]");

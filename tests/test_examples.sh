@@ -1,0 +1,27 @@
+#!/bin/sh
+# The examples run and check their own results.
+set -u
+build=${GPUPIPE_BUILDDIR:-.}
+passed=0
+failed=0
+ok() { echo "  Test: $1 ...passed"; passed=$((passed + 1)); }
+bad() { echo "  Test: $1 ...FAILED: $2"; failed=$((failed + 1)); }
+
+out=$("$build/examples/minimal" 500 2>&1)
+if [ $? = 0 ] && echo "$out" | grep -q '^500 items: 500 correct, 0 wrong'; then
+	ok "examples/minimal: 500 items correct"
+else
+	bad "examples/minimal" "$out"
+fi
+
+out=$("$build/examples/interop" 2>&1)
+if [ $? = 0 ] && echo "$out" | grep -q ': 0 wrong values, 0 failed items$'; then
+	ok "examples/interop: outputs copied in the application's context"
+else
+	bad "examples/interop" "$out"
+fi
+
+echo "$out"
+echo
+echo "gpupipe-test examples: $passed passed, $failed failed"
+[ "$failed" = 0 ]
