@@ -22,6 +22,18 @@ else
 fi
 
 echo "$out"
+
+if [ -x "$build/examples/blur" ]; then
+	out=$("$build/examples/blur" --selftest 2>&1)
+	if [ $? = 0 ] && echo "$out" | grep -q 'channels off by more than 1'; then
+		ok "examples/blur: a PNG blurred in tiles matches the CPU blur"
+	else
+		bad "examples/blur" "$out"
+	fi
+	echo "$out"
+else
+	bad "examples/blur" "not built: configure found no libpng"
+fi
 echo
 echo "gpupipe-test examples: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -47,6 +47,36 @@ else
 	bad "the installed example runs" "$(cat "$tmp/run.out" 2>/dev/null)"
 fi
 
+# The other examples, each with the pkg-config modules it names.
+for ex in "interop:gpupipe epoxy" "blur:gpupipe libpng"; do
+	name=${ex%%:*}
+	mods=${ex#*:}
+	if ! PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --exists $mods \
+		2>/dev/null; then
+		echo "  ($name: pkg-config lacks one of: $mods; not built)"
+		continue
+	fi
+	if flags=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
+		   PKG_CONFIG_PATH="$(dirname "$pc")" \
+		   pkg-config $static --cflags --libs $mods) &&
+	   $cc -std=c11 -Wall -Werror ${SAN_CFLAGS:-} "$top/examples/$name.c" \
+		$flags -lm -pthread -o "$tmp/$name" 2>"$tmp/cc.err"; then
+		ok "examples/$name.c builds with pkg-config only"
+	else
+		bad "examples/$name.c builds with pkg-config only" \
+		    "$(cat "$tmp/cc.err")"
+	fi
+done
+shaders=$(find "$tmp/root" -name blur.comp -printf '%h\n' | head -n 1)
+if [ -x "$tmp/blur" ] &&
+   out=$(GPUPIPE_SHADER_DIR="$shaders" \
+	 LD_LIBRARY_PATH="${so:+$(dirname "$so")}" LP_NUM_THREADS=0 \
+	 "$tmp/blur" --selftest 2>&1); then
+	ok "the installed blur runs with the installed shader"
+elif [ -x "$tmp/blur" ]; then
+	bad "the installed blur runs" "$out"
+fi
+
 pages=""
 for p in man7/gpupipe.7 man3/gpupipe_create.3 man3/gpupipe_destroy.3 \
 	 man3/gpupipe_push.3 man1/gpupipe-bench.1; do

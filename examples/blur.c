@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blur: a Gaussian blur of a PNG image on the GPU, tile by tile through a
+ * gpupipe pipeline, checked against the same blur on the CPU.
+ *
+ *   blur IN.png OUT.png [radius]     blur a real image
+ *   blur --selftest                  draw an image, write and read it back
+ *                                    as PNG, blur it, check it
+ *
+ * Each item is one 64 x 64 tile: prep_cb copies the tile and a halo of
+ * `radius` pixels around it (clamped at the image's edges) into the
+ * mapped input; the shader (shaders/blur.comp) weighs the neighbourhood
+ * with separable Gaussian weights from the shared buffer (binding 1);
+ * done_cb copies the blurred tile into the output image. libpng (Debian's
+ * libpng-dev) reads and writes the files.
+ *
+ *   cc blur.c $(pkg-config --cflags --libs gpupipe libpng) -lm -o blur
+ */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, under -std=c11 too */
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gpupipe.h>
+#include <png.h>
+
+/* Where blur.comp is: $GPUPIPE_SHADER_DIR, else the installed folder
+ * (pkg-config --variable=shaderdir gpupipe), else ./shaders. */
+#ifndef BLUR_SHADER_DIR
+#define BLUR_SHADER_DIR "/usr/local/share/gpupipe"
+#endif
+#ifndef BLUR_SOURCE_SHADER_DIR
+#define BLUR_SOURCE_SHADER_DIR "shaders"
+#endif
+
+#define TILE 64
+#define MAX_RADIUS 8
+
+struct image {
+	uint32_t w, h;
+	uint32_t *px; /* RGBA8, as libpng's PNG_FORMAT_RGBA lays it out */
+};
+
+struct blur {
+	struct image in, out;
+	uint32_t radius, tiles_x, tiles_y;
+	float weights[2 * MAX_RADIUS + 1];
+	unsigned failed;
+};
+
+static uint32_t clampi(int64_t v, uint32_t hi)
+{
+	return v < 0 ? 0 : v >= (int64_t)hi ? hi - 1 : (uint32_t)v;
+}
+
+static int prep(struct gpupipe_job *job, void *user)
+{
+	const struct blur *b = user;
+	uint32_t t = (uint32_t)(uintptr_t)job->item;
+	uint32_t x0 = t % b->tiles_x * TILE, y0 = t / b->tiles_x * TILE;
+	uint32_t tw = b->in.w - x0 < TILE ? b->in.w - x0 : TILE;
+	uint32_t th = b->in.h - y0 < TILE ? b->in.h - y0 : TILE;
+	uint32_t r = b->radius, stride = tw + 2 * r, x, y;
+	uint32_t *dst = job->input;
+
+	for (y = 0; y < th + 2 * r; y++) {
+		const uint32_t *row = b->in.px +
+			(size_t)clampi((int64_t)y0 + y - r, b->in.h) * b->in.w;
+
+		for (x = 0; x < stride; x++)
+			dst[y * stride + x] =
+				row[clampi((int64_t)x0 + x - r, b->in.w)];
+	}
+	job->params[0] = tw;
+	job->params[1] = th;
+	job->params[2] = r;
+	job->groups[0] = (tw + 7) / 8;
+	job->groups[1] = (th + 7) / 8;
+	return 0;
+}
+
+static void done(struct gpupipe_job *job, void *user)
+{
+	struct blur *b = user;
+	uint32_t t = (uint32_t)(uintptr_t)job->item;
+	uint32_t x0 = t % b->tiles_x * TILE, y0 = t / b->tiles_x * TILE;
+	uint32_t tw = b->in.w - x0 < TILE ? b->in.w - x0 : TILE;
+	uint32_t th = b->in.h - y0 < TILE ? b->in.h - y0 : TILE;
+	const uint32_t *src = job->output;
+	uint32_t y;
+
+	if (job->status != GPUPIPE_DONE) {
+		fprintf(stderr, "tile %u: %s: %s\n", t,
+			gpupipe_status_name(job->status), job->message);
+		b->failed++;
+		return;
+	}
+	for (y = 0; y < th; y++)
+		memcpy(b->out.px + (size_t)(y0 + y) * b->out.w + x0,
+		       src + (size_t)y * tw, tw * sizeof(uint32_t));
+}
+
+/* The same blur on the CPU, in the same float arithmetic. */
+static void cpu_blur(const struct blur *b, struct image *ref)
+{
+	int r = (int)b->radius;
+	uint32_t x, y;
+	int dx, dy, c;
+
+	for (y = 0; y < b->in.h; y++) {
+		for (x = 0; x < b->in.w; x++) {
+			float acc[4] = { 0, 0, 0, 0 };
+			uint32_t v = 0;
+
+			for (dy = -r; dy <= r; dy++) {
+				const uint32_t *row = b->in.px +
+					(size_t)clampi((int64_t)y + dy, b->in.h) *
+						b->in.w;
+
+				for (dx = -r; dx <= r; dx++) {
+					uint32_t px = row[clampi((int64_t)x + dx,
+								 b->in.w)];
+					float wgt = b->weights[dy + r] *
+						    b->weights[dx + r];
+
+					for (c = 0; c < 4; c++)
+						acc[c] += wgt * (float)(px >> (8 * c) &
+								 0xff) / 255.0f;
+				}
+			}
+			for (c = 0; c < 4; c++) {
+				float f = acc[c] < 0 ? 0 : acc[c] > 1 ? 1 : acc[c];
+
+				v |= (uint32_t)lrintf(f * 255.0f) << (8 * c);
+			}
+			ref->px[(size_t)y * ref->w + x] = v;
+		}
+	}
+}
+
+static int read_png(const char *path, struct image *img)
+{
+	png_image pi;
+
+	memset(&pi, 0, sizeof(pi));
+	pi.version = PNG_IMAGE_VERSION;
+	if (!png_image_begin_read_from_file(&pi, path)) {
+		fprintf(stderr, "blur: %s: %s\n", path, pi.message);
+		return -1;
+	}
+	pi.format = PNG_FORMAT_RGBA;
+	img->w = pi.width;
+	img->h = pi.height;
+	img->px = malloc(PNG_IMAGE_SIZE(pi));
+	if (!img->px || !png_image_finish_read(&pi, NULL, img->px, 0, NULL)) {
+		fprintf(stderr, "blur: %s: %s\n", path, pi.message);
+		png_image_free(&pi);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_png(const char *path, const struct image *img)
+{
+	png_image pi;
+
+	memset(&pi, 0, sizeof(pi));
+	pi.version = PNG_IMAGE_VERSION;
+	pi.width = img->w;
+	pi.height = img->h;
+	pi.format = PNG_FORMAT_RGBA;
+	if (!png_image_write_to_file(&pi, path, 0, img->px, 0, NULL)) {
+		fprintf(stderr, "blur: %s: %s\n", path, pi.message);
+		return -1;
+	}
+	return 0;
+}
+
+/* A test card: gradients, a checkerboard and a disc, so edges and flat
+ * areas both show in the comparison. */
+static void draw(struct image *img, uint32_t w, uint32_t h)
+{
+	uint32_t x, y;
+
+	img->w = w;
+	img->h = h;
+	img->px = malloc((size_t)w * h * 4);
+	for (y = 0; y < h; y++)
+		for (x = 0; x < w; x++) {
+			uint32_t r = x * 255 / w, g = y * 255 / h;
+			uint32_t b = ((x / 16 + y / 16) & 1) ? 230 : 20;
+			int dx = (int)x - (int)w / 2, dy = (int)y - (int)h / 2;
+
+			if (dx * dx + dy * dy < (int)(h * h / 9))
+				r = g = b = 250;
+			img->px[(size_t)y * w + x] = r | g << 8 | b << 16 |
+						     255u << 24;
+		}
+}
+
+static char *load_shader(const char *argv0)
+{
+	const char *env = getenv("GPUPIPE_SHADER_DIR");
+	const char *dirs[] = { env, BLUR_SHADER_DIR, BLUR_SOURCE_SHADER_DIR };
+	char path[4096];
+	char *src;
+	unsigned i;
+
+	for (i = 0; i < 3; i++) {
+		if (!dirs[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/blur.comp", dirs[i]);
+		if (gpupipe_load_shader(path, &src) == 0)
+			return src;
+	}
+	fprintf(stderr, "%s: cannot find blur.comp (set GPUPIPE_SHADER_DIR): "
+		"%s\n", argv0, gpupipe_errmsg());
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct blur b;
+	struct image ref;
+	struct gpupipe_config cfg;
+	gpupipe *p;
+	char *shader, tmp_png[] = "/tmp/gpupipe-blur-XXXXXX";
+	const char *in_path, *out_path;
+	uint64_t i, n, worst = 0, off = 0;
+	double sum = 0;
+	int ret, c;
+
+	memset(&b, 0, sizeof(b));
+	if (argc == 2 && !strcmp(argv[1], "--selftest")) {
+		int fd = mkstemp(tmp_png);
+
+		if (fd < 0)
+			return 1;
+		close(fd);
+		draw(&b.in, 517, 389);
+		if (write_png(tmp_png, &b.in))
+			return 1;
+		free(b.in.px);
+		in_path = tmp_png;
+		out_path = NULL;
+		b.radius = 3;
+	} else if (argc == 3 || argc == 4) {
+		in_path = argv[1];
+		out_path = argv[2];
+		b.radius = argc == 4 ? (uint32_t)atoi(argv[3]) : 3;
+		if (b.radius < 1 || b.radius > MAX_RADIUS) {
+			fprintf(stderr, "blur: radius must be 1..%d\n",
+				MAX_RADIUS);
+			return 2;
+		}
+	} else {
+		fprintf(stderr, "usage: blur IN.png OUT.png [radius]\n"
+			"       blur --selftest\n");
+		return 2;
+	}
+	if (read_png(in_path, &b.in))
+		return 1;
+	if (!out_path)
+		unlink(tmp_png);
+	b.out = b.in;
+	b.out.px = calloc((size_t)b.in.w * b.in.h, 4);
+	ref = b.in;
+	ref.px = calloc((size_t)b.in.w * b.in.h, 4);
+	b.tiles_x = (b.in.w + TILE - 1) / TILE;
+	b.tiles_y = (b.in.h + TILE - 1) / TILE;
+	{
+		/* Separable Gaussian weights, sigma = radius / 2, sum 1. */
+		float s = 0, sigma = (float)b.radius / 2.0f;
+		int k, r = (int)b.radius;
+
+		for (k = -r; k <= r; k++)
+			s += b.weights[k + r] = expf(-(float)(k * k) /
+						     (2 * sigma * sigma));
+		for (k = 0; k <= 2 * r; k++)
+			b.weights[k] /= s;
+	}
+	shader = load_shader(argv[0]);
+	if (!shader)
+		return 1;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.shader_source = shader;
+	cfg.in_bytes = (TILE + 2 * MAX_RADIUS) * (TILE + 2 * MAX_RADIUS) * 4;
+	cfg.out_bytes = TILE * TILE * 4;
+	cfg.weights = b.weights;
+	cfg.weights_bytes = sizeof(b.weights);
+	cfg.prep_threads = 2;
+	cfg.prep_cb = prep;
+	cfg.done_cb = done;
+	cfg.user_data = &b;
+	ret = gpupipe_create(&cfg, &p);
+	free(shader);
+	if (ret) {
+		fprintf(stderr, "gpupipe_create: %s\n%s\n",
+			gpupipe_strerror(ret), gpupipe_errmsg());
+		return 1;
+	}
+	n = (uint64_t)b.tiles_x * b.tiles_y;
+	for (i = 0; i < n; i++)
+		gpupipe_push(p, (void *)(uintptr_t)i, 0);
+	gpupipe_drain(p, -1);
+	gpupipe_destroy(p);
+
+	cpu_blur(&b, &ref);
+	for (i = 0; i < (uint64_t)b.in.w * b.in.h; i++)
+		for (c = 0; c < 4; c++) {
+			int d = abs((int)(b.out.px[i] >> (8 * c) & 0xff) -
+				    (int)(ref.px[i] >> (8 * c) & 0xff));
+
+			worst = (uint64_t)d > worst ? (uint64_t)d : worst;
+			off += d > 1;
+			sum += d;
+		}
+	printf("blur: %ux%u image, radius %u, %llu tiles: largest difference "
+	       "from the CPU blur %llu/255, %llu channels off by more than 1, "
+	       "mean %.4f\n", b.in.w, b.in.h, b.radius, (unsigned long long)n,
+	       (unsigned long long)worst, (unsigned long long)off,
+	       sum / ((double)b.in.w * b.in.h * 4));
+	if (out_path && write_png(out_path, &b.out))
+		return 1;
+	free(b.in.px);
+	free(b.out.px);
+	free(ref.px);
+	/* Float sums in another order may round 1/255 apart, never more. */
+	return b.failed || worst > 1 ? 1 : 0;
+}
