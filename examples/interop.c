@@ -65,6 +65,32 @@ static void done(struct gpupipe_job *job, void *user)
 	pthread_mutex_unlock(&lock);
 }
 
+/* Copy every kept output into the application's buffer, GPU to GPU, in
+ * the application's context; then give the slots back. */
+static void consume_kept(gpupipe *p)
+{
+	unsigned k;
+
+	pthread_mutex_lock(&lock);
+	for (k = 0; k < nkept; k++) {
+		struct gpupipe_job *job = kept[k];
+		unsigned long it = (unsigned long)(uintptr_t)job->item;
+
+		glBindBuffer(GL_COPY_READ_BUFFER, job->gl_output_buffer);
+		glCopyBufferSubData(GL_COPY_READ_BUFFER, GL_COPY_WRITE_BUFFER,
+				    (GLintptr)job->gl_output_offset,
+				    (GLintptr)(it * N * sizeof(float)),
+				    N * sizeof(float));
+	}
+	/* The copies are queued: only once they have run may the slots be
+	 * reused (a fence would do too). */
+	glFinish();
+	for (k = 0; k < nkept; k++)
+		gpupipe_release(p, kept[k]);
+	nkept = 0;
+	pthread_mutex_unlock(&lock);
+}
+
 int main(void)
 {
 	static const EGLint attrs[] = {
@@ -79,7 +105,6 @@ int main(void)
 	float *all;
 	gpupipe *p;
 	unsigned long item = 0, i, bad = 0;
-	unsigned k;
 	int ret;
 
 	/* The application's own GL world. */
@@ -121,34 +146,24 @@ int main(void)
 		}
 	}
 
-	/* Rounds of at most 16 items: kept outputs hold their slots. */
+	/* Kept outputs hold their slots, so a blocking push could wait for
+	 * ever: push without blocking, and when the pipeline is full, let
+	 * what was pushed finish, copy it out and give the slots back. */
 	while (item < ITEMS) {
-		unsigned long first = item;
-
-		for (; item < ITEMS && item - first < 16; item++)
-			gpupipe_push(p, (void *)(uintptr_t)item, 0);
-		gpupipe_drain(p, -1);
-		pthread_mutex_lock(&lock);
-		for (k = 0; k < nkept; k++) {
-			struct gpupipe_job *job = kept[k];
-			unsigned long it = (unsigned long)(uintptr_t)job->item;
-
-			/* GPU to GPU, in the application's context. */
-			glBindBuffer(GL_COPY_READ_BUFFER, job->gl_output_buffer);
-			glCopyBufferSubData(GL_COPY_READ_BUFFER,
-					    GL_COPY_WRITE_BUFFER,
-					    (GLintptr)job->gl_output_offset,
-					    (GLintptr)(it * N * sizeof(float)),
-					    N * sizeof(float));
+		ret = gpupipe_push(p, (void *)(uintptr_t)item, GPUPIPE_NONBLOCK);
+		if (ret == 0) {
+			item++;
+			continue;
 		}
-		/* The copies are queued: only once they have run may the
-		 * slots be reused (a fence would do too). */
-		glFinish();
-		for (k = 0; k < nkept; k++)
-			gpupipe_release(p, kept[k]);
-		nkept = 0;
-		pthread_mutex_unlock(&lock);
+		if (ret != GPUPIPE_EAGAIN) {
+			fprintf(stderr, "gpupipe_push: %s\n", gpupipe_errmsg());
+			break;
+		}
+		gpupipe_drain(p, -1);
+		consume_kept(p);
 	}
+	gpupipe_drain(p, -1);
+	consume_kept(p);
 	gpupipe_destroy(p);
 
 	/* One read of everything the GPU produced, checked on the CPU. */

@@ -431,8 +431,10 @@ GPUPIPE_PUBLIC int gpupipe_trace_end(gpupipe *p,
 /*
  * gpupipe_job_keep: from done_cb, keep this item's output (job->output)
  * readable after done_cb returns, until gpupipe_release(p, job). The slot
- * stays busy meanwhile, so pushes block once every slot is kept. Returns
- * 0, or GPUPIPE_EINVAL outside a done_cb of a DONE item.
+ * stays busy meanwhile, so a blocking push waits until one is released:
+ * release from another thread, or push with GPUPIPE_NONBLOCK and release
+ * on GPUPIPE_EAGAIN (examples/interop.c). Returns 0, or GPUPIPE_EINVAL
+ * outside a done_cb of a DONE item.
  */
 GPUPIPE_PUBLIC int gpupipe_job_keep(struct gpupipe_job *job);
 

@@ -20,7 +20,7 @@ for w in "tiny --items 200" "sgemm --n 64 --items 20" \
 	 "balanced --items 60 --prep-us 20 --post-us 20 --gpu-us 20" \
 	 "stream --items 12"; do
 	name=${w%% *}
-	if "$bench" --workload $w $quick --json "$tmp/$name.json" \
+	if timeout 600 "$bench" --workload $w $quick --json "$tmp/$name.json" \
 		>"$tmp/$name.out" 2>&1; then
 		ok "workload $name: all modes ran and checked"
 	else

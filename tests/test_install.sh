@@ -40,7 +40,7 @@ fi
 
 if [ -x "$tmp/minimal" ] &&
    LD_LIBRARY_PATH="${so:+$(dirname "$so")}" LP_NUM_THREADS=0 \
-	"$tmp/minimal" 300 >"$tmp/run.out" 2>&1 &&
+	timeout 300 "$tmp/minimal" 300 >"$tmp/run.out" 2>&1 &&
    grep -q '^300 items: 300 correct, 0 wrong, 0 not done$' "$tmp/run.out"; then
 	ok "the installed example runs and checks 300 items"
 else
@@ -71,7 +71,7 @@ shaders=$(find "$tmp/root" -name blur.comp -printf '%h\n' | head -n 1)
 if [ -x "$tmp/blur" ] &&
    out=$(GPUPIPE_SHADER_DIR="$shaders" \
 	 LD_LIBRARY_PATH="${so:+$(dirname "$so")}" LP_NUM_THREADS=0 \
-	 "$tmp/blur" --selftest 2>&1); then
+	 timeout 300 "$tmp/blur" --selftest 2>&1); then
 	ok "the installed blur runs with the installed shader"
 elif [ -x "$tmp/blur" ]; then
 	bad "the installed blur runs" "$out"
