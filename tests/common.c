@@ -87,7 +87,7 @@ static int h_prep(struct gpupipe_job *job, void *user_data)
 	}
 	if (h->prep_delay_us)
 		usleep((unsigned)(test_input(id, 7) % (h->prep_delay_us + 1)));
-	if ((int64_t)id == h->fail_id) {
+	if (harness_fails(h->fail_id, h->fail_every, id)) {
 		gpupipe_job_set_message(job, "item %llu refused by the test",
 					(unsigned long long)id);
 		return 42;
@@ -123,7 +123,7 @@ static void h_done(struct gpupipe_job *job, void *user_data)
 		if (job->seq != h->next_seq)
 			atomic_fetch_add(&h->bad_seq, 1);
 		h->next_seq = job->seq + 1;
-		if ((int64_t)id <= h->last_id)
+		if (!h->many_pushers && (int64_t)id <= h->last_id)
 			atomic_fetch_add(&h->bad_order, 1);
 		h->last_id = (int64_t)id;
 	}
@@ -141,8 +141,10 @@ static void h_done(struct gpupipe_job *job, void *user_data)
 	} else {
 		if (job->output || !job->message || !job->message[0])
 			atomic_fetch_add(&h->bad_status, 1);
+		/* FAILED only where prep_cb failed, with its code. */
 		if (job->status == GPUPIPE_FAILED &&
-		    (int64_t)id == h->fail_id && job->error != 42)
+		    (!harness_fails(h->fail_id, h->fail_every, id) ||
+		     job->error != 42))
 			atomic_fetch_add(&h->bad_status, 1);
 	}
 	{

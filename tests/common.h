@@ -40,6 +40,14 @@ static inline uint32_t test_tag(uint64_t id)
 	return (uint32_t)(id * 2654435761u) ^ 0xa5a5a5a5u;
 }
 
+/* Whether the harness's prep_cb fails item id. */
+static inline bool harness_fails(int64_t fail_id, unsigned fail_every,
+				 uint64_t id)
+{
+	return (int64_t)id == fail_id ||
+	       (fail_every && (test_input(id, 3) >> 1) % fail_every == 0);
+}
+
 /* A harness: one pipeline running the affine kernel over items whose
  * item pointer encodes an id (id + 1). */
 struct harness {
@@ -49,6 +57,7 @@ struct harness {
 	uint32_t weights[TEST_WEIGHTS];
 	unsigned prep_delay_us; /* random delay in prep, 0..this */
 	int64_t fail_id;        /* prep fails this item id; -1: none */
+	unsigned fail_every;    /* and ids whose hash % this is 0 (0: none) */
 	int64_t hold_from;      /* prep blocks items >= this id on gate */
 	uint64_t hold_mask;     /* prep also blocks ids < 64 set here */
 	atomic_int gate;        /* 0: held prep_cbs wait; 1: they run */
@@ -57,6 +66,7 @@ struct harness {
 	atomic_int done_waiting;/* done_cbs waiting on done_gate */
 	unsigned done_delay_us; /* sleep in done_cb */
 	bool unordered;         /* post_threads: no order to check */
+	bool many_pushers;      /* seq order holds, id order does not */
 	unsigned keep_every;    /* done_cb keeps ids % keep_every == 0 */
 	struct gpupipe_job **kept; /* by id, what done_cb kept */
 	atomic_uint_fast64_t max_in_flight; /* seen from done_cb */

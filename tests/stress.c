@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stress: random pipelines under random load, judged by balanced totals.
+ *
+ * Each round draws a configuration (depth 1-16, prep threads 1-8, fixed or
+ * adaptive batches, both wait strategies, in-order or a post pool, random
+ * prep delays and failures), runs 1-4 pushing threads, cancels now and
+ * then, and ends one of three ways: drain then destroy, destroy while the
+ * pushers still push, or destroy with items held in prep. Then every
+ * accepted push must have had exactly one completion, every DONE output
+ * must be right, FAILED only where prep failed, none may come after
+ * destroy returned, and, without a post pool, completions in push order.
+ *
+ *   stress [--seconds S] [--seed N]
+ *
+ * Prints TAP ("ok N - ...") and "gpupipe-test stress: N passed, M failed".
+ * `make check` runs it for GPUPIPE_STRESS_SECONDS (default 10); `make
+ * stress` for 600.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#define MAX_PUSHERS 4
+#define PER_PUSHER 100000 /* id space of one pusher */
+
+struct pusher {
+	struct harness *h;
+	unsigned index;
+	uint64_t want, accepted;
+	uint8_t *ok;        /* by id: accepted */
+	int last_error;
+	unsigned seed;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *push_main(void *arg)
+{
+	struct pusher *pu = arg;
+	uint64_t k;
+
+	for (k = 0; k < pu->want; k++) {
+		uint64_t id = (uint64_t)pu->index * PER_PUSHER + k;
+		unsigned flags = rand_r(&pu->seed) % 4 ? 0 : GPUPIPE_NONBLOCK;
+		int ret = gpupipe_push(pu->h->p, (void *)(uintptr_t)(id + 1),
+				       flags);
+
+		if (ret == GPUPIPE_EAGAIN) {
+			k--; /* full: try the same id again */
+			usleep(50);
+			continue;
+		}
+		if (ret) {
+			pu->last_error = ret;
+			break;
+		}
+		pu->ok[id] = 1;
+		pu->accepted++;
+	}
+	return NULL;
+}
+
+/* One round; returns 0 if every count balanced. */
+static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
+{
+	struct harness h;
+	struct pusher pu[MAX_PUSHERS];
+	pthread_t th[MAX_PUSHERS];
+	unsigned pushers = 1 + rand_r(seed) % MAX_PUSHERS, i;
+	unsigned depth = 1 + rand_r(seed) % 16;
+	unsigned batch = rand_r(seed) % 3 ? 1 + rand_r(seed) % 16 : 0;
+	unsigned prep = 1 + rand_r(seed) % 8;
+	unsigned post = rand_r(seed) % 2 ? 0 : 1 + rand_r(seed) % 3;
+	unsigned ending = rand_r(seed) % 3; /* drain, racing, held */
+	uint64_t total = (uint64_t)MAX_PUSHERS * PER_PUSHER, id, after;
+	uint64_t accepted = 0, seen_bad = 0, statuses;
+	int bad = 0, ret;
+	uint8_t *ok;
+
+	harness_init(&h, 16 + rand_r(seed) % 240, depth, batch, prep, total);
+	h.cfg.post_threads = post;
+	h.cfg.wait = rand_r(seed) % 2 ? GPUPIPE_WAIT_BLOCK
+				      : GPUPIPE_WAIT_SIGNALLED;
+	h.cfg.flags = batch && rand_r(seed) % 2 ? GPUPIPE_FIXED_BATCH : 0;
+	h.prep_delay_us = rand_r(seed) % 3 ? 0 : rand_r(seed) % 200;
+	h.fail_every = rand_r(seed) % 2 ? 0 : 50;
+	h.unordered = post > 0;
+	h.many_pushers = pushers > 1;
+	if (ending == 2) {
+		h.hold_mask = 1; /* id 0 waits in prep until destroy began */
+		atomic_store(&h.gate, 0);
+	}
+	snprintf(desc, dlen, "depth %u batch %s%u prep %u post %u wait %s, "
+		 "%u pushers, prep delay %u us, %s, ending %s", depth,
+		 h.cfg.flags ? "fixed " : "", batch, prep, post,
+		 h.cfg.wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
+		 pushers, h.prep_delay_us, h.fail_every ? "failures" : "no "
+		 "failures", ending == 0 ? "drain" : ending == 1 ? "racing "
+		 "destroy" : "destroy with held prep");
+	ok = calloc(total, 1);
+	ret = harness_create(&h);
+	if (ret || !ok) {
+		free(ok);
+		harness_fini(&h);
+		return 1;
+	}
+	for (i = 0; i < pushers; i++) {
+		pu[i] = (struct pusher){ .h = &h, .index = i, .ok = ok,
+					 .want = 1 + rand_r(seed) % 3000,
+					 .seed = rand_r(seed) };
+		pthread_create(&th[i], NULL, push_main, &pu[i]);
+	}
+	if (rand_r(seed) % 3 == 0) {
+		usleep(rand_r(seed) % 2000);
+		gpupipe_cancel(h.p);
+	}
+	if (ending == 0) {
+		for (i = 0; i < pushers; i++)
+			pthread_join(th[i], NULL);
+		if (gpupipe_drain(h.p, -1))
+			bad = 1;
+	} else {
+		usleep(rand_r(seed) % 5000);
+		if (ending == 2)
+			atomic_store(&h.gate, 1);
+	}
+	if (gpupipe_destroy(h.p))
+		bad = 1;
+	h.p = NULL;
+	after = atomic_load(&h.completions);
+	if (ending)
+		for (i = 0; i < pushers; i++)
+			pthread_join(th[i], NULL);
+	atomic_store(&h.gate, 1);
+
+	/* Balance the books. */
+	for (i = 0; i < pushers; i++)
+		accepted += pu[i].accepted;
+	for (id = 0; id < total; id++)
+		seen_bad += h.seen[id] != ok[id];
+	statuses = atomic_load(&h.by_status[GPUPIPE_DONE]) +
+		   atomic_load(&h.by_status[GPUPIPE_FAILED]) +
+		   atomic_load(&h.by_status[GPUPIPE_CANCELLED]);
+	usleep(1000);
+	if (seen_bad || atomic_load(&h.completions) != accepted ||
+	    after != accepted || statuses != accepted ||
+	    atomic_load(&h.bad_output) || atomic_load(&h.bad_status) ||
+	    atomic_load(&h.bad_order) || atomic_load(&h.bad_seq))
+		bad = 1;
+	for (i = 0; i < pushers; i++)
+		if (pu[i].last_error && pu[i].last_error != GPUPIPE_ESHUTDOWN)
+			bad = 1;
+	snprintf(desc + strlen(desc), dlen - strlen(desc),
+		 ": %llu accepted, %llu done, %llu failed, %llu cancelled"
+		 "%s", (unsigned long long)accepted,
+		 (unsigned long long)atomic_load(&h.by_status[GPUPIPE_DONE]),
+		 (unsigned long long)atomic_load(&h.by_status[GPUPIPE_FAILED]),
+		 (unsigned long long)atomic_load(
+			 &h.by_status[GPUPIPE_CANCELLED]),
+		 bad ? " - UNBALANCED" : "");
+	if (bad)
+		fprintf(stderr, "round %u: seen mismatches %llu, completions "
+			"%llu (at destroy %llu), bad output %llu status %llu "
+			"order %llu seq %llu\n", n,
+			(unsigned long long)seen_bad,
+			(unsigned long long)atomic_load(&h.completions),
+			(unsigned long long)after,
+			(unsigned long long)atomic_load(&h.bad_output),
+			(unsigned long long)atomic_load(&h.bad_status),
+			(unsigned long long)atomic_load(&h.bad_order),
+			(unsigned long long)atomic_load(&h.bad_seq));
+	free(ok);
+	harness_fini(&h);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "seconds", required_argument, NULL, 's' },
+		{ "seed", required_argument, NULL, 'r' },
+		{ 0 },
+	};
+	const char *env = getenv("GPUPIPE_STRESS_SECONDS");
+	double seconds = env ? atof(env) : 10;
+	unsigned seed = (unsigned)time(NULL), n = 0, failed = 0;
+	uint64_t end;
+	char desc[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's')
+			seconds = atof(optarg);
+		else if (c == 'r')
+			seed = (unsigned)strtoul(optarg, NULL, 0);
+		else {
+			fprintf(stderr, "usage: stress [--seconds S] "
+				"[--seed N]\n");
+			return 2;
+		}
+	}
+	setenv("LP_NUM_THREADS", "0", 0);
+	printf("# stress: seed %u (rerun with --seed %u), %.0f s\n", seed,
+	       seed, seconds);
+	end = now_ns() + (uint64_t)(seconds * 1e9);
+	do {
+		int bad = round_once(++n, &seed, desc, sizeof(desc));
+
+		printf("%s %u - %s\n", bad ? "not ok" : "ok", n, desc);
+		fflush(stdout);
+		failed += bad != 0;
+	} while (now_ns() < end);
+	printf("1..%u\n", n);
+	printf("\ngpupipe-test stress: %u passed, %u failed\n", n - failed,
+	       failed);
+	return failed ? 1 : 0;
+}
