@@ -71,7 +71,7 @@ build() {
 		failed=$((failed + 1))
 		return
 	fi
-	for log in "$dir"/tests/test_*.log; do
+	for log in "$dir"/tests/*.log; do
 		[ -f "$log" ] || continue
 		echo
 		echo "=== $name: $log"

@@ -75,6 +75,8 @@ static void *push_main(void *arg)
 	return NULL;
 }
 
+static uint64_t total_items;
+
 /* One round; returns 0 if every count balanced. */
 static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 {
@@ -151,6 +153,7 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 	/* Balance the books. */
 	for (i = 0; i < pushers; i++)
 		accepted += pu[i].accepted;
+	total_items += accepted;
 	for (id = 0; id < total; id++)
 		seen_bad += h.seen[id] != ok[id];
 	statuses = atomic_load(&h.by_status[GPUPIPE_DONE]) +
@@ -225,7 +228,8 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		failed += bad != 0;
 	} while (now_ns() < end);
-	printf("1..%u\n", n);
+	printf("1..%u\n# %llu items in %u configurations\n", n,
+	       (unsigned long long)total_items, n);
 	printf("\ngpupipe-test stress: %u passed, %u failed\n", n - failed,
 	       failed);
 	return failed ? 1 : 0;
