@@ -36,7 +36,8 @@
  *   gpupipe_get_info/stats  any thread, callbacks too  anything
  *   gpupipe_trace_begin/end any thread but a callback  drains; never a push
  *   gpupipe_destroy         one thread, not a          pushes (they fail
- *                           callback, once             with ESHUTDOWN)
+ *                           callback, once             with ESHUTDOWN or
+ *                                                      are accepted)
  *   prep_cb                 the prep threads           other prep_cbs
  *   done_cb                 the readback thread, or    prep_cbs; with
  *                           a post thread when         post_threads, other
@@ -359,12 +360,16 @@ GPUPIPE_PUBLIC int gpupipe_create(const struct gpupipe_config *cfg,
 
 /*
  * gpupipe_destroy: stop the pipeline and free everything it holds, in this
- * order: pushes fail with GPUPIPE_ESHUTDOWN; items not yet prepared
+ * order: pushes fail with GPUPIPE_ESHUTDOWN (a push blocked waiting for a
+ * slot wakes; one that got a slot first is accepted and completes), also
+ * pushes that race destroy's return; items not yet prepared
  * complete as GPUPIPE_CANCELLED; items being prepared, ready or in flight
  * run to completion; all threads join; GL and EGL objects are freed. Every
  * accepted item has had its done_cb when it returns, and no callback runs
- * after. A NULL p is a no-op returning 0. From a callback of p:
- * GPUPIPE_EDEADLK, and nothing is destroyed.
+ * after. p is invalid afterwards; only a push racing the return is still
+ * answered (GPUPIPE_ESHUTDOWN), for a second. A NULL p is a no-op
+ * returning 0. From a callback of p: GPUPIPE_EDEADLK, and nothing is
+ * destroyed.
  */
 GPUPIPE_PUBLIC int gpupipe_destroy(gpupipe *p);
 

@@ -313,7 +313,8 @@ struct gpupipe {
 
 	/* Shutdown. */
 	_Atomic int pushers;         /* pushes in progress */
-	struct gp_wake pushers_wake; /* destroy waits for them to leave */
+	uint64_t retired_ns;         /* destroyed at; see pipe.c retire() */
+	struct gpupipe *next_retired;
 	_Atomic int shutdown;        /* destroy has begun: refuse pushes */
 	_Atomic int stop;            /* threads: exit when idle */
 	_Atomic int submit_attn;     /* submit: look at stop/collect_req */

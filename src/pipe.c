@@ -194,6 +194,9 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	return 0;
 }
 
+/* Destroys waiting for pushes in progress to leave (see gpupipe_push). */
+static struct gp_wake pushers_left;
+
 /* ---- threads ---------------------------------------------------------- */
 
 void gp_start_report(struct gpupipe *p, int result)
@@ -272,6 +275,52 @@ static void stop_threads(struct gpupipe *p)
 			pthread_join(p->posts[i].thread, NULL);
 }
 
+/*
+ * The structs of destroyed pipelines, kept for a while before free(). A
+ * push may begin while destroy is finishing (pushers and destroyers race
+ * in real programs); it then still finds p->shutdown set and returns
+ * GPUPIPE_ESHUTDOWN instead of reading freed memory. Everything else a
+ * pipeline holds is freed at once. A retired struct is freed by a later
+ * destroy once it is a second old and no push is inside it, or at exit.
+ */
+#define RETIRE_NS 1000000000ull
+
+static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct gpupipe *retired;
+
+static void retire(struct gpupipe *p)
+{
+	struct gpupipe **link, *old;
+	uint64_t now = gp_now_ns();
+
+	pthread_mutex_lock(&retired_lock);
+	for (link = &retired; (old = *link);) {
+		if (now - old->retired_ns > RETIRE_NS &&
+		    !atomic_load(&old->pushers)) {
+			*link = old->next_retired;
+			free(old);
+		} else {
+			link = &old->next_retired;
+		}
+	}
+	p->retired_ns = now;
+	p->next_retired = retired;
+	retired = p;
+	pthread_mutex_unlock(&retired_lock);
+}
+
+__attribute__((destructor)) static void free_retired(void)
+{
+	struct gpupipe *p;
+
+	pthread_mutex_lock(&retired_lock);
+	while ((p = retired)) {
+		retired = p->next_retired;
+		free(p);
+	}
+	pthread_mutex_unlock(&retired_lock);
+}
+
 static void free_pipe(struct gpupipe *p)
 {
 	gp_egl_close(&p->egl);
@@ -287,7 +336,11 @@ static void free_pipe(struct gpupipe *p)
 	free(p->order);
 	free(p->weights);
 	free(p->shader_source);
-	free(p);
+	p->slots = NULL;
+	if (atomic_load(&p->shutdown))
+		retire(p);	/* destroyed: pushes may still look at it */
+	else
+		free(p);	/* never returned by create: nobody has p */
 }
 
 int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
@@ -309,7 +362,6 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	pthread_mutex_init(&p->start.lock, NULL);
 	pthread_cond_init(&p->start.cond, NULL);
 	gp_wake_init(&p->done_wake);
-	gp_wake_init(&p->pushers_wake);
 	gp_trace_init(&p->trace);
 
 	ret = take_config(p, cfg);
@@ -381,12 +433,12 @@ int gpupipe_destroy(gpupipe *p)
 	atomic_store(&p->shutdown, 1);
 	gp_wake_signal(&p->free_wake, true);
 	while (atomic_load(&p->pushers)) {
-		gen = gp_wake_prepare(&p->pushers_wake);
+		gen = gp_wake_prepare(&pushers_left);
 		if (!atomic_load(&p->pushers)) {
-			gp_wake_cancel(&p->pushers_wake);
+			gp_wake_cancel(&pushers_left);
 			break;
 		}
-		gp_wake_wait(&p->pushers_wake, gen, 0);
+		gp_wake_wait(&pushers_left, gen, 0);
 	}
 
 	gp_prep_cancel_queued(p);
@@ -464,8 +516,12 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	gp_slot_set_state(s, GP_SLOT_FREE, GP_SLOT_QUEUED);
 	gp_queue_push(&p->prep_q, &s->node);
 out:
-	if (atomic_fetch_sub(&p->pushers, 1) == 1 && atomic_load(&p->shutdown))
-		gp_wake_signal(&p->pushers_wake, true);
+	/* The decrement is this push's last touch of p: destroy may free
+	 * it as soon as the count reaches zero. So the wakeup goes through a
+	 * process-wide event count, and costs a system call only when a
+	 * destroy is waiting. */
+	if (atomic_fetch_sub(&p->pushers, 1) == 1)
+		gp_wake_signal(&pushers_left, true);
 	return ret;
 }
 

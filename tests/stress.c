@@ -6,7 +6,8 @@
  * adaptive batches, both wait strategies, in-order or a post pool, random
  * prep delays and failures), runs 1-4 pushing threads, cancels now and
  * then, and ends one of three ways: drain then destroy, destroy while the
- * pushers still push, or destroy with items held in prep. Then every
+ * pushers still push (each push gets GPUPIPE_ESHUTDOWN or exactly one
+ * completion), or destroy with items held in prep. Then every
  * accepted push must have had exactly one completion, every DONE output
  * must be right, FAILED only where prep failed, none may come after
  * destroy returned, and, without a post pool, completions in push order.
@@ -33,7 +34,7 @@
 #define PER_PUSHER 100000 /* id space of one pusher */
 
 struct pusher {
-	struct harness *h;
+	gpupipe *p;         /* a copy: the harness forgets it at destroy */
 	unsigned index;
 	uint64_t want, accepted;
 	uint8_t *ok;        /* by id: accepted */
@@ -57,7 +58,7 @@ static void *push_main(void *arg)
 	for (k = 0; k < pu->want; k++) {
 		uint64_t id = (uint64_t)pu->index * PER_PUSHER + k;
 		unsigned flags = rand_r(&pu->seed) % 4 ? 0 : GPUPIPE_NONBLOCK;
-		int ret = gpupipe_push(pu->h->p, (void *)(uintptr_t)(id + 1),
+		int ret = gpupipe_push(pu->p, (void *)(uintptr_t)(id + 1),
 				       flags);
 
 		if (ret == GPUPIPE_EAGAIN) {
@@ -94,6 +95,7 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 	int bad = 0, ret;
 	uint8_t *ok;
 
+
 	harness_init(&h, 16 + rand_r(seed) % 240, depth, batch, prep, total);
 	h.cfg.post_threads = post;
 	h.cfg.wait = rand_r(seed) % 2 ? GPUPIPE_WAIT_BLOCK
@@ -122,7 +124,7 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 		return 1;
 	}
 	for (i = 0; i < pushers; i++) {
-		pu[i] = (struct pusher){ .h = &h, .index = i, .ok = ok,
+		pu[i] = (struct pusher){ .p = h.p, .index = i, .ok = ok,
 					 .want = 1 + rand_r(seed) % 3000,
 					 .seed = rand_r(seed) };
 		pthread_create(&th[i], NULL, push_main, &pu[i]);
@@ -137,6 +139,9 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 		if (gpupipe_drain(h.p, -1))
 			bad = 1;
 	} else {
+		/* Destroy while the pushers push: some blocked for a slot,
+		 * some about to be accepted, some beginning as destroy
+		 * returns; each stops at its first GPUPIPE_ESHUTDOWN. */
 		usleep(rand_r(seed) % 5000);
 		if (ending == 2)
 			atomic_store(&h.gate, 1);
