@@ -42,6 +42,9 @@ static unsigned resolve_batch(const struct gpupipe_config *c, unsigned depth)
 
 	if (c->max_batch)
 		return c->max_batch;
+	/* Sizes too large for this sum are refused by check_size anyway. */
+	if (c->in_bytes > AUTO_SLOT_BYTES || c->out_bytes > AUTO_SLOT_BYTES)
+		return 1;
 	per = (size_t)depth * (c->in_bytes + c->out_bytes);
 	if (!per || per > AUTO_SLOT_BYTES)
 		return 1;
