@@ -57,6 +57,10 @@
  * Errors: functions return 0 (or a count) on success and a negative
  * GPUPIPE_E* code on failure; gpupipe_errmsg() then holds the details for
  * the calling thread. When a call fails, no callback runs for it.
+ *
+ * fork(): pipelines and their threads do not survive it. In the child of
+ * a process that had created a pipeline, create, destroy, push, drain,
+ * cancel, trace_begin/end and release return GPUPIPE_EBROKEN at once.
  */
 #ifndef GPUPIPE_H
 #define GPUPIPE_H

@@ -41,6 +41,9 @@
 GP_HIDDEN int gp_error(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 GP_HIDDEN void gp_error_clear(void);
+/* GPUPIPE_EBROKEN, with a message naming call, in a forked child of a
+ * process that created a pipeline; 0 otherwise (pipe.c). */
+GP_HIDDEN int gp_check_fork(const char *call);
 
 /* ---- queue.c ---------------------------------------------------------- */
 

@@ -197,6 +197,35 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	return 0;
 }
 
+/*
+ * fork(): the child has none of the pipeline's threads, so a push, drain
+ * or destroy there would wait for ever. Once a process has created a
+ * pipeline, every call that could wait answers GPUPIPE_EBROKEN in a forked
+ * child instead.
+ */
+static atomic_int forked;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void on_fork_child(void)
+{
+	atomic_store(&forked, 1);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+int gp_check_fork(const char *call)
+{
+	if (!atomic_load_explicit(&forked, memory_order_relaxed))
+		return 0;
+	return gp_error(GPUPIPE_EBROKEN, "%s: this process was forked after "
+			"it created a pipeline; pipelines and their threads "
+			"do not survive fork(), and gpupipe cannot be used in "
+			"the child", call);
+}
+
 /* Destroys waiting for pushes in progress to leave (see gpupipe_push). */
 static struct gp_wake pushers_left;
 
@@ -353,6 +382,10 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	int ret;
 
 	gp_error_clear();
+	ret = gp_check_fork("gpupipe_create");
+	if (ret)
+		return ret;
+	pthread_once(&atfork_once, register_atfork);
 	if (!cfg || !out)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_create: %s is NULL",
 				cfg ? "out" : "cfg");
@@ -429,6 +462,8 @@ int gpupipe_destroy(gpupipe *p)
 
 	if (!p)
 		return 0;
+	if (gp_check_fork("gpupipe_destroy"))
+		return GPUPIPE_EBROKEN; /* no threads to join: leave it be */
 	if (gp_in_callback == p)
 		return gp_error(GPUPIPE_EDEADLK, "gpupipe_destroy called from "
 				"a callback of the same pipeline; call it "
@@ -472,6 +507,9 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	if (flags & ~GPUPIPE_NONBLOCK)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_push: unknown flags "
 				"0x%x", flags & ~GPUPIPE_NONBLOCK);
+	ret = gp_check_fork("gpupipe_push");
+	if (ret)
+		return ret;
 	if (!nonblock && gp_in_callback == p)
 		return gp_error(GPUPIPE_EDEADLK, "a blocking gpupipe_push from "
 				"a callback of the same pipeline could wait "
@@ -548,6 +586,8 @@ int gpupipe_drain(gpupipe *p, long timeout_ms)
 
 	if (!p)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_drain: p is NULL");
+	if (gp_check_fork("gpupipe_drain"))
+		return GPUPIPE_EBROKEN;
 	if (gp_in_callback == p)
 		return gp_error(GPUPIPE_EDEADLK, "gpupipe_drain from a "
 				"callback of the same pipeline would wait for "
@@ -575,6 +615,8 @@ int gpupipe_cancel(gpupipe *p)
 {
 	if (!p)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_cancel: p is NULL");
+	if (gp_check_fork("gpupipe_cancel"))
+		return GPUPIPE_EBROKEN;
 	return gp_prep_cancel_queued(p);
 }
 

@@ -50,6 +50,8 @@ int gpupipe_release(gpupipe *p, struct gpupipe_job *job)
 	if (!p || !job)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_release: %s is NULL",
 				p ? "job" : "p");
+	if (gp_check_fork("gpupipe_release"))
+		return GPUPIPE_EBROKEN;
 	s = gp_container_of(job, struct gp_slot, job);
 	if (s < p->slots || s >= p->slots + p->nslots)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_release: this job "

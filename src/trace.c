@@ -41,6 +41,8 @@ int gpupipe_trace_begin(gpupipe *p, size_t capacity, unsigned flags)
 	if (!p)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: p is "
 				"NULL");
+	if (gp_check_fork("gpupipe_trace_begin"))
+		return GPUPIPE_EBROKEN;
 	if (!capacity || capacity > SIZE_MAX / sizeof(*rec))
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: "
 				"capacity %zu must be 1..%zu", capacity,
@@ -76,6 +78,8 @@ int gpupipe_trace_end(gpupipe *p, struct gpupipe_trace_record **records,
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_end: %s is "
 				"NULL", !p ? "p" : !records ? "records" :
 				"count");
+	if (gp_check_fork("gpupipe_trace_end"))
+		return GPUPIPE_EBROKEN;
 	if (!atomic_load(&p->trace.rec))
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_end: no trace "
 				"is running");

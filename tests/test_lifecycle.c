@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <epoxy/egl.h>
@@ -371,6 +372,43 @@ static void test_caller_context_untouched(void)
 	eglReleaseThread();
 }
 
+/* After fork(), "every call in the child returns a documented code, never
+ * hangs": the child gets GPUPIPE_EBROKEN from each call that could wait;
+ * the parent's pipeline runs on. */
+static void test_fork(void)
+{
+	struct harness h;
+	pid_t pid;
+	int status = -1;
+
+	harness_init(&h, 16, 3, 1, 1, 40);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 10), 0);
+	pid = fork();
+	if (pid == 0) {
+		int bad = 0;
+
+		alarm(10); /* a hang fails the child, and so the test */
+		bad |= gpupipe_push(h.p, (void *)1, 0) != GPUPIPE_EBROKEN;
+		bad |= strstr(gpupipe_errmsg(), "fork") == NULL;
+		bad |= gpupipe_push(h.p, (void *)1, GPUPIPE_NONBLOCK) !=
+		       GPUPIPE_EBROKEN;
+		bad |= gpupipe_drain(h.p, -1) != GPUPIPE_EBROKEN;
+		bad |= gpupipe_cancel(h.p) != GPUPIPE_EBROKEN;
+		bad |= gpupipe_trace_begin(h.p, 10, 0) != GPUPIPE_EBROKEN;
+		bad |= gpupipe_destroy(h.p) != GPUPIPE_EBROKEN;
+		bad |= gpupipe_create(&h.cfg, &h.p) != GPUPIPE_EBROKEN;
+		_exit(bad ? 1 : 0);
+	}
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT_EQUAL(harness_push(&h, 10, 30), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	harness_check(&h, 40, 40);
+	harness_fini(&h);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -389,5 +427,7 @@ int main(void)
 	CU_add_test(s, "two pipelines at once", test_two_pipelines);
 	CU_add_test(s, "caller's EGL context untouched",
 		    test_caller_context_untouched);
+	CU_add_test(s, "fork: the child gets EBROKEN, never a hang",
+		    test_fork);
 	return test_run("lifecycle");
 }
