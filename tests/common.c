@@ -69,6 +69,27 @@ const char *test_shader(void)
 	return src;
 }
 
+int test_noop_prep(struct gpupipe_job *job, void *user_data)
+{
+	return 0;
+}
+
+void test_noop_done(struct gpupipe_job *job, void *user_data)
+{
+}
+
+struct gpupipe_config test_basic_config(void)
+{
+	struct gpupipe_config c = {
+		.shader_source = test_shader(),
+		.in_bytes = 64,
+		.out_bytes = 64,
+		.prep_cb = test_noop_prep,
+		.done_cb = test_noop_done,
+	};
+	return c;
+}
+
 /* ---- harness ---------------------------------------------------------- */
 
 static int h_prep(struct gpupipe_job *job, void *user_data)

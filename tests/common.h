@@ -24,6 +24,12 @@ int test_run(const char *name);
 /* The test shader's source (shaders/test_affine.comp), loaded once. */
 const char *test_shader(void);
 
+/* A configuration that creates: the test shader, 64 bytes in and out,
+ * callbacks that do nothing. */
+int test_noop_prep(struct gpupipe_job *job, void *user_data);
+void test_noop_done(struct gpupipe_job *job, void *user_data);
+struct gpupipe_config test_basic_config(void);
+
 #define TEST_WEIGHTS 37 /* weight count, prime so i % wn varies */
 
 /* Element i of item id's input, and the item's tag: never zero. */

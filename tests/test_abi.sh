@@ -9,10 +9,7 @@ lib="${GPUPIPE_LIBDIR:-.libs}/libgpupipe.so"
 cc=${CC:-cc}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-ok() { echo "  Test: $1 ...passed"; passed=$((passed + 1)); }
-bad() { echo "  Test: $1 ...FAILED: $2"; failed=$((failed + 1)); }
+. "${srcdir:-.}/tests/cases.sh"
 
 awk '/^GPUPIPE_PUBLIC/ { p = 1; s = "" }
      p { s = s " " $0; if ($0 ~ /;[[:space:]]*$/) { print s; p = 0 } }' \
@@ -56,6 +53,4 @@ else
 	bad "gpupipe.h as C++" "no C++ compiler ($cxx)"
 fi
 
-echo
-echo "gpupipe-test abi: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish abi

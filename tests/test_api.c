@@ -15,27 +15,6 @@
 
 #include "common.h"
 
-static int noop_prep(struct gpupipe_job *job, void *u)
-{
-	return 0;
-}
-
-static void noop_done(struct gpupipe_job *job, void *u)
-{
-}
-
-static struct gpupipe_config good_config(void)
-{
-	struct gpupipe_config c = {
-		.shader_source = test_shader(),
-		.in_bytes = 64,
-		.out_bytes = 64,
-		.prep_cb = noop_prep,
-		.done_cb = noop_done,
-	};
-	return c;
-}
-
 /* Expect create to fail with code, and errmsg to contain text. */
 static void expect_create(const struct gpupipe_config *c, int code,
 			  const char *text)
@@ -61,80 +40,80 @@ static void test_bad_config(void)
 	struct gpupipe_config c;
 
 	expect_create(NULL, GPUPIPE_EINVAL, "cfg");
-	c = good_config();
+	c = test_basic_config();
 	CU_ASSERT_EQUAL(gpupipe_create(&c, NULL), GPUPIPE_EINVAL);
-	c = good_config();
+	c = test_basic_config();
 	c.shader_source = NULL;
 	expect_create(&c, GPUPIPE_EINVAL, "shader_source");
-	c = good_config();
+	c = test_basic_config();
 	c.in_bytes = 0;
 	expect_create(&c, GPUPIPE_EINVAL, "in_bytes is 0");
-	c = good_config();
+	c = test_basic_config();
 	c.out_bytes = 0;
 	expect_create(&c, GPUPIPE_EINVAL, "out_bytes is 0");
-	c = good_config();
+	c = test_basic_config();
 	c.in_bytes = SIZE_MAX / 3;
 	expect_create(&c, GPUPIPE_EINVAL, "overflows");
-	c = good_config();
+	c = test_basic_config();
 	c.out_bytes = SIZE_MAX;
 	expect_create(&c, GPUPIPE_EINVAL, "out_bytes");
-	c = good_config();
+	c = test_basic_config();
 	c.depth = GPUPIPE_MAX_DEPTH + 1;
 	expect_create(&c, GPUPIPE_EINVAL, "GPUPIPE_MAX_DEPTH (256)");
-	c = good_config();
+	c = test_basic_config();
 	c.max_batch = GPUPIPE_MAX_BATCH + 1;
 	expect_create(&c, GPUPIPE_EINVAL, "max_batch");
-	c = good_config();
+	c = test_basic_config();
 	c.prep_threads = GPUPIPE_MAX_PREP_THREADS + 1;
 	expect_create(&c, GPUPIPE_EINVAL, "prep_threads");
-	c = good_config();
+	c = test_basic_config();
 	c.prep_cb = NULL;
 	expect_create(&c, GPUPIPE_EINVAL, "prep_cb");
-	c = good_config();
+	c = test_basic_config();
 	c.done_cb = NULL;
 	expect_create(&c, GPUPIPE_EINVAL, "done_cb");
-	c = good_config();
+	c = test_basic_config();
 	c.weights_bytes = 16;
 	expect_create(&c, GPUPIPE_EINVAL, "weights");
-	c = good_config();
+	c = test_basic_config();
 	c.weights = &c;
 	expect_create(&c, GPUPIPE_EINVAL, "weights_bytes is 0");
-	c = good_config();
+	c = test_basic_config();
 	c.display = (enum gpupipe_display)7;
 	expect_create(&c, GPUPIPE_EINVAL, "display 7");
-	c = good_config();
+	c = test_basic_config();
 	c.device_index = 2;
 	expect_create(&c, GPUPIPE_EINVAL, "device_index");
-	c = good_config();
+	c = test_basic_config();
 	c.display = GPUPIPE_DISPLAY_DEVICE;
 	c.device_index = 999;
 	expect_create(&c, GPUPIPE_EINVAL, "device_index 999");
-	c = good_config();
+	c = test_basic_config();
 	c.share_context = &c;
 	expect_create(&c, GPUPIPE_EINVAL, "share_context");
-	c = good_config();
+	c = test_basic_config();
 	c.display = GPUPIPE_DISPLAY_APPLICATION;
 	expect_create(&c, GPUPIPE_EINVAL, "egl_display is NULL");
 	/* No pipeline exists here, so gpupipe has terminated the display it
 	 * had initialised: handing it over uninitialised is refused. */
-	c = good_config();
+	c = test_basic_config();
 	c.egl_display = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
 						 EGL_DEFAULT_DISPLAY, NULL);
 	CU_ASSERT_PTR_NOT_NULL(c.egl_display);
 	CU_ASSERT_PTR_NULL(eglQueryString(c.egl_display, EGL_VERSION));
 	expect_create(&c, GPUPIPE_EINVAL, "not an initialised");
-	c = good_config();
+	c = test_basic_config();
 	c.groups[0] = 0x80000000u;
 	expect_create(&c, GPUPIPE_EINVAL, "groups[0]");
 	/* 2^31 - 1 work groups fit in x on NVIDIA, never in y. */
-	c = good_config();
+	c = test_basic_config();
 	c.groups[1] = 0x7fffffffu;
 	expect_create(&c, GPUPIPE_EINVAL, "GL_MAX_COMPUTE_WORK_GROUP_COUNT");
-	c = good_config();
+	c = test_basic_config();
 	c.in_bytes = (size_t)1 << 40;
 	expect_create(&c, GPUPIPE_EINVAL, "GL_MAX_SHADER_STORAGE_BLOCK_SIZE");
 	/* An output block of 64 fixed bytes does not fit in 32. */
-	c = good_config();
+	c = test_basic_config();
 	c.shader_source = "#version 430\nlayout(local_size_x = 1) in;\n"
 			  "layout(std430, binding = 2) buffer O {\n"
 			  "  uint head[16]; uint y[]; };\n"
@@ -146,7 +125,7 @@ static void test_bad_config(void)
 /* "GPUPIPE_ESHADER (compile/link log in gpupipe_errmsg())". */
 static void test_bad_shaders(void)
 {
-	struct gpupipe_config c = good_config();
+	struct gpupipe_config c = test_basic_config();
 
 	c.shader_source = "#version 430\nlayout(local_size_x = 1) in;\n"
 			  "void main() { this is not GLSL; }\n";
@@ -284,7 +263,7 @@ static void test_calls_from_callbacks(void)
 {
 	static uint32_t one = 1;
 	struct reentry r = { 0 };
-	struct gpupipe_config c = good_config();
+	struct gpupipe_config c = test_basic_config();
 	unsigned i;
 
 	c.prep_cb = reentry_prep;
@@ -361,7 +340,7 @@ static void zero_groups_done_cb(struct gpupipe_job *job, void *u)
 
 static void test_bad_groups_fail_item(void)
 {
-	struct gpupipe_config c = good_config();
+	struct gpupipe_config c = test_basic_config();
 	gpupipe *p;
 	int i;
 

@@ -15,27 +15,6 @@
 
 static gpupipe *live; /* a working pipeline for the calls that need one */
 
-static int noop_prep(struct gpupipe_job *job, void *u)
-{
-	return 0;
-}
-
-static void noop_done(struct gpupipe_job *job, void *u)
-{
-}
-
-static struct gpupipe_config cfg(void)
-{
-	struct gpupipe_config c = {
-		.shader_source = test_shader(),
-		.in_bytes = 64,
-		.out_bytes = 64,
-		.prep_cb = noop_prep,
-		.done_cb = noop_done,
-	};
-	return c;
-}
-
 static int create_with(struct gpupipe_config c)
 {
 	gpupipe *p = NULL;
@@ -49,63 +28,63 @@ static int create_with(struct gpupipe_config c)
 #define CASE(name, expr) static int name(void) { expr }
 
 CASE(c_null_cfg, { gpupipe *p; return gpupipe_create(NULL, &p); })
-CASE(c_null_out, { struct gpupipe_config c = cfg();
+CASE(c_null_out, { struct gpupipe_config c = test_basic_config();
 		   return gpupipe_create(&c, NULL); })
-CASE(c_null_shader, { struct gpupipe_config c = cfg();
+CASE(c_null_shader, { struct gpupipe_config c = test_basic_config();
 		      c.shader_source = NULL; return create_with(c); })
-CASE(c_zero_in, { struct gpupipe_config c = cfg(); c.in_bytes = 0;
+CASE(c_zero_in, { struct gpupipe_config c = test_basic_config(); c.in_bytes = 0;
 		  return create_with(c); })
-CASE(c_zero_out, { struct gpupipe_config c = cfg(); c.out_bytes = 0;
+CASE(c_zero_out, { struct gpupipe_config c = test_basic_config(); c.out_bytes = 0;
 		   return create_with(c); })
-CASE(c_huge_in, { struct gpupipe_config c = cfg(); c.in_bytes = SIZE_MAX;
+CASE(c_huge_in, { struct gpupipe_config c = test_basic_config(); c.in_bytes = SIZE_MAX;
 		  return create_with(c); })
-CASE(c_overflow_out, { struct gpupipe_config c = cfg();
+CASE(c_overflow_out, { struct gpupipe_config c = test_basic_config();
 		       c.out_bytes = SIZE_MAX / 64; c.depth = 200;
 		       return create_with(c); })
-CASE(c_over_block, { struct gpupipe_config c = cfg();
+CASE(c_over_block, { struct gpupipe_config c = test_basic_config();
 		     c.in_bytes = (size_t)1 << 40; return create_with(c); })
-CASE(c_depth, { struct gpupipe_config c = cfg();
+CASE(c_depth, { struct gpupipe_config c = test_basic_config();
 		c.depth = GPUPIPE_MAX_DEPTH + 1; return create_with(c); })
-CASE(c_batch, { struct gpupipe_config c = cfg();
+CASE(c_batch, { struct gpupipe_config c = test_basic_config();
 		c.max_batch = GPUPIPE_MAX_BATCH + 1; return create_with(c); })
-CASE(c_prep_threads, { struct gpupipe_config c = cfg();
+CASE(c_prep_threads, { struct gpupipe_config c = test_basic_config();
 		       c.prep_threads = 65; return create_with(c); })
-CASE(c_post_threads, { struct gpupipe_config c = cfg();
+CASE(c_post_threads, { struct gpupipe_config c = test_basic_config();
 		       c.post_threads = 65; return create_with(c); })
-CASE(c_null_prep, { struct gpupipe_config c = cfg(); c.prep_cb = NULL;
+CASE(c_null_prep, { struct gpupipe_config c = test_basic_config(); c.prep_cb = NULL;
 		    return create_with(c); })
-CASE(c_null_done, { struct gpupipe_config c = cfg(); c.done_cb = NULL;
+CASE(c_null_done, { struct gpupipe_config c = test_basic_config(); c.done_cb = NULL;
 		    return create_with(c); })
-CASE(c_weights_bytes, { struct gpupipe_config c = cfg();
+CASE(c_weights_bytes, { struct gpupipe_config c = test_basic_config();
 			c.weights_bytes = 4; return create_with(c); })
-CASE(c_display, { struct gpupipe_config c = cfg();
+CASE(c_display, { struct gpupipe_config c = test_basic_config();
 		  c.display = (enum gpupipe_display)-1;
 		  return create_with(c); })
-CASE(c_device, { struct gpupipe_config c = cfg();
+CASE(c_device, { struct gpupipe_config c = test_basic_config();
 		 c.display = GPUPIPE_DISPLAY_DEVICE; c.device_index = 63;
 		 return create_with(c); })
-CASE(c_wait, { struct gpupipe_config c = cfg();
+CASE(c_wait, { struct gpupipe_config c = test_basic_config();
 	       c.wait = (enum gpupipe_wait)-1; return create_with(c); })
-CASE(c_flags, { struct gpupipe_config c = cfg(); c.flags = ~0u;
+CASE(c_flags, { struct gpupipe_config c = test_basic_config(); c.flags = ~0u;
 		return create_with(c); })
-CASE(c_groups, { struct gpupipe_config c = cfg(); c.groups[2] = 1u << 30;
+CASE(c_groups, { struct gpupipe_config c = test_basic_config(); c.groups[2] = 1u << 30;
 		 return create_with(c); })
-CASE(c_bad_glsl, { struct gpupipe_config c = cfg();
+CASE(c_bad_glsl, { struct gpupipe_config c = test_basic_config();
 		   c.shader_source = "#version 430\nvoid main() { x = 1; }\n";
 		   return create_with(c); })
-CASE(c_no_output, { struct gpupipe_config c = cfg();
+CASE(c_no_output, { struct gpupipe_config c = test_basic_config();
 		    c.shader_source = "#version 430\n"
 			"layout(local_size_x = 1) in;\n"
 			"layout(std430, binding = 0) buffer I { uint x[]; };\n"
 			"void main() { x[0] = 1u; }\n";
 		    return create_with(c); })
-CASE(c_small_output, { struct gpupipe_config c = cfg();
+CASE(c_small_output, { struct gpupipe_config c = test_basic_config();
 		       c.shader_source = "#version 430\n"
 			"layout(local_size_x = 1) in;\n"
 			"layout(std430, binding = 2) buffer O { uint o[64]; };\n"
 			"void main() { o[0] = 1u; }\n";
 		       c.out_bytes = 16; return create_with(c); })
-CASE(c_share_alone, { struct gpupipe_config c = cfg();
+CASE(c_share_alone, { struct gpupipe_config c = test_basic_config();
 		      c.share_context = &c; return create_with(c); })
 CASE(d_self, { return gpupipe_destroy(NULL); })
 CASE(p_null, { return gpupipe_push(NULL, NULL, 0); })
@@ -236,7 +215,7 @@ int main(void)
 	int ret;
 
 	test_init(120);
-	c = cfg();
+	c = test_basic_config();
 	if (gpupipe_create(&c, &live)) {
 		fprintf(stderr, "%s\n", gpupipe_errmsg());
 		return 1;

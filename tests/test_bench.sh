@@ -7,11 +7,7 @@ set -u
 bench=${BENCH:-bench/gpupipe-bench}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() { echo "  Test: $1 ...passed"; passed=$((passed + 1)); }
-bad() { echo "  Test: $1 ...FAILED: $2"; failed=$((failed + 1)); }
+. "${srcdir:-.}/tests/cases.sh"
 
 quick="--rounds 2 --warmup-s 0.05"
 
@@ -93,6 +89,4 @@ else
 	bad "trace and CSV written" "missing events or rows"
 fi
 
-echo
-echo "gpupipe-test bench: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish bench

@@ -3,10 +3,7 @@
 # so a hang fails this program instead of the run).
 set -u
 build=${GPUPIPE_BUILDDIR:-.}
-passed=0
-failed=0
-ok() { echo "  Test: $1 ...passed"; passed=$((passed + 1)); }
-bad() { echo "  Test: $1 ...FAILED: $2"; failed=$((failed + 1)); }
+. "${srcdir:-.}/tests/cases.sh"
 
 out=$(timeout 300 "$build/examples/minimal" 500 2>&1)
 if [ $? = 0 ] && echo "$out" | grep -q '^500 items: 500 correct, 0 wrong'; then
@@ -35,6 +32,4 @@ if [ -x "$build/examples/blur" ]; then
 else
 	bad "examples/blur" "not built: configure found no libpng"
 fi
-echo
-echo "gpupipe-test examples: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish examples

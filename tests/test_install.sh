@@ -10,10 +10,7 @@ cc=${CC:-cc}
 # consumer the same way (SAN_CFLAGS), as a user of such a build would.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-ok() { echo "  Test: $1 ...passed"; passed=$((passed + 1)); }
-bad() { echo "  Test: $1 ...FAILED: $2"; failed=$((failed + 1)); }
+. "${srcdir:-.}/tests/cases.sh"
 
 if make -C "$build" install DESTDIR="$tmp/root" >"$tmp/install.log" 2>&1; then
 	ok "make install DESTDIR=..."
@@ -85,6 +82,4 @@ done
 if [ -z "$pages" ]; then ok "man pages installed under share/man"; else
 	bad "man pages installed" "missing:$pages"; fi
 
-echo
-echo "gpupipe-test install: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish install

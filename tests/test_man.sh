@@ -7,10 +7,7 @@ set -u
 top=${srcdir:-.}
 header="$top/include/gpupipe.h"
 man="$top/man"
-passed=0
-failed=0
-ok() { echo "  Test: $1 ...passed"; passed=$((passed + 1)); }
-bad() { echo "  Test: $1 ...FAILED: $2"; failed=$((failed + 1)); }
+. "${srcdir:-.}/tests/cases.sh"
 
 # One normalised prototype per line: "int gpupipe_push(gpupipe *p, ...);"
 normalise() {
@@ -87,6 +84,4 @@ else
 	bad "pages render without warnings" "groff is not installed"
 fi
 
-echo
-echo "gpupipe-test man: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish man
