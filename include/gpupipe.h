@@ -293,6 +293,11 @@ struct gpupipe_info {
 	char renderer[128];          /* GL_RENDERER */
 	char version[128];           /* GL_VERSION */
 	char vendor[64];             /* GL_VENDOR */
+	unsigned reset_notification; /* 1: the contexts were created with
+				      * GL_LOSE_CONTEXT_ON_RESET, so a GPU
+				      * reset completes items as
+				      * GPUPIPE_DEVICE_LOST; 0: the driver
+				      * does not offer it */
 };
 
 /* Counters since create. Busy times are wall-clock time spent working. */
@@ -317,7 +322,11 @@ struct gpupipe_stats {
 	uint64_t batch_cost_ns;      /* measured: fence, flush, polls */
 	uint64_t close_ns;           /* total: barrier, fence, flush */
 	uint64_t poll_ns;            /* total: polling fences and queries */
-	int broken;                  /* nonzero once the pipeline is broken */
+	int broken;                  /* 0, or once the pipeline is broken
+				      * the enum gpupipe_status that broke
+				      * it: GPUPIPE_TIMEDOUT (a GPU timeout),
+				      * GPUPIPE_DEVICE_LOST (a GPU reset) or
+				      * GPUPIPE_FAILED (the driver failed) */
 };
 
 /*

@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-#include <epoxy/egl.h>
+#include "gl.h"
 
 #include "internal.h"
 
@@ -163,7 +163,24 @@ static void display_unref(EGLDisplay dpy)
 	pthread_mutex_unlock(&displays_lock);
 }
 
-static EGLContext create_context(EGLDisplay dpy, EGLContext share)
+/* The attribute that asks for reset notification on dpy, or EGL_NONE:
+ * EGL_EXT_create_context_robustness, or EGL 1.5 / EGL_KHR_create_context,
+ * whose attribute has another value. */
+static EGLint reset_attribute(EGLDisplay dpy)
+{
+	if (epoxy_has_egl_extension(dpy, "EGL_EXT_create_context_robustness"))
+		return EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY_EXT;
+	if (epoxy_egl_version(dpy) >= 15 ||
+	    epoxy_has_egl_extension(dpy, "EGL_KHR_create_context"))
+		return EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY_KHR;
+	return EGL_NONE;
+}
+
+/* reset: an attribute from reset_attribute, asking that a GPU reset be
+ * reported (GL_LOSE_CONTEXT_ON_RESET); EGL_NONE: not. Only the
+ * notification: robust buffer access would slow every dispatch. */
+static EGLContext create_context(EGLDisplay dpy, EGLContext share,
+				 EGLint reset)
 {
 	/* Compute shaders need 4.3; glBufferStorage and glBindBuffersRange
 	 * need 4.4. Ask for the newest we use, then the least we need. */
@@ -176,6 +193,7 @@ static EGLContext create_context(EGLDisplay dpy, EGLContext share)
 			EGL_CONTEXT_MINOR_VERSION, versions[i][1],
 			EGL_CONTEXT_OPENGL_PROFILE_MASK,
 			EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
+			reset, EGL_LOSE_CONTEXT_ON_RESET_EXT,
 			EGL_NONE,
 		};
 		EGLContext ctx = eglCreateContext(dpy, EGL_NO_CONFIG_KHR, share,
@@ -192,6 +210,7 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 {
 	EGLDisplay dpy;
 	EGLenum saved_api;
+	EGLint reset;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
@@ -234,8 +253,22 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 		goto fail;
 	}
 	e->shared_with_app = share_ctx != NULL;
-	e->submit_ctx = create_context(dpy, share_ctx ? share_ctx
-						      : EGL_NO_CONTEXT);
+	/* With reset notification where the driver offers it. Contexts that
+	 * share objects must agree on it, so an application's context
+	 * without it makes ours go without. */
+	reset = reset_attribute(dpy);
+	e->submit_ctx = EGL_NO_CONTEXT;
+	if (reset != EGL_NONE)
+		e->submit_ctx = create_context(dpy, share_ctx ? share_ctx
+							      : EGL_NO_CONTEXT,
+					       reset);
+	if (e->submit_ctx == EGL_NO_CONTEXT) {
+		reset = EGL_NONE;
+		e->submit_ctx = create_context(dpy, share_ctx ? share_ctx
+							      : EGL_NO_CONTEXT,
+					       EGL_NONE);
+	}
+	e->reset_notification = reset != EGL_NONE;
 	if (e->submit_ctx == EGL_NO_CONTEXT) {
 		ret = egl_fail(share_ctx ? "eglCreateContext (OpenGL 4.4 core "
 					   "or newer, sharing with "
@@ -244,7 +277,7 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 					   "or newer)");
 		goto fail_api;
 	}
-	e->readback_ctx = create_context(dpy, e->submit_ctx);
+	e->readback_ctx = create_context(dpy, e->submit_ctx, reset);
 	if (e->readback_ctx == EGL_NO_CONTEXT) {
 		ret = egl_fail("eglCreateContext (readback, shared)");
 		goto fail_ctx;

@@ -35,6 +35,36 @@
 #define gp_container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
+/* ---- fault.c: the fault-injection layer --------------------------------- */
+
+/*
+ * Allocation and thread creation go through these names, GL and EGL calls
+ * through gl.h: plain calls in a normal build, injection points in a
+ * build configured with --enable-fault-injection (fault.h says more).
+ */
+#ifdef GPUPIPE_FAULT_INJECTION
+#include "fault.h"
+GP_HIDDEN void *gp_malloc(size_t bytes);
+GP_HIDDEN void *gp_calloc(size_t n, size_t size);
+GP_HIDDEN void *gp_realloc(void *ptr, size_t bytes);
+GP_HIDDEN char *gp_strdup(const char *s);
+GP_HIDDEN int gp_thread_create(pthread_t *thread, const pthread_attr_t *attr,
+			       void *(*fn)(void *), void *arg);
+/* Readback, before waiting on a fence: treat it as timed out. */
+#define gp_fault_timeout() gp_fault_hit(GP_FAULT_fence_timeout)
+/* Submit, handing fence to readback: count it if no glFlush followed it
+ * on this thread. */
+GP_HIDDEN void gp_fault_handoff(const void *fence);
+#else
+#define gp_malloc malloc
+#define gp_calloc calloc
+#define gp_realloc realloc
+#define gp_strdup strdup
+#define gp_thread_create pthread_create
+#define gp_fault_timeout() false
+#define gp_fault_handoff(fence) ((void)(fence))
+#endif
+
 /* ---- error.c ---------------------------------------------------------- */
 
 /* Set this thread's gpupipe_errmsg() and return code. */
@@ -44,6 +74,15 @@ GP_HIDDEN void gp_error_clear(void);
 /* GPUPIPE_EBROKEN, with a message naming call, in a forked child of a
  * process that created a pipeline; 0 otherwise (pipe.c). */
 GP_HIDDEN int gp_check_fork(const char *call);
+/* Mark p broken (the first cause wins): status is GPUPIPE_TIMEDOUT,
+ * GPUPIPE_DEVICE_LOST or GPUPIPE_FAILED. No more dispatches; pushes get
+ * GPUPIPE_EBROKEN; items not yet dispatched complete with gp_broken_status
+ * (pipe.c). */
+GP_HIDDEN void gp_break(struct gpupipe *p, int status);
+/* For an item the broken pipeline will not run: its status, and what to
+ * say about the cause. */
+GP_HIDDEN int gp_broken_status(const struct gpupipe *p);
+GP_HIDDEN const char *gp_broken_reason(const struct gpupipe *p);
 
 /* ---- queue.c ---------------------------------------------------------- */
 
@@ -204,6 +243,7 @@ struct gp_egl {
 	bool owns_display;     /* we initialised it: terminate on last use */
 	bool borrowed;         /* the application's display: not counted */
 	bool shared_with_app;  /* contexts share objects with the app's */
+	bool reset_notification; /* contexts report GPU resets */
 	enum gpupipe_display kind;
 	unsigned device_index;
 };
@@ -321,7 +361,8 @@ struct gpupipe {
 	_Atomic int shutdown;        /* destroy has begun: refuse pushes */
 	_Atomic int stop;            /* threads: exit when idle */
 	_Atomic int submit_attn;     /* submit: look at stop/collect_req */
-	_Atomic int broken;          /* EBROKEN: no more dispatches */
+	_Atomic int broken;          /* gp_break: 0 or the status */
+	bool reset_checks;           /* ask glGetGraphicsResetStatus */
 
 	/* EGL/GL, owned by the submit thread once it runs. */
 	struct gp_egl egl;

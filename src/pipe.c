@@ -135,12 +135,12 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 {
 	unsigned i;
 
-	p->shader_source = strdup(c->shader_source);
+	p->shader_source = gp_strdup(c->shader_source);
 	if (!p->shader_source)
 		return gp_error(GPUPIPE_ENOMEM, "cannot copy the shader "
 				"source");
 	if (c->weights_bytes) {
-		p->weights = malloc(c->weights_bytes);
+		p->weights = gp_malloc(c->weights_bytes);
 		if (!p->weights)
 			return gp_error(GPUPIPE_ENOMEM, "cannot copy %zu bytes "
 					"of weights", c->weights_bytes);
@@ -168,14 +168,14 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	p->done_cb = c->done_cb;
 	p->user_data = c->user_data;
 
-	p->order = calloc(p->nslots, sizeof(*p->order));
-	p->preps = calloc(p->prep_threads, sizeof(*p->preps));
-	p->posts = calloc(p->post_threads ? p->post_threads : 1,
+	p->order = gp_calloc(p->nslots, sizeof(*p->order));
+	p->preps = gp_calloc(p->prep_threads, sizeof(*p->preps));
+	p->posts = gp_calloc(p->post_threads ? p->post_threads : 1,
 			  sizeof(*p->posts));
-	p->queries = calloc(2 * (size_t)p->nslots, sizeof(*p->queries));
-	p->batch_queries = calloc(2 * (size_t)p->nslots,
+	p->queries = gp_calloc(2 * (size_t)p->nslots, sizeof(*p->queries));
+	p->batch_queries = gp_calloc(2 * (size_t)p->nslots,
 				  sizeof(*p->batch_queries));
-	p->flights = calloc(p->nslots, sizeof(*p->flights));
+	p->flights = gp_calloc(p->nslots, sizeof(*p->flights));
 	if (!p->order || !p->preps || !p->posts || !p->queries ||
 	    !p->batch_queries || !p->flights)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
@@ -226,6 +226,32 @@ int gp_check_fork(const char *call)
 			"the child", call);
 }
 
+void gp_break(struct gpupipe *p, int status)
+{
+	int none = 0;
+
+	atomic_compare_exchange_strong(&p->broken, &none, status);
+}
+
+int gp_broken_status(const struct gpupipe *p)
+{
+	return atomic_load(&p->broken) == GPUPIPE_DEVICE_LOST
+		       ? GPUPIPE_DEVICE_LOST
+		       : GPUPIPE_FAILED;
+}
+
+const char *gp_broken_reason(const struct gpupipe *p)
+{
+	switch (atomic_load(&p->broken)) {
+	case GPUPIPE_TIMEDOUT:
+		return "the GPU did not finish a batch within fence_timeout_ms";
+	case GPUPIPE_DEVICE_LOST:
+		return "the GPU was reset (device lost)";
+	default:
+		return "the GL driver failed";
+	}
+}
+
 /* Destroys waiting for pushes in progress to leave (see gpupipe_push). */
 static struct gp_wake pushers_left;
 
@@ -262,7 +288,7 @@ static int start_thread(struct gpupipe *p, pthread_t *thread, bool *started,
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(thread, NULL, fn, arg);
+	rc = gp_thread_create(thread, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		return gp_error(GPUPIPE_ETHREAD, "cannot start the %s thread: "
@@ -392,7 +418,7 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	ret = check_config(cfg);
 	if (ret)
 		return ret;
-	p = calloc(1, sizeof(*p));
+	p = gp_calloc(1, sizeof(*p));
 	if (!p)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate a pipeline");
 	pthread_mutex_init(&p->start.lock, NULL);
@@ -525,8 +551,8 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	}
 	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
 		ret = gp_error(GPUPIPE_EBROKEN, "gpupipe_push: the pipeline "
-			       "is broken (a GPU timeout or driver failure); "
-			       "destroy it");
+			       "is broken: %s; destroy it (and create a new "
+			       "one to go on)", gp_broken_reason(p));
 		goto out;
 	}
 	ret = gp_slot_acquire(p, nonblock, &s);

@@ -48,8 +48,8 @@ static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 	s->msg[0] = '\0';
 
 	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
-		gp_slot_fail(s, GPUPIPE_FAILED, GPUPIPE_EBROKEN,
-			     "not prepared: the pipeline is broken");
+		gp_slot_fail(s, gp_broken_status(p), GPUPIPE_EBROKEN,
+			     "not prepared: %s", gp_broken_reason(p));
 		return;
 	}
 	t0 = gp_now_ns();

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <epoxy/gl.h>
+#include "gl.h"
 
 #include "internal.h"
 
@@ -27,6 +27,31 @@
 /* Completions since drainers were last told: they are told when the
  * flight queue runs dry or every this many, not after every item. */
 #define DRAIN_SIGNAL_EVERY 64
+
+/*
+ * After a fence signalled: on a lost context every wait returns as if its
+ * fence had signalled, so a reset must be ruled out before the outputs are
+ * trusted. Returns status, or GPUPIPE_DEVICE_LOST with the reason.
+ */
+static int reset_status(struct gpupipe *p, int status, char *msg, size_t n,
+			int *error)
+{
+	GLenum r;
+
+	if (!p->reset_checks)
+		return status;
+	r = glGetGraphicsResetStatus();
+	if (r == GL_NO_ERROR)
+		return status;
+	*error = GPUPIPE_EBROKEN;
+	snprintf(msg, n, "the GPU was reset (%s) before this item's batch "
+		 "was read back; its output is lost",
+		 r == GL_GUILTY_CONTEXT_RESET	? "caused by this pipeline" :
+		 r == GL_INNOCENT_CONTEXT_RESET ? "caused elsewhere" :
+						  "cause unknown");
+	gp_break(p, GPUPIPE_DEVICE_LOST);
+	return GPUPIPE_DEVICE_LOST;
+}
 
 /*
  * Wait for a batch's fence: the one place where readback learns of
@@ -48,28 +73,36 @@ static int wait_fence(struct gpupipe *p, GLsync fence, bool expired,
 	 * not cost one timeout per batch. */
 	if (expired || atomic_load(&p->broken))
 		limit = 0;
+	if (gp_fault_timeout())
+		goto timed_out;
 	for (;;) {
 		uint64_t slice = limit - waited < WAIT_SLICE_NS
 					 ? limit - waited : WAIT_SLICE_NS;
 
 		r = glClientWaitSync(fence, 0, slice);
 		if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED)
-			return GPUPIPE_DONE;
+			return reset_status(p, GPUPIPE_DONE, msg, n, error);
 		if (r == GL_WAIT_FAILED) {
+			GLenum e = glGetError();
+
+			if (reset_status(p, GPUPIPE_DONE, msg, n, error) !=
+			    GPUPIPE_DONE)
+				return GPUPIPE_DEVICE_LOST;
 			*error = GPUPIPE_EDRIVER;
 			snprintf(msg, n, "glClientWaitSync failed: GL error "
-				 "0x%04x", glGetError());
-			atomic_store(&p->broken, 1);
+				 "0x%04x", e);
+			gp_break(p, GPUPIPE_FAILED);
 			return GPUPIPE_FAILED;
 		}
 		waited = gp_now_ns() - start;
 		if (waited >= limit)
 			break;
 	}
+timed_out:
 	*error = GPUPIPE_ETIMEDOUT;
 	snprintf(msg, n, "the GPU did not finish this item's batch within "
 		 "fence_timeout_ms (%u ms)", p->fence_timeout_ms);
-	atomic_store(&p->broken, 1);
+	gp_break(p, GPUPIPE_TIMEDOUT);
 	return GPUPIPE_TIMEDOUT;
 }
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <epoxy/gl.h>
+#include "gl.h"
 
 #include "internal.h"
 
@@ -119,7 +119,7 @@ int gpupipe_load_shader(const char *path, char **source)
 			char *nb;
 
 			cap = cap ? cap * 2 : 16384;
-			nb = realloc(buf, cap + 1);
+			nb = gp_realloc(buf, cap + 1);
 			if (!nb) {
 				free(buf);
 				fclose(f);

@@ -11,20 +11,47 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <epoxy/gl.h>
+#include "gl.h"
 
 #include "internal.h"
 
 #define PARAM_BYTES (GPUPIPE_PARAM_WORDS * sizeof(uint32_t))
+
+static void bind_scratch(struct gpupipe *p);
 
 static size_t round_up(size_t v, size_t align)
 {
 	return (v + align - 1) / align * align;
 }
 
+static const char *gl_error_name(GLenum e)
+{
+	switch (e) {
+	case GL_INVALID_ENUM: return "GL_INVALID_ENUM";
+	case GL_INVALID_VALUE: return "GL_INVALID_VALUE";
+	case GL_INVALID_OPERATION: return "GL_INVALID_OPERATION";
+	case GL_OUT_OF_MEMORY: return "GL_OUT_OF_MEMORY";
+	case GL_INVALID_FRAMEBUFFER_OPERATION:
+		return "GL_INVALID_FRAMEBUFFER_OPERATION";
+	case GL_CONTEXT_LOST: return "GL_CONTEXT_LOST";
+	default: return "unknown GL error";
+	}
+}
+
+/* GL keeps up to one error per kind; a lost context reports one per
+ * command. Bounded, so a driver in trouble cannot hold us here. */
+static void clear_gl_errors(void)
+{
+	unsigned i;
+
+	for (i = 0; i < 8 && glGetError() != GL_NO_ERROR; i++)
+		;
+}
+
 static int check_gl(struct gpupipe *p)
 {
-	GLint v = 0;
+	GLint v = 0, block = 0;
+	GLenum err;
 	unsigned i;
 
 	if (epoxy_gl_version() < 44 &&
@@ -39,13 +66,19 @@ static int check_gl(struct gpupipe *p)
 	for (i = 0; i < 3; i++) {
 		glGetIntegeri_v(GL_MAX_COMPUTE_WORK_GROUP_COUNT, i, &v);
 		p->max_groups[i] = (uint32_t)v;
+	}
+	glGetIntegerv(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &block);
+	err = glGetError();
+	if (err != GL_NO_ERROR)
+		return gp_error(GPUPIPE_EDRIVER, "reading the driver's compute "
+				"limits: %s (0x%04x)", gl_error_name(err), err);
+	for (i = 0; i < 3; i++)
 		if (p->groups[i] > p->max_groups[i])
 			return gp_error(GPUPIPE_EINVAL, "groups[%u] = %u "
 					"exceeds GL_MAX_COMPUTE_WORK_GROUP_COUNT "
 					"(%u) of this driver", i, p->groups[i],
 					p->max_groups[i]);
-	}
-	glGetIntegerv(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &v);
+	v = block;
 	if (p->in_bytes > (size_t)(GLuint)v || p->out_bytes > (size_t)(GLuint)v ||
 	    p->weights_bytes > (size_t)(GLuint)v)
 		return gp_error(GPUPIPE_EINVAL, "%s %zu exceeds "
@@ -60,6 +93,30 @@ static int check_gl(struct gpupipe *p)
 	return 0;
 }
 
+/*
+ * Reset notification: the contexts asked for GL_LOSE_CONTEXT_ON_RESET
+ * (egl.c); confirm the strategy. Then submit and readback ask
+ * glGetGraphicsResetStatus after errors and after each fence. A
+ * fault-injection build always asks, so a test can simulate a reset on
+ * any driver.
+ */
+static void check_reset_notification(struct gpupipe *p)
+{
+	GLint strategy = 0;
+
+	if (p->egl.reset_notification &&
+	    (epoxy_gl_version() >= 45 ||
+	     epoxy_has_gl_extension("GL_KHR_robustness"))) {
+		glGetIntegerv(GL_RESET_NOTIFICATION_STRATEGY, &strategy);
+		clear_gl_errors();
+	}
+	p->info.reset_notification = strategy == GL_LOSE_CONTEXT_ON_RESET;
+	p->reset_checks = p->info.reset_notification;
+#ifdef GPUPIPE_FAULT_INJECTION
+	p->reset_checks = true;
+#endif
+}
+
 /* Create one immutable buffer and, with map_flags, map all of it for the
  * life of the pipeline. */
 static int make_buffer(const char *what, size_t bytes, const void *data,
@@ -68,8 +125,7 @@ static int make_buffer(const char *what, size_t bytes, const void *data,
 {
 	GLenum err;
 
-	while (glGetError() != GL_NO_ERROR)
-		;
+	clear_gl_errors();
 	glGenBuffers(1, buf);
 	glBindBuffer(GL_SHADER_STORAGE_BUFFER, *buf);
 	glBufferStorage(GL_SHADER_STORAGE_BUFFER, (GLsizeiptr)bytes, data,
@@ -103,25 +159,34 @@ static int create_buffers(struct gpupipe *p)
 	const GLbitfield out_map = GL_MAP_READ_BIT | GL_MAP_PERSISTENT_BIT |
 				   GL_MAP_COHERENT_BIT;
 	const GLbitfield out_storage = out_map | GL_CLIENT_STORAGE_BIT;
+	/* One slot more than the pipeline's: the scratch slot (see
+	 * bind_scratch). */
+	const size_t nbuf = (size_t)p->nslots + 1;
 	GLint align = 0;
+	GLenum err;
 	unsigned i;
 	int ret;
 
 	glGetIntegerv(GL_SHADER_STORAGE_BUFFER_OFFSET_ALIGNMENT, &align);
+	err = glGetError();
+	if (err != GL_NO_ERROR)
+		return gp_error(GPUPIPE_EDRIVER, "reading "
+				"GL_SHADER_STORAGE_BUFFER_OFFSET_ALIGNMENT: %s "
+				"(0x%04x)", gl_error_name(err), err);
 	if (align < 4)
 		align = 4;
 	p->in_stride = round_up(p->in_bytes, (size_t)align);
 	p->out_stride = round_up(p->out_bytes, (size_t)align);
 	p->params_stride = round_up(PARAM_BYTES, (size_t)align);
 
-	ret = make_buffer("input", p->in_stride * p->nslots, NULL, in_flags,
+	ret = make_buffer("input", p->in_stride * nbuf, NULL, in_flags,
 			  in_flags, &p->buf_in, &p->map_in_base);
 	if (!ret)
-		ret = make_buffer("output", p->out_stride * p->nslots, NULL,
+		ret = make_buffer("output", p->out_stride * nbuf, NULL,
 				  out_storage, out_map, &p->buf_out,
 				  &p->map_out_base);
 	if (!ret)
-		ret = make_buffer("parameter", p->params_stride * p->nslots,
+		ret = make_buffer("parameter", p->params_stride * nbuf,
 				  NULL, in_flags, in_flags, &p->buf_params,
 				  &p->map_params_base);
 	/* Binding 1 always has a buffer, so each dispatch binds all four
@@ -133,6 +198,10 @@ static int create_buffers(struct gpupipe *p)
 	if (ret)
 		return ret;
 
+	memset((char *)p->map_in_base + p->nslots * p->in_stride, 0,
+	       p->in_stride);
+	memset((char *)p->map_params_base + p->nslots * p->params_stride, 0,
+	       p->params_stride);
 	for (i = 0; i < p->nslots; i++) {
 		struct gp_slot *s = &p->slots[i];
 
@@ -144,7 +213,7 @@ static int create_buffers(struct gpupipe *p)
 	p->info.in_stride = p->in_stride;
 	p->info.out_stride = p->out_stride;
 	p->info.mapped_bytes = (p->in_stride + p->out_stride +
-				p->params_stride) * p->nslots;
+				p->params_stride) * nbuf;
 	p->info.map_flags_in = in_flags;
 	p->info.map_flags_out = out_map;
 	p->info.storage_flags_out = out_storage;
@@ -243,6 +312,7 @@ static void copy_gl_string(char *dst, size_t n, GLenum name)
 
 static int init_gl(struct gpupipe *p)
 {
+	GLenum err;
 	int ret;
 
 	ret = check_gl(p);
@@ -267,6 +337,16 @@ static int init_gl(struct gpupipe *p)
 				   GL_TEXTURE_FETCH_BARRIER_BIT;
 	measure_clock_offset(p);
 	glUseProgram(p->program);
+	bind_scratch(p);
+	check_reset_notification(p);
+	/* A query or the program that failed to set up would fail every
+	 * batch later: fail create now. */
+	err = glGetError();
+	if (err != GL_NO_ERROR)
+		return gp_error(err == GL_OUT_OF_MEMORY ? GPUPIPE_ENOMEM
+							: GPUPIPE_EDRIVER,
+				"setting up queries and the program: %s "
+				"(0x%04x)", gl_error_name(err), err);
 	return 0;
 }
 
@@ -294,21 +374,22 @@ static bool dispatchable(struct gpupipe *p, struct gp_slot *s)
 	if (s->job.status != GPUPIPE_DONE)
 		return false;
 	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
-		gp_slot_fail(s, GPUPIPE_FAILED, GPUPIPE_EBROKEN,
-			     "not dispatched: the pipeline is broken");
+		gp_slot_fail(s, gp_broken_status(p), GPUPIPE_EBROKEN,
+			     "not dispatched: %s", gp_broken_reason(p));
 		return false;
 	}
 	return groups_ok(p, s);
 }
 
-static void dispatch(struct gpupipe *p, struct gp_slot *s)
+/* Bind slot index's ranges of the four buffers to bindings 0-3. */
+static void bind_slot(struct gpupipe *p, size_t index)
 {
 	const GLuint bufs[4] = { p->buf_in, p->buf_weights, p->buf_out,
 				 p->buf_params };
 	const GLintptr offs[4] = {
-		(GLintptr)(s->index * p->in_stride), 0,
-		(GLintptr)(s->index * p->out_stride),
-		(GLintptr)(s->index * p->params_stride),
+		(GLintptr)(index * p->in_stride), 0,
+		(GLintptr)(index * p->out_stride),
+		(GLintptr)(index * p->params_stride),
 	};
 	const GLsizeiptr sizes[4] = {
 		(GLsizeiptr)p->in_bytes,
@@ -316,11 +397,28 @@ static void dispatch(struct gpupipe *p, struct gp_slot *s)
 		(GLsizeiptr)p->out_bytes, (GLsizeiptr)PARAM_BYTES,
 	};
 
+	glBindBuffersRange(GL_SHADER_STORAGE_BUFFER, 0, 4, bufs, offs, sizes);
+}
+
+/*
+ * Between batches the bindings point at a scratch slot no item owns. A
+ * dispatch whose glBindBuffersRange failed runs on the bindings before
+ * it: those of an item of its own batch, which fails with it (the error
+ * check after each batch), or the scratch slot, never an item already
+ * handed to readback. Its input and parameters are zeros.
+ */
+static void bind_scratch(struct gpupipe *p)
+{
+	bind_slot(p, p->nslots);
+}
+
+static void dispatch(struct gpupipe *p, struct gp_slot *s)
+{
 	struct gpupipe_trace_record *rec = gp_trace_rec(&p->trace, s->job.seq);
 
 	if (s->query_pending)
 		read_slot_queries(p, s);
-	glBindBuffersRange(GL_SHADER_STORAGE_BUFFER, 0, 4, bufs, offs, sizes);
+	bind_slot(p, s->index);
 	if (!rec) {
 		glDispatchCompute(s->job.groups[0], s->job.groups[1],
 				  s->job.groups[2]);
@@ -373,9 +471,9 @@ struct submit {
 	uint64_t last_items;   /* items dispatched up to it */
 };
 
-/* One batch in this many carries a GL_TIMESTAMP and a glGetError: on
- * NVIDIA a timestamp drains the GPU's pipeline (several microseconds) and
- * a glGetError costs a round trip, too much for every small batch. */
+/* One batch in this many carries a GL_TIMESTAMP: on NVIDIA a timestamp
+ * drains the GPU's pipeline (several microseconds), too much for every
+ * small batch. */
 #define SAMPLE_EVERY 8
 
 static struct gp_flight *flight_at(struct gpupipe *p, unsigned i)
@@ -511,6 +609,7 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 			} else {
 				read_flight_time(p, st, idx, f);
 			}
+			gp_fault_handoff(f->fence);
 			gp_queue_push_list(&p->flight_q, &f->slots);
 		} else {
 			GLuint avail = GL_TRUE;
@@ -543,6 +642,41 @@ static uint64_t next_poll(struct gpupipe *p, struct submit *st)
 	return flight_at(p, 0)->expect_ns;
 }
 
+/*
+ * A batch whose dispatches or fence reported a GL error. Its items fail;
+ * the pipeline goes on, unless the context was lost. Without a fence
+ * nothing would tell readback when the GPU is done with the batch's
+ * slots, so glFinish waits for that here.
+ */
+static void fail_batch(struct gpupipe *p, struct gp_list *batch, GLsync fence,
+		       GLenum err)
+{
+	struct cds_wfcq_node *n;
+	GLenum reset = GL_NO_ERROR;
+	char why[GP_MSG_BYTES];
+	int status = GPUPIPE_FAILED, error = GPUPIPE_EDRIVER;
+
+	if (p->reset_checks &&
+	    (err == GL_CONTEXT_LOST || err == GL_OUT_OF_MEMORY || !fence))
+		reset = glGetGraphicsResetStatus();
+	if (err == GL_CONTEXT_LOST || reset != GL_NO_ERROR) {
+		status = GPUPIPE_DEVICE_LOST;
+		error = GPUPIPE_EBROKEN;
+		snprintf(why, sizeof(why), "the GPU was reset (device lost) "
+			 "while this item's batch was dispatched");
+		gp_break(p, GPUPIPE_DEVICE_LOST);
+	} else if (!fence) {
+		glFinish();
+		snprintf(why, sizeof(why), "glFenceSync failed (%s) after "
+			 "this item's batch", gl_error_name(err));
+	} else {
+		snprintf(why, sizeof(why), "a GL call of this item's batch "
+			 "failed: %s (0x%04x)", gl_error_name(err), err);
+	}
+	for (n = gp_list_first(batch); n; n = gp_list_next(batch, n))
+		gp_slot_fail(gp_slot_of_node(n), status, error, "%s", why);
+}
+
 static void close_batch(struct gpupipe *p, struct submit *st,
 			struct gp_list *batch)
 {
@@ -552,7 +686,7 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	uint64_t t0 = gp_now_ns(), id;
 	/* Until the pace is known, every batch is a sample. */
 	bool sample = st->batches++ % SAMPLE_EVERY == 0 || !st->best_ns;
-	GLenum err = GL_NO_ERROR;
+	GLenum err;
 	GLsync fence;
 
 	if (p->flight_count == p->nslots)
@@ -561,6 +695,7 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	st->items += batch->count;
 	if (sample && st->timestamps)
 		glQueryCounter(p->batch_queries[idx], GL_TIMESTAMP);
+	bind_scratch(p);
 	/* Barrier before the fence, not after: the fence must cover the
 	 * shader's writes to the persistently mapped output, and, when the
 	 * application shares our buffers, writes its GL commands read. */
@@ -569,23 +704,15 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	/* Flush now: readback waits on this fence from another context,
 	 * and an unflushed fence may never signal there. */
 	glFlush();
-	/* GL errors are sticky until read: a sampled check still catches
-	 * every one, attributed to the batches since the last check. */
-	if (sample || !fence)
-		err = glGetError();
+	/* Every batch: an error of a dispatch must fail that dispatch's
+	 * batch, not a later one. (An error of a fence poll or a timestamp
+	 * read between batches, which only a lost context or a driver fault
+	 * causes, lands on the next batch.) */
+	err = glGetError();
 	first->fence = fence;
 	first->batch_len = batch->count;
-	if (!fence || err != GL_NO_ERROR) {
-		struct cds_wfcq_node *n;
-
-		for (n = gp_list_first(batch); n; n = gp_list_next(batch, n))
-			gp_slot_fail(gp_slot_of_node(n), GPUPIPE_FAILED,
-				     GPUPIPE_EDRIVER, "%s (GL error 0x%04x)",
-				     fence ? "a GL call of this batch failed"
-					   : "glFenceSync failed", err);
-		if (!fence)
-			atomic_store(&p->broken, 1);
-	}
+	if (!fence || err != GL_NO_ERROR)
+		fail_batch(p, batch, fence, err);
 	id = atomic_fetch_add_explicit(&p->batches, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&p->trace.rec, memory_order_relaxed)) {
 		struct cds_wfcq_node *n;
@@ -605,6 +732,11 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 
 	atomic_fetch_add_explicit(&p->close_ns, gp_now_ns() - t0,
 				  memory_order_relaxed);
+	if (!fence) {
+		/* fail_batch finished it: nothing to poll or time. */
+		gp_queue_push_list(&p->flight_q, batch);
+		return;
+	}
 	f = &p->flights[idx];
 	f->count = batch->count;
 	f->sampled = sample && st->timestamps;
@@ -618,11 +750,12 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	/* The best pace seen: a poll may come early, never late. */
 	f->expect_ns += st->best_ns * f->count;
 	p->flight_count++;
-	if (p->wait == GPUPIPE_WAIT_SIGNALLED && fence) {
+	if (p->wait == GPUPIPE_WAIT_SIGNALLED) {
 		/* Held until its fence has signalled: poll_flights. */
 		f->slots = *batch;
 		gp_list_init(batch);
 	} else {
+		gp_fault_handoff(fence);
 		gp_queue_push_list(&p->flight_q, batch);
 	}
 	st->cost_ns = EWMA(st->cost_ns, gp_now_ns() - t0 + st->poll_ns);

@@ -53,7 +53,7 @@ int gpupipe_trace_begin(gpupipe *p, size_t capacity, unsigned flags)
 	if (atomic_load(&p->trace.rec))
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: a trace "
 				"is already running; end it first");
-	rec = calloc(capacity, sizeof(*rec));
+	rec = gp_calloc(capacity, sizeof(*rec));
 	if (!rec)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate %zu trace "
 				"records", capacity);

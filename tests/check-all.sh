@@ -1,7 +1,10 @@
 #!/bin/sh
 # Every check CI runs, from a clean tree: `make check` in a plain build,
 # `make distcheck`, and `make check` again under ThreadSanitizer and under
-# AddressSanitizer with UndefinedBehaviorSanitizer, on Mesa llvmpipe. Prints every test log and
+# AddressSanitizer with UndefinedBehaviorSanitizer, on Mesa llvmpipe. The
+# ASan build is also the fault-injection build: it adds tests/test_faults
+# (the walk over every injection point, leaks checked at exit) and the
+# object-level half of tests/test_fault_points.sh. Prints every test log and
 # ends with one line "N passed, N failed" counting test cases.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -103,7 +106,7 @@ TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 exitcode=66" \
 # RTLD_NODELETE) so its unload at eglTerminate is not reported as a leak.
 ASAN_OPTIONS="quarantine_size_mb=0:detect_leaks=1:halt_on_error=0" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-	build asan --enable-sanitizer=address,undefined
+	build asan --enable-sanitizer=address,undefined --enable-fault-injection
 
 echo
 echo "$passed passed, $failed failed"

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fault injection, compiled in only with ./configure
+ * --enable-fault-injection (GPUPIPE_FAULT_INJECTION). Every allocation,
+ * thread creation, GL and EGL call of the library goes through a wrapper
+ * in fault.c (GL and EGL by the redirections in gl.h; the rest as
+ * gp_malloc, gp_thread_create... in internal.h). Each wrapper is a point:
+ * a test arms a point to fail its nth call, once or from then on, and the
+ * wrapper then fails the way the real call can fail:
+ *
+ *   allocations          return NULL
+ *   pthread_create       returns EAGAIN
+ *   gl* returning a name, sync or pointer: return 0 / NULL
+ *   glClientWaitSync     returns GL_WAIT_FAILED
+ *   glUnmapBuffer        returns GL_FALSE
+ *   other gl*            are skipped
+ *   egl*                 return EGL_FALSE / EGL_NO_CONTEXT / EGL_NO_DISPLAY
+ *                        / NULL and are skipped
+ *
+ * and a failed GL call leaves GL_OUT_OF_MEMORY for the next glGetError of
+ * that thread, a failed EGL call EGL_BAD_ALLOC for eglGetError. Points
+ * that are not calls:
+ *
+ *   fence_timeout        readback treats the fence it is about to wait on
+ *                        as timed out
+ *   glGetGraphicsResetStatus  a simulated GPU reset: from then on that
+ *                        call reports GL_UNKNOWN_CONTEXT_RESET, glGetError
+ *                        GL_CONTEXT_LOST, and glClientWaitSync returns
+ *                        GL_ALREADY_SIGNALED, as on a lost context
+ *
+ * glGetError and eglGetError are wrapped (to report injected errors) but
+ * never fail. The fence hand-off check: every fence the submit thread
+ * hands to readback must have been followed by a glFlush on that thread;
+ * a hand-off that was not is counted (gpupipe_fault_unflushed).
+ *
+ * This header declares the test-facing functions; the library exports them
+ * only in fault-injection builds.
+ */
+#ifndef GPUPIPE_FAULT_H
+#define GPUPIPE_FAULT_H
+
+#include <stdbool.h>
+
+#include "gpupipe.h"
+
+/* X(name): every point, in order. Keep the GL and EGL names equal to the
+ * wrapped functions' (gl.h). */
+#define GP_FAULT_POINTS(X) \
+	X(malloc) X(calloc) X(realloc) X(strdup) X(pthread_create) \
+	X(fence_timeout) \
+	X(glAttachShader) X(glBindBuffer) X(glBindBuffersRange) \
+	X(glBufferStorage) X(glClientWaitSync) X(glCompileShader) \
+	X(glCreateProgram) X(glCreateShader) X(glDeleteBuffers) \
+	X(glDeleteProgram) X(glDeleteQueries) X(glDeleteShader) \
+	X(glDeleteSync) X(glDetachShader) X(glDispatchCompute) \
+	X(glFenceSync) X(glFinish) X(glFlush) X(glGenBuffers) \
+	X(glGenQueries) X(glGetGraphicsResetStatus) \
+	X(glGetInteger64v) X(glGetIntegeri_v) X(glGetIntegerv) \
+	X(glGetProgramInfoLog) X(glGetProgramInterfaceiv) \
+	X(glGetProgramResourceiv) X(glGetProgramiv) \
+	X(glGetQueryObjectui64v) X(glGetQueryObjectuiv) X(glGetQueryiv) \
+	X(glGetShaderInfoLog) X(glGetShaderiv) X(glGetString) \
+	X(glLinkProgram) X(glMapBufferRange) X(glMemoryBarrier) \
+	X(glQueryCounter) X(glShaderSource) X(glUnmapBuffer) \
+	X(glUseProgram) \
+	X(eglBindAPI) X(eglCreateContext) X(eglDestroyContext) \
+	X(eglGetPlatformDisplayEXT) X(eglInitialize) X(eglMakeCurrent) \
+	X(eglQueryAPI) X(eglQueryDevicesEXT) X(eglQueryString) \
+	X(eglReleaseThread) X(eglTerminate)
+
+enum gp_fault_point {
+#define GP_FAULT_ENUM(name) GP_FAULT_##name,
+	GP_FAULT_POINTS(GP_FAULT_ENUM)
+#undef GP_FAULT_ENUM
+	GP_FAULT_COUNT
+};
+
+/* ---- for tests -------------------------------------------------------- */
+
+/* How many points there are, and the name of each (NULL past the end). */
+GPUPIPE_PUBLIC unsigned gpupipe_fault_count(void);
+GPUPIPE_PUBLIC const char *gpupipe_fault_name(unsigned point);
+/* Disarm, end a simulated reset, zero every counter. */
+GPUPIPE_PUBLIC void gpupipe_fault_reset(void);
+/* Fail the nth call of point (1: the next), counted from this call; with
+ * persist, every call from the nth on. */
+GPUPIPE_PUBLIC void gpupipe_fault_arm(unsigned point, unsigned long nth,
+				      bool persist);
+/* Calls of point since the last reset. */
+GPUPIPE_PUBLIC unsigned long gpupipe_fault_calls(unsigned point);
+/* Calls failed on purpose since the last reset. */
+GPUPIPE_PUBLIC unsigned long gpupipe_fault_fired(void);
+/* Fences handed to readback without a glFlush after them, since the last
+ * reset. */
+GPUPIPE_PUBLIC unsigned long gpupipe_fault_unflushed(void);
+
+/* ---- for the library -------------------------------------------------- */
+
+/* Count a call of point; true if it is to fail. */
+__attribute__((visibility("hidden"))) bool gp_fault_hit(
+	enum gp_fault_point point);
+
+#endif /* GPUPIPE_FAULT_H */
