@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A kernel that runs past fence_timeout_ms (shaders/test_spin.comp: it
+ * spins on GL_ARB_shader_clock, then frees the GPU by itself). On a GPU:
+ * the item under that fence completes GPUPIPE_TIMEDOUT, the pipeline is
+ * broken (later pushes return GPUPIPE_EBROKEN at once), every item queued
+ * behind it completes, and destroy returns, in both wait modes. llvmpipe
+ * runs a dispatch to its end inside glDispatchCompute, before the fence
+ * exists, so no fence can time out there; on it this checks that the
+ * spinning kernel runs and its outputs are right, and the timeout path is
+ * covered by fault injection (tests/test_faults.c) instead.
+ *
+ * GPUPIPE_SPIN_TICKS (default 3e9, about 1.5 s at 2 GHz) sets the spin on
+ * a GPU. The times printed are for the notes, never asserted.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+
+#define ITEMS 6
+#define ELEMS 64
+#define TIMEOUT_MS 200
+
+static char *spin_source;
+
+struct spin_run {
+	struct harness h;
+	uint64_t push_ns;
+	uint64_t done_ns[ITEMS];
+	int status[ITEMS], error[ITEMS];
+	unsigned rounds, ticks; /* item 0's spin */
+	atomic_uint bad;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int spin_prep(struct gpupipe_job *job, void *user_data)
+{
+	struct spin_run *r = user_data;
+	uint64_t id = (uintptr_t)job->item - 1;
+	uint32_t *x = job->input, i;
+
+	for (i = 0; i < ELEMS; i++)
+		x[i] = test_input(id, i);
+	job->params[0] = test_tag(id);
+	job->params[1] = ELEMS;
+	job->params[2] = TEST_WEIGHTS;
+	job->params[3] = id == 0 ? r->rounds : 0;
+	job->params[4] = r->ticks;
+	return 0;
+}
+
+static void spin_done(struct gpupipe_job *job, void *user_data)
+{
+	struct spin_run *r = user_data;
+	uint64_t id = (uintptr_t)job->item - 1;
+
+	if (id >= ITEMS || r->h.seen[id]) {
+		atomic_fetch_add(&r->bad, 1);
+		return;
+	}
+	r->h.seen[id]++;
+	r->done_ns[id] = now_ns();
+	r->status[id] = job->status;
+	r->error[id] = job->error;
+	if (job->status == GPUPIPE_DONE &&
+	    !output_ok(&r->h, id, job->output))
+		atomic_fetch_add(&r->bad, 1);
+	if (job->status != GPUPIPE_DONE && (!job->message || !job->error))
+		atomic_fetch_add(&r->bad, 1);
+	atomic_fetch_add(&r->h.completions, 1);
+}
+
+static bool synchronous_driver(gpupipe *p)
+{
+	struct gpupipe_info info;
+
+	gpupipe_get_info(p, &info);
+	printf("    GL_RENDERER \"%s\", GL_VERSION \"%s\", reset "
+	       "notification %s\n", info.renderer, info.version,
+	       info.reset_notification ? "on" : "not offered");
+	return strstr(info.renderer, "llvmpipe") != NULL;
+}
+
+static void run_spin(enum gpupipe_wait wait)
+{
+	const char *ticks_env = getenv("GPUPIPE_SPIN_TICKS");
+	double ticks = ticks_env ? atof(ticks_env) : 3e9;
+	struct gpupipe_stats st;
+	struct spin_run r;
+	uint64_t t0, id;
+	bool sync;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	harness_init(&r.h, ELEMS, 2, 1, 1, ITEMS);
+	r.h.cfg.shader_source = spin_source;
+	r.h.cfg.prep_cb = spin_prep;
+	r.h.cfg.done_cb = spin_done;
+	r.h.cfg.user_data = &r;
+	r.h.cfg.flags = GPUPIPE_FIXED_BATCH;
+	r.h.cfg.wait = wait;
+	r.h.cfg.fence_timeout_ms = TIMEOUT_MS;
+	ret = gpupipe_create(&r.h.cfg, &r.h.p);
+	if (ret)
+		printf("    create: %s: %s\n", gpupipe_error_name(ret),
+		       gpupipe_errmsg());
+	CU_ASSERT_EQUAL_FATAL(ret, 0);
+	sync = synchronous_driver(r.h.p);
+	/* On llvmpipe the clock counts CPU time: spin briefly. */
+	if (sync)
+		ticks = 2e6;
+	r.rounds = (unsigned)(ticks / 1e9) + 1;
+	r.ticks = (unsigned)(ticks / r.rounds);
+
+	r.push_ns = now_ns();
+	for (id = 0; id < ITEMS; id++)
+		CU_ASSERT_EQUAL(gpupipe_push(r.h.p, (void *)(uintptr_t)(id + 1),
+					     0), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(r.h.p, 60000), 0);
+	CU_ASSERT_EQUAL(atomic_load(&r.h.completions), ITEMS);
+	CU_ASSERT_EQUAL(atomic_load(&r.bad), 0);
+	CU_ASSERT_EQUAL(gpupipe_get_stats(r.h.p, &st), 0);
+	if (sync) {
+		printf("    llvmpipe: the dispatch ends before its fence "
+		       "exists; all %d items DONE, outputs checked\n", ITEMS);
+		for (id = 0; id < ITEMS; id++)
+			CU_ASSERT_EQUAL(r.status[id], GPUPIPE_DONE);
+		CU_ASSERT_EQUAL(st.broken, 0);
+	} else {
+		CU_ASSERT_EQUAL(r.status[0], GPUPIPE_TIMEDOUT);
+		CU_ASSERT_EQUAL(r.error[0], GPUPIPE_ETIMEDOUT);
+		for (id = 1; id < ITEMS; id++)
+			CU_ASSERT_NOT_EQUAL(r.status[id], GPUPIPE_DONE);
+		CU_ASSERT_EQUAL(st.broken, GPUPIPE_TIMEDOUT);
+		t0 = now_ns();
+		ret = gpupipe_push(r.h.p, (void *)(uintptr_t)ITEMS, 0);
+		CU_ASSERT_EQUAL(ret, GPUPIPE_EBROKEN);
+		printf("    %s: spin %u x %u ticks, fence_timeout_ms %d: item 0 "
+		       "%s after %.1f ms; last item %s after %.1f ms; push "
+		       "then: %s in %.3f ms\n",
+		       wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
+		       r.rounds, r.ticks, TIMEOUT_MS,
+		       gpupipe_status_name(r.status[0]),
+		       (double)(r.done_ns[0] - r.push_ns) / 1e6,
+		       gpupipe_status_name(r.status[ITEMS - 1]),
+		       (double)(r.done_ns[ITEMS - 1] - r.push_ns) / 1e6,
+		       gpupipe_error_name(ret), (double)(now_ns() - t0) / 1e6);
+	}
+	t0 = now_ns();
+	CU_ASSERT_EQUAL(gpupipe_destroy(r.h.p), 0);
+	if (!sync)
+		printf("    destroy returned in %.1f ms\n",
+		       (double)(now_ns() - t0) / 1e6);
+	r.h.p = NULL;
+	harness_fini(&r.h);
+}
+
+static void test_timeout_signalled(void)
+{
+	run_spin(GPUPIPE_WAIT_SIGNALLED);
+}
+
+static void test_timeout_block(void)
+{
+	run_spin(GPUPIPE_WAIT_BLOCK);
+}
+
+int main(void)
+{
+	const char *dir = getenv("GPUPIPE_SHADER_DIR");
+	char path[4096];
+	CU_pSuite s;
+	int ret;
+
+	test_init(120);
+	snprintf(path, sizeof(path), "%s/test_spin.comp",
+		 dir ? dir : SHADER_DIR);
+	if (gpupipe_load_shader(path, &spin_source)) {
+		fprintf(stderr, "%s\n", gpupipe_errmsg());
+		return 2;
+	}
+	s = CU_add_suite("timeout", NULL, NULL);
+	CU_add_test(s, "a kernel past fence_timeout_ms, signalled wait: "
+		       "TIMEDOUT, broken, all completed",
+		    test_timeout_signalled);
+	CU_add_test(s, "a kernel past fence_timeout_ms, blocking wait: "
+		       "TIMEDOUT, broken, all completed",
+		    test_timeout_block);
+	ret = test_run("timeout");
+	free(spin_source);
+	return ret;
+}
