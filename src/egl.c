@@ -163,20 +163,23 @@ static void display_unref(EGLDisplay dpy)
 	pthread_mutex_unlock(&displays_lock);
 }
 
-/* The attribute that asks for reset notification on dpy, or EGL_NONE:
- * EGL_EXT_create_context_robustness, or EGL 1.5 / EGL_KHR_create_context,
- * whose attribute has another value. */
-static EGLint reset_attribute(EGLDisplay dpy)
+/* The attributes that ask for reset notification on dpy, best first,
+ * ending with EGL_NONE (none). For desktop OpenGL, EGL 1.5's attribute
+ * (EGL_KHR_create_context's value); Mesa refuses the EXT one, meant for
+ * OpenGL ES, with EGL_BAD_ATTRIBUTE, but other drivers may take only it. */
+static void reset_attributes(EGLDisplay dpy, EGLint out[3])
 {
-	if (epoxy_has_egl_extension(dpy, "EGL_EXT_create_context_robustness"))
-		return EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY_EXT;
+	unsigned n = 0;
+
 	if (epoxy_egl_version(dpy) >= 15 ||
 	    epoxy_has_egl_extension(dpy, "EGL_KHR_create_context"))
-		return EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY_KHR;
-	return EGL_NONE;
+		out[n++] = EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY_KHR;
+	if (epoxy_has_egl_extension(dpy, "EGL_EXT_create_context_robustness"))
+		out[n++] = EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY_EXT;
+	out[n] = EGL_NONE;
 }
 
-/* reset: an attribute from reset_attribute, asking that a GPU reset be
+/* reset: an attribute from reset_attributes, asking that a GPU reset be
  * reported (GL_LOSE_CONTEXT_ON_RESET); EGL_NONE: not. Only the
  * notification: robust buffer access would slow every dispatch. */
 static EGLContext create_context(EGLDisplay dpy, EGLContext share,
@@ -210,7 +213,8 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 {
 	EGLDisplay dpy;
 	EGLenum saved_api;
-	EGLint reset;
+	EGLint resets[3], reset;
+	unsigned i;
 	int ret;
 
 	memset(e, 0, sizeof(*e));
@@ -256,17 +260,14 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 	/* With reset notification where the driver offers it. Contexts that
 	 * share objects must agree on it, so an application's context
 	 * without it makes ours go without. */
-	reset = reset_attribute(dpy);
-	e->submit_ctx = EGL_NO_CONTEXT;
-	if (reset != EGL_NONE)
+	reset_attributes(dpy, resets);
+	for (i = 0;; i++) {
+		reset = resets[i];
 		e->submit_ctx = create_context(dpy, share_ctx ? share_ctx
 							      : EGL_NO_CONTEXT,
 					       reset);
-	if (e->submit_ctx == EGL_NO_CONTEXT) {
-		reset = EGL_NONE;
-		e->submit_ctx = create_context(dpy, share_ctx ? share_ctx
-							      : EGL_NO_CONTEXT,
-					       EGL_NONE);
+		if (e->submit_ctx != EGL_NO_CONTEXT || reset == EGL_NONE)
+			break;
 	}
 	e->reset_notification = reset != EGL_NONE;
 	if (e->submit_ctx == EGL_NO_CONTEXT) {

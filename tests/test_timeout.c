@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <epoxy/egl.h>
+
 #include "common.h"
 
 #define ITEMS 6
@@ -33,6 +35,7 @@ struct spin_run {
 	uint64_t push_ns;
 	uint64_t done_ns[ITEMS];
 	int status[ITEMS], error[ITEMS];
+	bool accepted[ITEMS];
 	unsigned rounds, ticks; /* item 0's spin */
 	atomic_uint bad;
 };
@@ -82,6 +85,54 @@ static void spin_done(struct gpupipe_job *job, void *user_data)
 	atomic_fetch_add(&r->h.completions, 1);
 }
 
+/* Why reset notification is or is not on: what the display offers and
+ * what context creation with each attribute says (printed only). */
+static void print_reset_support(void)
+{
+	static const struct {
+		const char *name;
+		EGLint attr;
+	} tries[] = {
+		{ "EXT", EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY_EXT },
+		{ "KHR/1.5", EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY_KHR },
+	};
+	EGLDisplay d = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
+						EGL_DEFAULT_DISPLAY, NULL);
+	const char *ext;
+	EGLint major = 0, minor = 0;
+	unsigned i;
+
+	if (d == EGL_NO_DISPLAY || !eglInitialize(d, &major, &minor))
+		return;
+	ext = eglQueryString(d, EGL_EXTENSIONS);
+	printf("    EGL %d.%d, EGL_EXT_create_context_robustness %s, "
+	       "EGL_KHR_create_context %s\n", major, minor,
+	       ext && strstr(ext, "EGL_EXT_create_context_robustness") ? "yes"
+									: "no",
+	       ext && strstr(ext, "EGL_KHR_create_context") ? "yes" : "no");
+	eglBindAPI(EGL_OPENGL_API);
+	for (i = 0; i < 2; i++) {
+		const EGLint attrs[] = {
+			EGL_CONTEXT_MAJOR_VERSION, 4,
+			EGL_CONTEXT_MINOR_VERSION, 5,
+			EGL_CONTEXT_OPENGL_PROFILE_MASK,
+			EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
+			tries[i].attr, EGL_LOSE_CONTEXT_ON_RESET_EXT,
+			EGL_NONE,
+		};
+		EGLContext c = eglCreateContext(d, EGL_NO_CONFIG_KHR,
+						EGL_NO_CONTEXT, attrs);
+
+		printf("    eglCreateContext with the %s reset attribute: %s "
+		       "(0x%04x)\n", tries[i].name,
+		       c != EGL_NO_CONTEXT ? "created" : "failed",
+		       (unsigned)eglGetError());
+		if (c != EGL_NO_CONTEXT)
+			eglDestroyContext(d, c);
+	}
+	/* Not eglTerminate: the pipeline uses this display. */
+}
+
 static bool synchronous_driver(gpupipe *p)
 {
 	struct gpupipe_info info;
@@ -100,6 +151,7 @@ static void run_spin(enum gpupipe_wait wait)
 	struct gpupipe_stats st;
 	struct spin_run r;
 	uint64_t t0, id;
+	unsigned accepted = 0, last = 0;
 	bool sync;
 	int ret;
 
@@ -118,18 +170,28 @@ static void run_spin(enum gpupipe_wait wait)
 		       gpupipe_errmsg());
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
 	sync = synchronous_driver(r.h.p);
+	if (getenv("GPUPIPE_FORCE_DIAG") || (!sync && wait == GPUPIPE_WAIT_SIGNALLED))
+		print_reset_support();
 	/* On llvmpipe the clock counts CPU time: spin briefly. */
 	if (sync)
 		ticks = 2e6;
 	r.rounds = (unsigned)(ticks / 1e9) + 1;
 	r.ticks = (unsigned)(ticks / r.rounds);
 
+	/* Pushes block while both slots are busy; once the timeout broke
+	 * the pipeline, a push returns GPUPIPE_EBROKEN instead. */
 	r.push_ns = now_ns();
-	for (id = 0; id < ITEMS; id++)
-		CU_ASSERT_EQUAL(gpupipe_push(r.h.p, (void *)(uintptr_t)(id + 1),
-					     0), 0);
+	for (id = 0; id < ITEMS; id++) {
+		ret = gpupipe_push(r.h.p, (void *)(uintptr_t)(id + 1), 0);
+		r.accepted[id] = ret == 0;
+		if (ret)
+			CU_ASSERT_EQUAL(ret, GPUPIPE_EBROKEN);
+		accepted += r.accepted[id];
+	}
 	CU_ASSERT_EQUAL(gpupipe_drain(r.h.p, 60000), 0);
-	CU_ASSERT_EQUAL(atomic_load(&r.h.completions), ITEMS);
+	CU_ASSERT_EQUAL(atomic_load(&r.h.completions), accepted);
+	for (id = 0; id < ITEMS; id++)
+		CU_ASSERT_EQUAL(r.h.seen[id], r.accepted[id]);
 	CU_ASSERT_EQUAL(atomic_load(&r.bad), 0);
 	CU_ASSERT_EQUAL(gpupipe_get_stats(r.h.p, &st), 0);
 	if (sync) {
@@ -139,23 +201,31 @@ static void run_spin(enum gpupipe_wait wait)
 			CU_ASSERT_EQUAL(r.status[id], GPUPIPE_DONE);
 		CU_ASSERT_EQUAL(st.broken, 0);
 	} else {
+		CU_ASSERT_TRUE(r.accepted[0]);
 		CU_ASSERT_EQUAL(r.status[0], GPUPIPE_TIMEDOUT);
 		CU_ASSERT_EQUAL(r.error[0], GPUPIPE_ETIMEDOUT);
-		for (id = 1; id < ITEMS; id++)
+		/* Items behind the hung one: completed, not DONE (their
+		 * fences come after its, or they were never dispatched). */
+		for (id = 1; id < ITEMS; id++) {
+			if (!r.accepted[id])
+				continue;
 			CU_ASSERT_NOT_EQUAL(r.status[id], GPUPIPE_DONE);
+			last = (unsigned)id;
+		}
 		CU_ASSERT_EQUAL(st.broken, GPUPIPE_TIMEDOUT);
 		t0 = now_ns();
 		ret = gpupipe_push(r.h.p, (void *)(uintptr_t)ITEMS, 0);
 		CU_ASSERT_EQUAL(ret, GPUPIPE_EBROKEN);
 		printf("    %s: spin %u x %u ticks, fence_timeout_ms %d: item 0 "
-		       "%s after %.1f ms; last item %s after %.1f ms; push "
-		       "then: %s in %.3f ms\n",
+		       "%s after %.1f ms; %u of %d pushes accepted, the last "
+		       "(item %u) %s after %.1f ms; a push then: %s in %.3f "
+		       "ms\n",
 		       wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
 		       r.rounds, r.ticks, TIMEOUT_MS,
 		       gpupipe_status_name(r.status[0]),
-		       (double)(r.done_ns[0] - r.push_ns) / 1e6,
-		       gpupipe_status_name(r.status[ITEMS - 1]),
-		       (double)(r.done_ns[ITEMS - 1] - r.push_ns) / 1e6,
+		       (double)(r.done_ns[0] - r.push_ns) / 1e6, accepted,
+		       ITEMS, last, gpupipe_status_name(r.status[last]),
+		       (double)(r.done_ns[last] - r.push_ns) / 1e6,
 		       gpupipe_error_name(ret), (double)(now_ns() - t0) / 1e6);
 	}
 	t0 = now_ns();
