@@ -14,6 +14,8 @@
  *   egl.c       displays and the two shared contexts
  *   shader.c    compile and link, with the info log
  *   error.c     error table, strerror, thread-local errmsg
+ *   gl.h        the only way to GL and EGL (libepoxy)
+ *   fault.c     fault injection (--enable-fault-injection only)
  *   trace.c     per-item timelines (gpupipe_trace_begin/end)
  */
 #ifndef GPUPIPE_INTERNAL_H
