@@ -300,6 +300,8 @@ static void collect_trace(struct gpupipe *p)
 		if (p->slots[i].query_pending)
 			read_slot_queries(p, &p->slots[i]);
 	measure_clock_offset(p);
+	/* Between batches: a failed read costs only its timestamps. */
+	clear_gl_errors();
 	gp_trace_collected(&p->trace);
 }
 
@@ -412,12 +414,22 @@ static void bind_scratch(struct gpupipe *p)
 	bind_slot(p, p->nslots);
 }
 
-static void dispatch(struct gpupipe *p, struct gp_slot *s)
+/* Dispatch s. *batch_err keeps the first GL error of the batch so far
+ * where this has to read errors itself. */
+static void dispatch(struct gpupipe *p, struct gp_slot *s, GLenum *batch_err)
 {
 	struct gpupipe_trace_record *rec = gp_trace_rec(&p->trace, s->job.seq);
 
-	if (s->query_pending)
+	if (s->query_pending) {
+		/* Errors before the reads are the batch's; the reads' own
+		 * cost only this trace record's GPU times. */
+		GLenum e = glGetError();
+
+		if (e != GL_NO_ERROR && *batch_err == GL_NO_ERROR)
+			*batch_err = e;
 		read_slot_queries(p, s);
+		clear_gl_errors();
+	}
 	bind_slot(p, s->index);
 	if (!rec) {
 		glDispatchCompute(s->job.groups[0], s->job.groups[1],
@@ -469,6 +481,9 @@ struct submit {
 	uint64_t batches;      /* batches closed so far */
 	uint64_t last_end;     /* GL_TIMESTAMP of the last sampled batch */
 	uint64_t last_items;   /* items dispatched up to it */
+	bool read_query;       /* a timestamp was read since the last
+				* error check */
+	GLenum batch_err;      /* an error of this batch read early */
 };
 
 /* One batch in this many carries a GL_TIMESTAMP: on NVIDIA a timestamp
@@ -534,6 +549,7 @@ static void read_flight_time(struct gpupipe *p, struct submit *st,
 		return;
 	glGetQueryObjectui64v(p->batch_queries[ring_index], GL_QUERY_RESULT,
 			      &end);
+	st->read_query = true;
 	if (st->last_end && end > st->last_end &&
 	    f->items_to_end > st->last_items) {
 		uint64_t pace = (end - st->last_end) /
@@ -579,6 +595,7 @@ static uint64_t poll_slice(const struct gp_flight *f, uint64_t now)
 static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 {
 	uint64_t t0 = gp_now_ns();
+	bool calls = false;
 
 	while (p->flight_count) {
 		unsigned idx = p->flight_head;
@@ -592,6 +609,7 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 			if (!force && t0 < f->expect_ns)
 				break;
 			r = glClientWaitSync(f->fence, 0, 0);
+			calls = true;
 			atomic_fetch_add_explicit(&p->fence_polls, 1,
 						  memory_order_relaxed);
 			if (r == GL_TIMEOUT_EXPIRED) {
@@ -614,16 +632,25 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 		} else {
 			GLuint avail = GL_TRUE;
 
-			if (st->timestamps && f->sampled && !force)
+			if (st->timestamps && f->sampled && !force) {
 				glGetQueryObjectuiv(p->batch_queries[idx],
 						    GL_QUERY_RESULT_AVAILABLE,
 						    &avail);
+				calls = true;
+			}
 			if (!avail)
 				break;
 			read_flight_time(p, st, idx, f);
 		}
 		pop_flight(p);
 	}
+	/* A failed poll or timestamp read is no item's failure: read its
+	 * error here, so it does not land on the next batch (the timing
+	 * sample is lost: a failed read leaves end 0). Not when called
+	 * from close_batch, whose own dispatches' errors must stay. */
+	if ((calls || st->read_query) && !force)
+		clear_gl_errors();
+	st->read_query = false;
 	t0 = gp_now_ns() - t0;
 	st->poll_ns += t0;
 	atomic_fetch_add_explicit(&p->poll_ns, t0, memory_order_relaxed);
@@ -709,6 +736,9 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	 * read between batches, which only a lost context or a driver fault
 	 * causes, lands on the next batch.) */
 	err = glGetError();
+	if (err == GL_NO_ERROR)
+		err = st->batch_err;
+	st->batch_err = GL_NO_ERROR;
 	first->fence = fence;
 	first->batch_len = batch->count;
 	if (!fence || err != GL_NO_ERROR)
@@ -781,7 +811,7 @@ static void dispatch_batch(struct gpupipe *p, struct submit *st,
 			pass_through(p, s);
 			continue;
 		}
-		dispatch(p, s);
+		dispatch(p, s, &st->batch_err);
 		s->fence = NULL;
 		s->batch_len = 0;
 		s->dispatched = true;

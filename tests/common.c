@@ -163,9 +163,12 @@ static void h_done(struct gpupipe_job *job, void *user_data)
 		if (job->output || !job->message || !job->message[0])
 			atomic_fetch_add(&h->bad_status, 1);
 		/* FAILED only where prep_cb failed, with its code. */
-		if (job->status == GPUPIPE_FAILED &&
+		if (job->status == GPUPIPE_FAILED && !h->faults &&
 		    (!harness_fails(h->fail_id, h->fail_every, id) ||
 		     job->error != 42))
+			atomic_fetch_add(&h->bad_status, 1);
+		if (h->faults && job->status != GPUPIPE_CANCELLED &&
+		    !job->error)
 			atomic_fetch_add(&h->bad_status, 1);
 	}
 	{

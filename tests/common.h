@@ -72,6 +72,8 @@ struct harness {
 	atomic_int done_waiting;/* done_cbs waiting on done_gate */
 	unsigned done_delay_us; /* sleep in done_cb */
 	bool unordered;         /* post_threads: no order to check */
+	bool faults;            /* faults are injected: any failure status
+				 * may come, with an error and a message */
 	bool many_pushers;      /* seq order holds, id order does not */
 	unsigned keep_every;    /* done_cb keeps ids % keep_every == 0 */
 	struct gpupipe_job **kept; /* by id, what done_cb kept */

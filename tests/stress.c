@@ -11,6 +11,10 @@
  * accepted push must have had exactly one completion, every DONE output
  * must be right, FAILED only where prep failed, none may come after
  * destroy returned, and, without a post pool, completions in push order.
+ * In a fault-injection build, one round in three also makes a random
+ * run-time call fail (once or from then on: a bind, a dispatch, a fence, a
+ * wait, a timeout, a GPU reset); then any failure status may come, each
+ * with an error and a message, and the books must balance all the same.
  *
  *   stress [--seconds S] [--seed N]
  *
@@ -29,6 +33,19 @@
 #include <unistd.h>
 
 #include "common.h"
+#ifdef GPUPIPE_FAULT_INJECTION
+#include "fault.h"
+
+/* The points a running pipeline reaches. */
+static const unsigned runtime_points[] = {
+	GP_FAULT_glBindBuffersRange, GP_FAULT_glDispatchCompute,
+	GP_FAULT_glMemoryBarrier, GP_FAULT_glFenceSync,
+	GP_FAULT_glClientWaitSync, GP_FAULT_glDeleteSync,
+	GP_FAULT_fence_timeout, GP_FAULT_glGetGraphicsResetStatus,
+	GP_FAULT_glGetQueryObjectui64v, GP_FAULT_glGetQueryObjectuiv,
+	GP_FAULT_glQueryCounter,
+};
+#endif
 
 #define MAX_PUSHERS 4
 #define PER_PUSHER 100000 /* id space of one pusher */
@@ -116,6 +133,21 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 		 pushers, h.prep_delay_us, h.fail_every ? "failures" : "no "
 		 "failures", ending == 0 ? "drain" : ending == 1 ? "racing "
 		 "destroy" : "destroy with held prep");
+#ifdef GPUPIPE_FAULT_INJECTION
+	gpupipe_fault_reset();
+	if (rand_r(seed) % 3 == 0) {
+		unsigned point = runtime_points[rand_r(seed) %
+			(sizeof(runtime_points) / sizeof(runtime_points[0]))];
+		unsigned long nth = 1 + rand_r(seed) % 400;
+		bool persist = rand_r(seed) % 2;
+
+		h.faults = true;
+		snprintf(desc + strlen(desc), dlen - strlen(desc),
+			 ", fault %s #%lu%s", gpupipe_fault_name(point), nth,
+			 persist ? " on" : "");
+		gpupipe_fault_arm(point, nth, persist);
+	}
+#endif
 	ok = calloc(total, 1);
 	ret = harness_create(&h);
 	if (ret || !ok) {
@@ -161,9 +193,9 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 	total_items += accepted;
 	for (id = 0; id < total; id++)
 		seen_bad += h.seen[id] != ok[id];
-	statuses = atomic_load(&h.by_status[GPUPIPE_DONE]) +
-		   atomic_load(&h.by_status[GPUPIPE_FAILED]) +
-		   atomic_load(&h.by_status[GPUPIPE_CANCELLED]);
+	statuses = 0;
+	for (i = 0; i <= GPUPIPE_DEVICE_LOST; i++)
+		statuses += atomic_load(&h.by_status[i]);
 	usleep(1000);
 	if (seen_bad || atomic_load(&h.completions) != accepted ||
 	    after != accepted || statuses != accepted ||
@@ -171,15 +203,27 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 	    atomic_load(&h.bad_order) || atomic_load(&h.bad_seq))
 		bad = 1;
 	for (i = 0; i < pushers; i++)
-		if (pu[i].last_error && pu[i].last_error != GPUPIPE_ESHUTDOWN)
+		if (pu[i].last_error && pu[i].last_error != GPUPIPE_ESHUTDOWN &&
+		    !(h.faults && pu[i].last_error == GPUPIPE_EBROKEN))
 			bad = 1;
+#ifdef GPUPIPE_FAULT_INJECTION
+	/* Every fence handed over was flushed, whatever else failed. */
+	if (gpupipe_fault_unflushed())
+		bad = 1;
+	gpupipe_fault_reset();
+#endif
 	snprintf(desc + strlen(desc), dlen - strlen(desc),
-		 ": %llu accepted, %llu done, %llu failed, %llu cancelled"
-		 "%s", (unsigned long long)accepted,
+		 ": %llu accepted, %llu done, %llu failed, %llu cancelled, "
+		 "%llu timed out, %llu device lost%s",
+		 (unsigned long long)accepted,
 		 (unsigned long long)atomic_load(&h.by_status[GPUPIPE_DONE]),
 		 (unsigned long long)atomic_load(&h.by_status[GPUPIPE_FAILED]),
 		 (unsigned long long)atomic_load(
 			 &h.by_status[GPUPIPE_CANCELLED]),
+		 (unsigned long long)atomic_load(
+			 &h.by_status[GPUPIPE_TIMEDOUT]),
+		 (unsigned long long)atomic_load(
+			 &h.by_status[GPUPIPE_DEVICE_LOST]),
 		 bad ? " - UNBALANCED" : "");
 	if (bad)
 		fprintf(stderr, "round %u: seen mismatches %llu, completions "

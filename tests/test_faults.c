@@ -328,6 +328,23 @@ static void test_fence_failure_fails_its_batch(void)
 	run_free(&r);
 }
 
+/* A timestamp that cannot be read costs only timing: no item fails. */
+static void test_query_failure_fails_nothing(void)
+{
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		struct run r;
+
+		run_shape(&shapes[i], GP_FAULT_glGetQueryObjectui64v, 1, true,
+			  &r);
+		check_rules(&r, GP_FAULT_glGetQueryObjectui64v);
+		CU_ASSERT_TRUE(r.fired >= 1);
+		CU_ASSERT_EQUAL(count_status(&r, GPUPIPE_DONE), ITEMS);
+		run_free(&r);
+	}
+}
+
 /* A fence that does not signal in time: its items TIMEDOUT, the
  * pipeline broken, every later item completed, later pushes refused. */
 static void test_timeout_breaks_the_pipeline(void)
@@ -574,6 +591,8 @@ int main(void)
 		    test_gl_error_fails_its_item);
 	CU_add_test(s, "a failed glFenceSync fails its batch; the pipeline "
 		       "goes on", test_fence_failure_fails_its_batch);
+	CU_add_test(s, "failed timestamp reads fail no item",
+		    test_query_failure_fails_nothing);
 	CU_add_test(s, "a fence timeout: TIMEDOUT, then broken",
 		    test_timeout_breaks_the_pipeline);
 	CU_add_test(s, "a GPU reset: DEVICE_LOST for every item, broken",
