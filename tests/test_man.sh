@@ -74,6 +74,22 @@ else
 fi
 
 # Aliases resolve, and every page renders without a warning.
+# The bad-input table in gpupipe(7) is tests/test_bad_input.c's, row for
+# row: "function<TAB>input<TAB>code".
+rows=$(sed -n '/} table\[\] = {/,/^};/p' "$top/tests/test_bad_input.c" |
+	tr '\n\t' '  ' | grep -oE '\{ *"[^"]+", *"[^"]+", *[a-z_0-9]+, *[A-Z_0-9]+ *\}' |
+	sed -E 's/\{ *"([^"]+)", *"([^"]+)", *[a-z_0-9]+, *([A-Z_0-9]+) *\}/\1	\2	\3/')
+nrows=$(echo "$rows" | grep -c .)
+missing=$(echo "$rows" | while IFS= read -r row; do
+	grep -qxF "$row" "$man/man7/gpupipe.7" || echo "    $row"
+done)
+if [ "$nrows" -gt 0 ] && [ -z "$missing" ]; then
+	ok "gpupipe(7) lists the bad-input table ($nrows rows)"
+else
+	bad "gpupipe(7) lists the bad-input table" "rows missing ($nrows in the test):
+$missing"
+fi
+
 if command -v groff >/dev/null 2>&1; then
 	warn=$(cd "$man" && for page in man1/*.1 man3/*.3 man7/*.7; do
 		groff -man -t -ww -z "$page" 2>&1 | sed "s|^|$page: |"
