@@ -50,6 +50,7 @@ static const char usage[] =
 "  --n N               sgemm: matrix size (2048; 128 on llvmpipe)\n"
 "  --device N          use EGL device N (eglQueryDevicesEXT) instead of\n"
 "                      the default display\n"
+"  --list-devices      print the host's EGL devices and exit\n"
 "  --warmup-s S        GPU warm-up before the first round (default 0.5)\n"
 "  --json FILE         write the results as JSON\n"
 "  --csv FILE          write one CSV row per mode\n"
@@ -99,12 +100,49 @@ static int parse_modes(const char *s, unsigned *out)
 	return mask ? 0 : -1;
 }
 
+/* --list-devices: one line per EGL device, as gpupipe_list_devices
+ * reports it. */
+static int list_devices(void)
+{
+	struct gpupipe_device *d;
+	unsigned n = 0, i;
+
+	if (gpupipe_list_devices(NULL, 0, &n)) {
+		fprintf(stderr, "gpupipe-bench: %s\n", gpupipe_errmsg());
+		return 1;
+	}
+	d = calloc(n ? n : 1, sizeof(*d));
+	if (!d || gpupipe_list_devices(d, n, &n)) {
+		fprintf(stderr, "gpupipe-bench: %s\n",
+			d ? gpupipe_errmsg() : "out of memory");
+		free(d);
+		return 1;
+	}
+	printf("%u EGL device(s); --device N picks one\n", n);
+	printf("%-6s %-9s %-5s %-22s %-10s %s\n", "device", "kind", "cuda",
+	       "drm node", "driver", "renderer");
+	for (i = 0; i < n; i++) {
+		char cuda[16] = "-";
+
+		if (d[i].cuda_device >= 0)
+			snprintf(cuda, sizeof(cuda), "%d", d[i].cuda_device);
+		printf("%-6u %-9s %-5s %-22s %-10s %s\n", d[i].index,
+		       d[i].software ? "software" : "hardware", cuda,
+		       d[i].drm_node[0] ? d[i].drm_node : "-",
+		       d[i].driver[0] ? d[i].driver : "-",
+		       d[i].renderer[0] ? d[i].renderer : "-");
+	}
+	free(d);
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct params *p)
 {
 	enum { O_WL = 256, O_SHADER, O_IN, O_OUT, O_GROUPS, O_ITEMS, O_ROUNDS,
 	       O_MODES, O_DEPTH, O_PREP, O_BATCH, O_PREPUS, O_POSTUS, O_GPUUS,
 	       O_N, O_JSON, O_CSV, O_TRACE, O_QUIET, O_DEVICE, O_CORRUPT,
-	       O_WARMUP, O_HELP, O_WAIT, O_POST, O_CHECK, O_BLAT };
+	       O_WARMUP, O_HELP, O_WAIT, O_POST, O_CHECK, O_BLAT,
+	       O_LIST_DEVICES };
 	static const struct option opts[] = {
 		{ "workload", required_argument, NULL, O_WL },
 		{ "shader", required_argument, NULL, O_SHADER },
@@ -132,6 +170,7 @@ static int parse_args(int argc, char **argv, struct params *p)
 		{ "post-threads", required_argument, NULL, O_POST },
 		{ "check", required_argument, NULL, O_CHECK },
 		{ "batch-latency-us", required_argument, NULL, O_BLAT },
+		{ "list-devices", no_argument, NULL, O_LIST_DEVICES },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -308,6 +347,8 @@ static int parse_args(int argc, char **argv, struct params *p)
 		case O_HELP:
 			fputs(usage, stdout);
 			exit(0);
+		case O_LIST_DEVICES:
+			exit(list_devices());
 		default:
 			return usage_error("unknown or incomplete option '%s'",
 					   argv[optind - 1]);

@@ -472,6 +472,30 @@ GPUPIPE_PUBLIC void gpupipe_job_set_message(struct gpupipe_job *job,
 					    const char *fmt, ...)
 	GPUPIPE_PRINTF(2, 3);
 
+/* One EGL device of this host (gpupipe_list_devices). Strings the driver
+ * does not tell are empty. */
+struct gpupipe_device {
+	unsigned index;          /* device_index for GPUPIPE_DISPLAY_DEVICE */
+	unsigned software;       /* 1: a software renderer (Mesa's llvmpipe:
+				  * EGL_MESA_device_software) */
+	int cuda_device;         /* CUDA device ordinal (EGL_NV_device_cuda),
+				  * or -1 */
+	char drm_node[64];       /* DRM render node, else primary node */
+	char driver[64];         /* EGL_DRIVER_NAME_EXT */
+	char renderer[128];      /* EGL_RENDERER_EXT */
+};
+
+/*
+ * gpupipe_list_devices: the host's EGL devices, in eglQueryDevicesEXT
+ * order (the order device_index counts in). Fills devices[0..max) and sets
+ * *count to how many there are, which may exceed max; devices may be NULL
+ * when max is 0. Opens no display. Returns 0, GPUPIPE_EINVAL (count NULL,
+ * or devices NULL with max > 0), GPUPIPE_ENOTSUP (the EGL client cannot
+ * list devices) or GPUPIPE_EDRIVER.
+ */
+GPUPIPE_PUBLIC int gpupipe_list_devices(struct gpupipe_device *devices,
+					unsigned max, unsigned *count);
+
 /*
  * gpupipe_load_shader: read a whole file into a NUL-terminated string,
  * returned in *source; free it with free(). Returns 0, GPUPIPE_EINVAL

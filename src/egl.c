@@ -11,11 +11,23 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "gl.h"
 
 #include "internal.h"
+
+/* Newer than libepoxy 1.5's generated headers. */
+#ifndef EGL_DRM_RENDER_NODE_FILE_EXT
+#define EGL_DRM_RENDER_NODE_FILE_EXT 0x3377 /* EGL_EXT_device_drm_render_node */
+#endif
+#ifndef EGL_DRIVER_NAME_EXT
+#define EGL_DRIVER_NAME_EXT 0x335E /* EGL_EXT_device_persistent_id */
+#endif
+#ifndef EGL_RENDERER_EXT
+#define EGL_RENDERER_EXT 0x335F /* EGL_EXT_device_persistent_id */
+#endif
 
 #define MAX_DISPLAYS 32
 
@@ -82,6 +94,70 @@ static int get_device_display(unsigned index, EGLDisplay *out)
 					devices[index], NULL);
 	if (*out == EGL_NO_DISPLAY)
 		return egl_fail("eglGetPlatformDisplayEXT(EGL_PLATFORM_DEVICE_EXT)");
+	return 0;
+}
+
+/* Copy device string name into dst ("" when the driver does not tell). */
+static void device_string(EGLDeviceEXT dev, const char *dev_ext,
+			  const char *needs, EGLint name, char *dst, size_t n)
+{
+	const char *v = NULL;
+
+	if (dev_ext && strstr(dev_ext, needs))
+		v = eglQueryDeviceStringEXT(dev, name);
+	snprintf(dst, n, "%s", v ? v : "");
+}
+
+int gpupipe_list_devices(struct gpupipe_device *devices, unsigned max,
+			 unsigned *count)
+{
+	EGLDeviceEXT found[64];
+	EGLint n = 0, i;
+
+	gp_error_clear();
+	if (!count || (!devices && max))
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_list_devices: %s",
+				!count ? "count is NULL"
+				       : "devices is NULL but max is not 0");
+	*count = 0;
+	if (!client_has("EGL_EXT_device_enumeration") &&
+	    !client_has("EGL_EXT_device_base"))
+		return gp_error(GPUPIPE_ENOTSUP, "EGL client extension "
+				"EGL_EXT_device_enumeration (or "
+				"EGL_EXT_device_base) is missing: cannot list "
+				"EGL devices");
+	if (!eglQueryDevicesEXT(64, found, &n))
+		return egl_fail("eglQueryDevicesEXT");
+	for (i = 0; i < n && (unsigned)i < max; i++) {
+		struct gpupipe_device *d = &devices[i];
+		const char *ext = eglQueryDeviceStringEXT(found[i],
+							  EGL_EXTENSIONS);
+		EGLAttrib cuda = -1;
+
+		memset(d, 0, sizeof(*d));
+		d->index = (unsigned)i;
+		d->software = ext && strstr(ext, "EGL_MESA_device_software");
+		d->cuda_device = -1;
+		if (ext && strstr(ext, "EGL_NV_device_cuda") &&
+		    eglQueryDeviceAttribEXT(found[i], EGL_CUDA_DEVICE_NV, &cuda))
+			d->cuda_device = (int)cuda;
+		device_string(found[i], ext, "EGL_EXT_device_drm_render_node",
+			      EGL_DRM_RENDER_NODE_FILE_EXT, d->drm_node,
+			      sizeof(d->drm_node));
+		if (!d->drm_node[0])
+			device_string(found[i], ext, "EGL_EXT_device_drm",
+				      EGL_DRM_DEVICE_FILE_EXT, d->drm_node,
+				      sizeof(d->drm_node));
+		device_string(found[i], ext, "EGL_EXT_device_persistent_id",
+			      EGL_DRIVER_NAME_EXT, d->driver,
+			      sizeof(d->driver));
+		device_string(found[i], ext, "EGL_EXT_device_persistent_id",
+			      EGL_RENDERER_EXT, d->renderer,
+			      sizeof(d->renderer));
+		/* A failed query is a missing string, not an error. */
+		eglGetError();
+	}
+	*count = (unsigned)n;
 	return 0;
 }
 

@@ -361,6 +361,11 @@ EGL_RET(EGLBoolean, eglMakeCurrent, EGL_FALSE,
 	(EGLDisplay dpy, EGLSurface draw, EGLSurface read, EGLContext ctx),
 	(dpy, draw, read, ctx))
 EGL_RET(EGLenum, eglQueryAPI, EGL_NONE, (void), ())
+EGL_RET(EGLBoolean, eglQueryDeviceAttribEXT, EGL_FALSE,
+	(EGLDeviceEXT device, EGLint attribute, EGLAttrib *value),
+	(device, attribute, value))
+EGL_RET(const char *, eglQueryDeviceStringEXT, NULL,
+	(EGLDeviceEXT device, EGLint name), (device, name))
 EGL_RET(EGLBoolean, eglQueryDevicesEXT, EGL_FALSE,
 	(EGLint max, EGLDeviceEXT *devices, EGLint *count),
 	(max, devices, count))

@@ -65,7 +65,8 @@
 	X(glUseProgram) \
 	X(eglBindAPI) X(eglCreateContext) X(eglDestroyContext) \
 	X(eglGetPlatformDisplayEXT) X(eglInitialize) X(eglMakeCurrent) \
-	X(eglQueryAPI) X(eglQueryDevicesEXT) X(eglQueryString) \
+	X(eglQueryAPI) X(eglQueryDeviceAttribEXT) \
+	X(eglQueryDeviceStringEXT) X(eglQueryDevicesEXT) X(eglQueryString) \
 	X(eglReleaseThread) X(eglTerminate)
 
 enum gp_fault_point {

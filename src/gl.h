@@ -133,6 +133,10 @@
 #define eglMakeCurrent gp_fi_eglMakeCurrent
 #undef eglQueryAPI
 #define eglQueryAPI gp_fi_eglQueryAPI
+#undef eglQueryDeviceAttribEXT
+#define eglQueryDeviceAttribEXT gp_fi_eglQueryDeviceAttribEXT
+#undef eglQueryDeviceStringEXT
+#define eglQueryDeviceStringEXT gp_fi_eglQueryDeviceStringEXT
 #undef eglQueryDevicesEXT
 #define eglQueryDevicesEXT gp_fi_eglQueryDevicesEXT
 #undef eglQueryString
@@ -150,6 +154,7 @@ GP_FI_DECLARE(eglBindAPI) GP_FI_DECLARE(eglCreateContext)
 GP_FI_DECLARE(eglDestroyContext) GP_FI_DECLARE(eglGetError)
 GP_FI_DECLARE(eglGetPlatformDisplayEXT) GP_FI_DECLARE(eglInitialize)
 GP_FI_DECLARE(eglMakeCurrent) GP_FI_DECLARE(eglQueryAPI)
+GP_FI_DECLARE(eglQueryDeviceAttribEXT) GP_FI_DECLARE(eglQueryDeviceStringEXT)
 GP_FI_DECLARE(eglQueryDevicesEXT) GP_FI_DECLARE(eglQueryString)
 GP_FI_DECLARE(eglReleaseThread) GP_FI_DECLARE(eglTerminate)
 #undef GP_FI_DECLARE

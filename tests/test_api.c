@@ -355,6 +355,66 @@ static void test_bad_groups_fail_item(void)
 	CU_ASSERT_EQUAL(atomic_load(&zero_groups_done), 2);
 }
 
+/* Devices: as many as eglQueryDevicesEXT lists, numbered in its order;
+ * on Mesa's software device, flagged software. A device listed can be
+ * opened by its index and runs an item. */
+static void test_list_devices(void)
+{
+	struct gpupipe_device d[64];
+	EGLDeviceEXT found[64];
+	EGLint n = 0;
+	unsigned count = 99, count2 = 0, i;
+
+	CU_ASSERT_EQUAL_FATAL(gpupipe_list_devices(NULL, 0, &count), 0);
+	CU_ASSERT_TRUE(eglQueryDevicesEXT(64, found, &n));
+	CU_ASSERT_EQUAL(count, (unsigned)n);
+	CU_ASSERT_TRUE(count >= 1);
+	memset(d, 0xff, sizeof(d));
+	CU_ASSERT_EQUAL(gpupipe_list_devices(d, 64, &count2), 0);
+	CU_ASSERT_EQUAL(count2, count);
+	for (i = 0; i < count2 && i < 64; i++) {
+		const char *ext = eglQueryDeviceStringEXT(found[i],
+							  EGL_EXTENSIONS);
+
+		CU_ASSERT_EQUAL(d[i].index, i);
+		CU_ASSERT_EQUAL(d[i].software,
+				ext && strstr(ext, "EGL_MESA_device_software")
+					? 1u : 0u);
+		CU_ASSERT_TRUE(d[i].cuda_device >= -1);
+		CU_ASSERT_TRUE(memchr(d[i].renderer, 0,
+				      sizeof(d[i].renderer)) != NULL);
+		printf("    device %u: %s, drm node \"%s\", driver \"%s\", "
+		       "renderer \"%s\"\n", i,
+		       d[i].software ? "software" : "hardware", d[i].drm_node,
+		       d[i].driver, d[i].renderer);
+	}
+	/* A short array: filled as far as it goes, the count is all. */
+	memset(d, 0, sizeof(d));
+	d[1].index = 777;
+	CU_ASSERT_EQUAL(gpupipe_list_devices(d, 1, &count2), 0);
+	CU_ASSERT_EQUAL(count2, count);
+	CU_ASSERT_EQUAL(d[0].index, 0);
+	CU_ASSERT_EQUAL(d[1].index, 777);
+	/* The last device listed opens by its index. */
+	{
+		struct gpupipe_config c = test_basic_config();
+		struct gpupipe_info info;
+		gpupipe *p = NULL;
+		int ret;
+
+		c.display = GPUPIPE_DISPLAY_DEVICE;
+		c.device_index = count - 1;
+		ret = gpupipe_create(&c, &p);
+		CU_ASSERT_EQUAL(ret, 0);
+		if (!ret) {
+			CU_ASSERT_EQUAL(gpupipe_get_info(p, &info), 0);
+			CU_ASSERT_EQUAL(info.display, GPUPIPE_DISPLAY_DEVICE);
+			CU_ASSERT_EQUAL(info.device_index, count - 1);
+			CU_ASSERT_EQUAL(gpupipe_destroy(p), 0);
+		}
+	}
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -369,5 +429,6 @@ int main(void)
 	CU_add_test(s, "push flags", test_push_flags);
 	CU_add_test(s, "impossible dispatch fails its item",
 		    test_bad_groups_fail_item);
+	CU_add_test(s, "list devices", test_list_devices);
 	return test_run("api");
 }

@@ -113,6 +113,10 @@ CASE(l_null, { char *s; return gpupipe_load_shader(NULL, &s); })
 CASE(l_missing, { char *s;
 		  return gpupipe_load_shader("/nonexistent.comp", &s); })
 CASE(l_dir, { char *s; return gpupipe_load_shader("/", &s); })
+CASE(ld_null_count, { struct gpupipe_device d;
+		      return gpupipe_list_devices(&d, 1, NULL); })
+CASE(ld_null_devices, { unsigned n;
+			return gpupipe_list_devices(NULL, 4, &n); })
 
 static const struct row {
 	const char *call, *input;
@@ -182,6 +186,10 @@ static const struct row {
 	{ "gpupipe_load_shader", "path NULL", l_null, GPUPIPE_EINVAL },
 	{ "gpupipe_load_shader", "a missing file", l_missing, GPUPIPE_EINVAL },
 	{ "gpupipe_load_shader", "a directory", l_dir, GPUPIPE_EINVAL },
+	{ "gpupipe_list_devices", "count NULL", ld_null_count,
+	  GPUPIPE_EINVAL },
+	{ "gpupipe_list_devices", "devices NULL, max 4", ld_null_devices,
+	  GPUPIPE_EINVAL },
 };
 
 /* "functions return 0 ... and a negative GPUPIPE_E* code on failure;

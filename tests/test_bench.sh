@@ -16,11 +16,24 @@ for w in "tiny --items 200" "sgemm --n 64 --items 20" \
 	 "balanced --items 60 --prep-us 20 --post-us 20 --gpu-us 20" \
 	 "stream --items 12"; do
 	name=${w%% *}
-	if timeout 600 "$bench" --workload $w $quick --json "$tmp/$name.json" \
-		>"$tmp/$name.out" 2>&1; then
+	timeout 600 "$bench" --workload $w $quick --json "$tmp/$name.json" \
+		>"$tmp/$name.out" 2>&1
+	rc=$?
+	# The self-checks compare timings (nothing faster than the ideal
+	# bound); on a loaded 2-core machine one short run can be skewed.
+	# Only then, and only if every output checked, run it once more.
+	if [ $rc = 1 ] && grep -q '^SELF-CHECK FAILED' "$tmp/$name.out" &&
+	   ! grep -qE '^[a-z]+: FAILED' "$tmp/$name.out"; then
+		echo "  (workload $name: a timing self-check failed; rerun)"
+		grep -A3 '^SELF-CHECK FAILED' "$tmp/$name.out"
+		timeout 600 "$bench" --workload $w $quick \
+			--json "$tmp/$name.json" >"$tmp/$name.out" 2>&1
+		rc=$?
+	fi
+	if [ $rc = 0 ]; then
 		ok "workload $name: all modes ran and checked"
 	else
-		bad "workload $name" "exit status $?"
+		bad "workload $name" "exit status $rc"
 		cat "$tmp/$name.out"
 	fi
 done
@@ -78,6 +91,15 @@ for args in "--workload nope" "--items 0" "--modes raw,bogus" "--depth 999" \
 		bad "usage error '$args'" "exit $rc: $(cat "$tmp/u.out")"
 	fi
 done
+
+# --list-devices: a line per EGL device, at least the one we run on.
+if "$bench" --list-devices >"$tmp/d.out" 2>&1 &&
+   grep -q 'EGL device(s)' "$tmp/d.out" &&
+   [ "$(grep -cE '^[0-9]+ +(software|hardware)' "$tmp/d.out")" -ge 1 ]; then
+	ok "--list-devices lists the EGL devices"
+else
+	bad "--list-devices" "$(cat "$tmp/d.out")"
+fi
 
 # A Chrome trace of the gpupipe mode, and a CSV row per mode.
 if "$bench" --items 100 $quick --modes sync,gpupipe --trace "$tmp/t.json" \
