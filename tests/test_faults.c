@@ -35,18 +35,45 @@
 
 /* ---- one pipeline run under a fault ----------------------------------- */
 
+/* What a case runs: a pipeline (create, push, drain, destroy), or one of
+ * the calls that need no pipeline. */
+enum scenario { PIPELINE, LIST_DEVICES, LOAD_SHADER };
+
+/* Compiles, but does not link: no main. */
+#define NO_MAIN "#version 430\nlayout(local_size_x = 1) in;\n" \
+		"void not_main() {}\n"
+
 struct shape {
 	const char *name;
 	enum gpupipe_wait wait;
 	unsigned depth, batch, flags, prep_threads, post_threads;
 	bool trace;
+	enum gpupipe_display display;
+	const char *shader;    /* NULL: the test shader */
+	int create_code;       /* what create returns with no fault */
+	enum scenario scenario;
 };
 
 static const struct shape shapes[] = {
-	{ "signalled, adaptive", GPUPIPE_WAIT_SIGNALLED, 2, 4, 0, 2, 0, false },
+	{ "signalled, adaptive", GPUPIPE_WAIT_SIGNALLED, 2, 4, 0, 2, 0, false,
+	  GPUPIPE_DISPLAY_DEFAULT, NULL, 0, PIPELINE },
 	{ "block, fixed batch 3, post pool, GPU trace", GPUPIPE_WAIT_BLOCK, 2,
-	  3, GPUPIPE_FIXED_BATCH, 1, 1, true },
+	  3, GPUPIPE_FIXED_BATCH, 1, 1, true, GPUPIPE_DISPLAY_DEFAULT, NULL, 0,
+	  PIPELINE },
+	{ "EGL device display, fixed batch 2", GPUPIPE_WAIT_SIGNALLED, 3, 2,
+	  GPUPIPE_FIXED_BATCH, 1, 0, false, GPUPIPE_DISPLAY_DEVICE, NULL, 0,
+	  PIPELINE },
+	{ "a shader that does not compile", GPUPIPE_WAIT_DEFAULT, 2, 1, 0, 1,
+	  0, false, GPUPIPE_DISPLAY_DEFAULT, "#version 430\nnot glsl\n",
+	  GPUPIPE_ESHADER, PIPELINE },
+	{ "a shader that does not link", GPUPIPE_WAIT_DEFAULT, 2, 1, 0, 1, 0,
+	  false, GPUPIPE_DISPLAY_DEFAULT, NO_MAIN, GPUPIPE_ESHADER, PIPELINE },
+	{ "gpupipe_list_devices", 0, 0, 0, 0, 0, 0, false, 0, NULL, 0,
+	  LIST_DEVICES },
+	{ "gpupipe_load_shader", 0, 0, 0, 0, 0, 0, false, 0, NULL, 0,
+	  LOAD_SHADER },
 };
+#define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
 struct run {
 	struct harness h;
@@ -59,6 +86,7 @@ struct run {
 	char message[ITEMS][128];
 	atomic_uint_fast64_t bad;   /* completions that broke a rule */
 	int drain_ret, destroy_ret, trace_ret;
+	const struct shape *shape;
 	struct gpupipe_stats stats;
 	unsigned long fired, unflushed;
 	unsigned long calls[GP_FAULT_COUNT]; /* of each point, this run */
@@ -134,17 +162,41 @@ static void run_shape(const struct shape *sh, unsigned point,
 	r->h.cfg.flags = sh->flags;
 	r->h.cfg.post_threads = sh->post_threads;
 	r->h.cfg.fence_timeout_ms = 20000;
+	r->h.cfg.display = sh->display;
+	if (sh->shader)
+		r->h.cfg.shader_source = sh->shader;
 	r->trace_ret = -1;
+	r->shape = sh;
 
 	gpupipe_fault_reset();
 	if (point < gpupipe_fault_count())
 		gpupipe_fault_arm(point, nth, persist);
-	r->create_ret = gpupipe_create(&r->h.cfg, &r->h.p);
+	if (sh->scenario == LIST_DEVICES) {
+		struct gpupipe_device d[8];
+		unsigned n = 0;
+
+		/* Reported as create's result: no pipeline is made. */
+		r->create_ret = gpupipe_list_devices(d, 8, &n);
+		r->h.p = NULL;
+	} else if (sh->scenario == LOAD_SHADER) {
+		const char *dir = getenv("GPUPIPE_SHADER_DIR");
+		char path[4096], *src = NULL;
+
+		snprintf(path, sizeof(path), "%s/test_affine.comp",
+			 dir ? dir : SHADER_DIR);
+		r->create_ret = gpupipe_load_shader(path, &src);
+		if (!r->create_ret && (!src || strcmp(src, test_shader())))
+			atomic_fetch_add(&r->bad, 1);
+		free(src);
+		r->h.p = NULL;
+	} else {
+		r->create_ret = gpupipe_create(&r->h.cfg, &r->h.p);
+	}
 	if (r->create_ret) {
 		snprintf(r->create_msg, sizeof(r->create_msg), "%s",
 			 gpupipe_errmsg());
 		r->h.p = NULL;
-	} else {
+	} else if (r->h.p) {
 		if (sh->trace)
 			r->trace_ret = gpupipe_trace_begin(r->h.p, ITEMS,
 							   GPUPIPE_TRACE_GPU);
@@ -172,9 +224,15 @@ static void run_shape(const struct shape *sh, unsigned point,
 	 * library cannot undo. End it here so the counts below mean
 	 * something. */
 	if (point == GP_FAULT_eglTerminate && r->fired) {
-		EGLDisplay d = eglGetPlatformDisplayEXT(
-			EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY,
-			NULL);
+		EGLDeviceEXT dev;
+		EGLint n = 0;
+		EGLDisplay d = sh->display == GPUPIPE_DISPLAY_DEVICE &&
+					       eglQueryDevicesEXT(1, &dev, &n) && n
+				       ? eglGetPlatformDisplayEXT(
+					       EGL_PLATFORM_DEVICE_EXT, dev, NULL)
+				       : eglGetPlatformDisplayEXT(
+					       EGL_PLATFORM_SURFACELESS_MESA,
+					       EGL_DEFAULT_DISPLAY, NULL);
 
 		eglTerminate(d);
 	}
@@ -202,14 +260,17 @@ static const char *broken_rule(const struct run *r, unsigned point)
 	static char why[256];
 	unsigned id;
 
+	if (!r->fired && r->create_ret != r->shape->create_code)
+		return "create (or the call) did not return what it does with "
+		       "no fault";
+	if (atomic_load(&r->bad))
+		return "a completion or a loaded shader was wrong";
 	if (r->create_ret) {
 		if (!create_code_ok(r->create_ret))
 			return "create returned an undocumented code";
 		if (!r->create_msg[0])
 			return "create failed without a message";
-		if (!r->fired)
-			return "create failed with no fault injected";
-	} else {
+	} else if (r->shape->scenario == PIPELINE) {
 		for (id = 0; id < ITEMS; id++) {
 			if (!r->accepted[id] &&
 			    r->push_ret[id] != GPUPIPE_EBROKEN) {
@@ -224,9 +285,6 @@ static const char *broken_rule(const struct run *r, unsigned point)
 				return why;
 			}
 		}
-		if (atomic_load(&r->bad))
-			return "a completion had a wrong output, status or "
-			       "message";
 		if (r->drain_ret)
 			return "drain did not return 0";
 		if (r->destroy_ret)
@@ -272,8 +330,10 @@ static void check_rules(const struct run *r, unsigned point)
 
 /* ---- what each kind of failure does ------------------------------------ */
 
-static const struct shape one_by_one = { "fixed batch 1", GPUPIPE_WAIT_SIGNALLED,
-					 3, 1, GPUPIPE_FIXED_BATCH, 1, 0, false };
+static const struct shape one_by_one = {
+	"fixed batch 1", GPUPIPE_WAIT_SIGNALLED, 3, 1, GPUPIPE_FIXED_BATCH, 1,
+	0, false, GPUPIPE_DISPLAY_DEFAULT, NULL, 0, PIPELINE
+};
 
 static void test_clean_run(void)
 {
@@ -513,7 +573,7 @@ static void walk(bool persist)
 	unsigned reached = 0, unreached = 0;
 	unsigned long nth[WALK_NTH + 1];
 
-	for (s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+	for (s = 0; s < NSHAPES; s++) {
 		struct run clean;
 
 		/* How often each point is reached when nothing fails. */
