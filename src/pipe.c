@@ -500,6 +500,7 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	bool nonblock = flags & GPUPIPE_NONBLOCK;
 	struct gpupipe_trace_record *rec;
 	struct gp_slot *s;
+	uint64_t enter;
 	int ret;
 
 	if (!p)
@@ -529,6 +530,7 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 			       "destroy it");
 		goto out;
 	}
+	enter = gp_now_ns(); /* a wait for a slot is latency too */
 	ret = gp_slot_acquire(p, nonblock, &s);
 	if (ret == GPUPIPE_EAGAIN) {
 		gp_error(ret, "gpupipe_push: all %u slots are busy",
@@ -549,6 +551,7 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	s->job.in_bytes = p->in_bytes;
 	s->job.out_bytes = p->out_bytes;
 	s->push_ns = gp_now_ns();
+	s->enter_ns = enter;
 	rec = gp_trace_rec(&p->trace, s->job.seq);
 	if (rec) {
 		rec->seq = s->job.seq;

@@ -84,6 +84,10 @@ void gp_complete(struct gpupipe *p, struct gp_slot *s)
 	if (job->status == GPUPIPE_DONE)
 		job->message = NULL;
 	status = job->status;
+	if (!(p->flags & GPUPIPE_FIXED_BATCH))
+		atomic_fetch_add_explicit(
+			&p->lat_hist[gp_lat_bucket(t0 - s->enter_ns)], 1,
+			memory_order_relaxed);
 	gp_in_callback = p;
 	p->done_cb(job, p->user_data);
 	gp_in_callback = NULL;

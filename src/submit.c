@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <epoxy/gl.h>
@@ -353,24 +354,64 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
 /* ---- batches in flight, adaptive batch size ---------------------------- */
 
 #define EWMA(avg, x) ((avg) ? ((avg) * 7 + (x)) / 8 : (x))
-/* Fence, flush and hand-off may cost at most this share of a batch's GPU
- * time: the batch grows until they do, within batch_latency_us; but never
- * so little that they cost more than the second share. */
-#define BATCH_OVERHEAD_SHARE 20 /* 1/20 = 5 % */
-#define BATCH_OVERHEAD_MAX_SHARE 4 /* 1/4 = 25 % */
+
+/*
+ * The adaptive batch size is a search on the measured pace (wall time per
+ * item through the whole pipeline), not a model of it: on the H100 every
+ * model of GPU time per item missed (NVIDIA's timestamps run ahead of the
+ * work, narrow kernels overlap within a batch but not across the barrier
+ * that closes it, small batches slow the pipeline and so the pace itself:
+ * bench/NOTES.md 2.5). Each batch size is judged on an epoch of batches;
+ * the size doubles while the pace improves by more than PACE_HYST, then
+ * holds and probes a neighbour now and then. The median latency of the
+ * items completed in the epoch (gpupipe_push called to done_cb start)
+ * must stay within depth * batch_latency_us; where even the smallest
+ * batch exceeds that (the pipeline is full of slow items), a larger batch
+ * is taken only if it does not make latency worse.
+ */
+#define PACE_HYST 16         /* 1/16: a change must beat noise by 6 % */
+#define EPOCH_WARM 2         /* batches ignored after a change, at least */
+#define EPOCH_BATCHES 8      /* batches one epoch measures, at least ... */
+#define EPOCH_MIN_NS 1000000 /* ... and this much wall time */
+#define PROBE_EVERY 16       /* steady epochs between two probes */
+
+enum search_phase {
+	SEARCH_GROW,   /* doubling while the pace improves */
+	SEARCH_STEADY, /* at the best size; probing now and then */
+	SEARCH_PROBE   /* one epoch at a neighbour of the best size */
+};
+
+/* One epoch's verdict on one batch size. */
+struct measure {
+	unsigned target;
+	uint64_t pace_ns; /* wall time per item completed */
+	uint64_t lat_ns;  /* median latency of the items completed */
+};
 
 /* Submit-thread state that no other thread reads. */
 struct submit {
 	unsigned target;       /* items per batch it aims at */
 	bool timestamps;       /* GL_TIMESTAMP works on this driver */
 	uint64_t gpu_ns;       /* EWMA of the GPU stage's pace per item */
-	uint64_t best_ns;      /* the best pace seen */
+	uint64_t best_ns;      /* the best GPU pace seen: schedules polls */
 	uint64_t cost_ns;      /* EWMA of fence+flush+polls per batch */
 	uint64_t poll_ns;      /* time spent polling since the last batch */
 	uint64_t items;        /* items dispatched so far */
 	uint64_t batches;      /* batches closed so far */
 	uint64_t last_end;     /* GL_TIMESTAMP of the last sampled batch */
 	uint64_t last_items;   /* items dispatched up to it */
+	/* the search */
+	enum search_phase phase;
+	struct measure best;   /* the incumbent: best size measured */
+	unsigned steady;       /* steady epochs since the last probe */
+	bool probe_down;       /* direction of the next probe */
+	/* the epoch being measured */
+	unsigned ep_batches;   /* batches closed since the (re)start */
+	bool ep_on;            /* warm-up over, measuring */
+	uint64_t ep_mark;      /* items pushed before the (re)start */
+	uint64_t ep_t0, ep_done0;
+	uint64_t lat0[GP_LAT_BUCKETS]; /* p->lat_hist at ep_t0 */
+	bool debug;            /* GPUPIPE_DEBUG_SEARCH: log each epoch */
 };
 
 /* One batch in this many carries a GL_TIMESTAMP and a glGetError: on
@@ -383,41 +424,175 @@ static struct gp_flight *flight_at(struct gpupipe *p, unsigned i)
 	return &p->flights[(p->flight_head + i) % p->nslots];
 }
 
-/*
- * The adaptive rule: a batch is as many items as make the per-batch cost
- * (barrier, fence, flush, polls, measured on this thread) at most 5 % of
- * the batch's GPU time (the best pace measured with GL_TIMESTAMP: the pace
- * now would feed back, since small batches slow the pipeline), but no
- * more than
- * batch_latency_us of GPU time, unless that would let the cost exceed
- * 25 %; and 1..max_batch. Pushes may then hold
- * depth batches' worth of slots, plus one per prep and post thread, so no
- * more items wait than keep the GPU and the pools busy.
- */
-static void adapt(struct gpupipe *p, struct submit *st)
+/* Measure afresh, once every item pushed until now has completed: those
+ * saw the old batch size (or an idle spell), and their latency and pace
+ * would be counted against the new one. */
+static void epoch_restart(struct gpupipe *p, struct submit *st)
 {
-	uint64_t b, cap, floor;
+	st->ep_batches = 0;
+	st->ep_on = false;
+	st->ep_mark = atomic_load_explicit(&p->next_seq, memory_order_relaxed);
+}
 
-	uint64_t g = st->best_ns;
-
-	if ((p->flags & GPUPIPE_FIXED_BATCH) || !g)
+/* Aim at t items per batch. Pushes may then hold depth batches' worth of
+ * slots, plus one per prep and post thread, so no more items wait than
+ * keep the GPU and the pools busy. */
+static void set_target(struct gpupipe *p, struct submit *st, unsigned t)
+{
+	if (t < 1)
+		t = 1;
+	if (t > p->max_batch)
+		t = p->max_batch;
+	epoch_restart(p, st);
+	if (t == st->target)
 		return;
-	b = (st->cost_ns * BATCH_OVERHEAD_SHARE + g - 1) / g;
-	cap = (uint64_t)p->batch_latency_us * 1000u / g;
-	floor = (st->cost_ns * BATCH_OVERHEAD_MAX_SHARE + g - 1) / g;
-	if (b > cap)
-		b = cap > floor ? cap : floor;
-	if (b < 1)
-		b = 1;
-	if (b > p->max_batch)
-		b = p->max_batch;
-	if (b == st->target)
-		return;
-	st->target = (unsigned)b;
-	atomic_store_explicit(&p->batch_target, st->target,
-			      memory_order_relaxed);
-	gp_slots_set_limit(p, p->depth * st->target + p->prep_threads +
+	st->target = t;
+	atomic_store_explicit(&p->batch_target, t, memory_order_relaxed);
+	gp_slots_set_limit(p, p->depth * t + p->prep_threads +
 				      p->post_threads);
+}
+
+/* Is candidate c better than the incumbent b? Within the latency budget:
+ * faster by more than the noise, or as fast with a smaller batch (less
+ * latency, fewer slots). Over it: back within it, or latency no worse
+ * and either lower or the pace faster. */
+static bool better(const struct measure *c, const struct measure *b,
+		   uint64_t budget)
+{
+	bool c_over = c->lat_ns > budget, b_over = b->lat_ns > budget;
+	bool faster = c->pace_ns + c->pace_ns / PACE_HYST < b->pace_ns;
+	bool as_fast = c->pace_ns <= b->pace_ns + b->pace_ns / PACE_HYST;
+
+	if (c_over != b_over)
+		return !c_over;
+	if (c_over)
+		return c->lat_ns <= b->lat_ns + b->lat_ns / PACE_HYST &&
+		       (faster || c->lat_ns + c->lat_ns / PACE_HYST < b->lat_ns);
+	return faster || (c->target < b->target && as_fast);
+}
+
+/* An epoch ended with measure m at st->target: move the search on. */
+static void search_step(struct gpupipe *p, struct submit *st,
+			const struct measure *m)
+{
+	uint64_t budget = (uint64_t)p->depth * p->batch_latency_us * 1000u;
+	unsigned t = st->target;
+
+	if (st->debug)
+		fprintf(stderr, "search: phase %d T %u pace %.3f lat %.1f | best T %u pace %.3f lat %.1f\n",
+			st->phase, m->target, m->pace_ns / 1e3, m->lat_ns / 1e3,
+			st->best.target, st->best.pace_ns / 1e3, st->best.lat_ns / 1e3);
+
+	switch (st->phase) {
+	case SEARCH_GROW:
+		if (st->best.target && !better(m, &st->best, budget)) {
+			st->phase = SEARCH_STEADY; /* the last step did not pay */
+			st->steady = 0;
+			set_target(p, st, st->best.target);
+			return;
+		}
+		st->best = *m;
+		if (t < p->max_batch)
+			set_target(p, st, 2 * t);
+		else
+			st->phase = SEARCH_STEADY;
+		return;
+	case SEARCH_PROBE:
+		st->phase = SEARCH_STEADY;
+		st->steady = 0;
+		if (better(m, &st->best, budget)) {
+			/* Upwards, keep climbing; downwards, stay. */
+			if (m->target > st->best.target)
+				st->phase = SEARCH_GROW;
+			st->best = *m;
+			if (st->phase == SEARCH_GROW && t < p->max_batch)
+				set_target(p, st, 2 * t);
+			return;
+		}
+		set_target(p, st, st->best.target);
+		return;
+	case SEARCH_STEADY:
+		/* Track drift at the incumbent size, smoothed. */
+		st->best.pace_ns = (3 * st->best.pace_ns + m->pace_ns) / 4;
+		st->best.lat_ns = (3 * st->best.lat_ns + m->lat_ns) / 4;
+		if (++st->steady < PROBE_EVERY)
+			return;
+		/* Probe a neighbour: downwards when over the latency budget
+		 * (shrink), else alternately up and down. */
+		if (st->best.lat_ns > budget)
+			st->probe_down = true;
+		if (st->probe_down ? t == 1 : t == p->max_batch)
+			st->probe_down = !st->probe_down;
+		if (st->probe_down ? t == 1 : t == p->max_batch)
+			return; /* max_batch 1: nothing to search */
+		st->phase = SEARCH_PROBE;
+		set_target(p, st, st->probe_down ? t / 2 : 2 * t);
+		st->probe_down = !st->probe_down;
+		return;
+	}
+}
+
+/* The median latency of the items completed since the epoch began, from
+ * the difference of the histograms, interpolated within its bucket. */
+static uint64_t epoch_median(struct gpupipe *p, const struct submit *st)
+{
+	uint64_t d[GP_LAT_BUCKETS], total = 0, half, cum = 0, lo, hi;
+	unsigned b;
+
+	for (b = 0; b < GP_LAT_BUCKETS; b++) {
+		d[b] = atomic_load_explicit(&p->lat_hist[b],
+					    memory_order_relaxed) - st->lat0[b];
+		total += d[b];
+	}
+	if (!total)
+		return 0;
+	half = (total + 1) / 2;
+	for (b = 0; cum + d[b] < half; b++)
+		cum += d[b];
+	lo = gp_lat_floor(b);
+	hi = b + 1 < GP_LAT_BUCKETS ? gp_lat_floor(b + 1) : 2 * lo;
+	return lo + (hi - lo) * (half - cum) / d[b];
+}
+
+/* A batch closed: judge the epoch once it is long enough. Not while the
+ * GPU trace runs: its per-dispatch timestamps slow the GPU, and the
+ * pipeline must not tune itself to its own instrument. */
+static void epoch_note(struct gpupipe *p, struct submit *st)
+{
+	struct measure m;
+	uint64_t now, done;
+	unsigned b;
+
+	if (p->flags & GPUPIPE_FIXED_BATCH)
+		return;
+	if (atomic_load_explicit(&p->trace.rec, memory_order_acquire) &&
+	    p->trace.gpu) {
+		epoch_restart(p, st);
+		return;
+	}
+	now = gp_now_ns();
+	done = atomic_load_explicit(&p->completed, memory_order_relaxed);
+	st->ep_batches++;
+	if (!st->ep_on) {
+		if (st->ep_batches < EPOCH_WARM || done < st->ep_mark)
+			return;
+		st->ep_on = true;
+		st->ep_batches = 0;
+		st->ep_t0 = now;
+		st->ep_done0 = done;
+		for (b = 0; b < GP_LAT_BUCKETS; b++)
+			st->lat0[b] = atomic_load_explicit(
+				&p->lat_hist[b], memory_order_relaxed);
+		return;
+	}
+	if (st->ep_batches < EPOCH_BATCHES || now - st->ep_t0 < EPOCH_MIN_NS ||
+	    done == st->ep_done0)
+		return;
+	m.target = st->target;
+	m.pace_ns = (now - st->ep_t0) / (done - st->ep_done0);
+	m.lat_ns = epoch_median(p, st);
+	epoch_restart(p, st);
+	search_step(p, st, &m);
 }
 
 /*
@@ -442,14 +617,13 @@ static void read_flight_time(struct gpupipe *p, struct submit *st,
 				(f->items_to_end - st->last_items);
 
 		st->gpu_ns = EWMA(st->gpu_ns, pace);
-		/* The best pace ever: letting it creep up towards the current
-		 * pace fed back on the H100 (small batches slowed the pace,
-		 * which shrank the batches: bench/NOTES.md). */
+		/* The best pace ever schedules the first poll of a fence
+		 * (early rather than late): letting it creep up towards the
+		 * current pace fed back on the H100 (bench/NOTES.md). */
 		if (!st->best_ns || pace < st->best_ns)
 			st->best_ns = pace;
 		atomic_store_explicit(&p->gpu_ns_per_item, st->gpu_ns,
 				      memory_order_relaxed);
-		adapt(p, st);
 	}
 	st->last_end = end;
 	st->last_items = f->items_to_end;
@@ -629,11 +803,49 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	st->poll_ns = 0;
 	atomic_store_explicit(&p->batch_cost_ns, st->cost_ns,
 			      memory_order_relaxed);
+	epoch_note(p, st);
+}
+
+/*
+ * Nothing more is ready for the open batch. With adaptive batches, wait
+ * for more while the GPU still has earlier batches to run, since then an
+ * open batch costs it nothing: until the newest batch in flight is due
+ * to finish (the early estimate polls use), or its fence is seen
+ * signalled, and at most batch_latency_us after the batch opened. Fuller
+ * batches are what lets a narrow kernel's dispatches overlap: the barrier
+ * and fence closing each batch serialise batches (balanced on the H100:
+ * 335 us per item at batch 1, 100 us back-to-back). Fences stay polled
+ * meanwhile; a stop or trace request closes the batch at once.
+ */
+static struct cds_wfcq_node *hold_for_more(struct gpupipe *p,
+					   struct submit *st, uint64_t opened)
+{
+	uint64_t until, cap;
+
+	if ((p->flags & GPUPIPE_FIXED_BATCH) || !p->flight_count)
+		return NULL;
+	until = flight_at(p, p->flight_count - 1)->expect_ns;
+	cap = opened + (uint64_t)p->batch_latency_us * 1000u;
+	if (until > cap)
+		until = cap;
+	while (p->flight_count && gp_now_ns() < until &&
+	       !atomic_load_explicit(&p->submit_attn, memory_order_relaxed)) {
+		uint64_t poll = next_poll(p, st);
+		struct cds_wfcq_node *n = gp_queue_pop_wait(
+			&p->ready_q, &p->submit_attn,
+			poll && poll < until ? poll : until);
+
+		if (n)
+			return n;
+		poll_flights(p, st, false);
+	}
+	return NULL;
 }
 
 /* Dispatch n and what else is ready, up to the batch target, and fence
- * them. A batch closes when it is full or when nothing more is ready: a
- * slow producer never waits for a full batch. */
+ * them. A batch closes when it is full or when nothing more is ready (and,
+ * adaptive, the GPU has run out of earlier work: hold_for_more): a slow
+ * producer never waits for a full batch. */
 static void dispatch_batch(struct gpupipe *p, struct submit *st,
 			   struct cds_wfcq_node *n)
 {
@@ -655,8 +867,13 @@ static void dispatch_batch(struct gpupipe *p, struct submit *st,
 		s->fence_expired = false;
 		gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
 		gp_list_append(&batch, &s->node);
+		/* A long batch must not delay the hand-over of earlier ones:
+		 * poll the oldest fence when it is due, between dispatches. */
+		if (p->flight_count && gp_now_ns() >= flight_at(p, 0)->expect_ns)
+			poll_flights(p, st, false);
 	} while (batch.count < st->target &&
-		 (n = gp_queue_pop_try(&p->ready_q)));
+		 ((n = gp_queue_pop_try(&p->ready_q)) ||
+		  (batch.count && (n = hold_for_more(p, st, t0)))));
 	if (batch.count)
 		close_batch(p, st, &batch);
 	atomic_fetch_add_explicit(&p->submit_busy_ns, gp_now_ns() - t0,
@@ -670,15 +887,13 @@ static void run(struct gpupipe *p)
 
 	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
 	st.timestamps = bits > 0;
+	st.debug = getenv("GPUPIPE_DEBUG_SEARCH") != NULL;
+	atomic_store(&p->batch_target, st.target);
 	/* Adaptive batches start at one item: a heavy kernel must not wait
 	 * behind a full batch before the pace is known; a light one grows
 	 * its batch as the measured pace improves. */
-	if (!(p->flags & GPUPIPE_FIXED_BATCH) && st.timestamps) {
-		st.target = 1;
-		gp_slots_set_limit(p, p->depth + p->prep_threads +
-					      p->post_threads);
-	}
-	atomic_store(&p->batch_target, st.target);
+	if (!(p->flags & GPUPIPE_FIXED_BATCH))
+		set_target(p, &st, 1);
 	for (;;) {
 		struct cds_wfcq_node *n;
 
@@ -697,9 +912,12 @@ static void run(struct gpupipe *p)
 			poll_flights(p, &st, false);
 		if (n)
 			continue;
-		/* An idle spell is not GPU time: measure the pace afresh. */
-		if (!p->flight_count)
+		/* An idle spell is not GPU time, and says nothing about the
+		 * batch size: measure the paces afresh. */
+		if (!p->flight_count) {
 			st.last_end = 0;
+			epoch_restart(p, &st);
+		}
 		/* Nothing ready: sleep until work comes, or until the oldest
 		 * fence is due to be polled again. */
 		n = gp_queue_pop_wait(&p->ready_q, &p->submit_attn,
