@@ -9,12 +9,16 @@ res=/tmp/adapt
 here=$(dirname "$0")
 [ -f "$here/gpu-env.sh" ] && . "$here/gpu-env.sh" || . bench/gpu-env.sh
 T="--workload tiny --check sampled --prep-threads 4"
+B="--items 2000 --workload balanced --prep-threads 4"
 GPUPIPE_DEBUG_SEARCH=1 run tiny --rounds 5 $T --modes raw,gpupipe 2>"$res/tiny.search"
-for b in 16 32 64; do
+GPUPIPE_DEBUG_NOHOLD=1 run tiny-nohold --rounds 5 $T --modes raw,gpupipe
+GPUPIPE_DEBUG_SEARCH=1 run tiny-lat100 --rounds 5 $T --modes raw,gpupipe --batch-latency-us 100 2>"$res/tiny-lat100.search"
+for b in 16 32; do
 	run tiny-b$b --rounds 3 $T --modes raw,gpupipe --batch $b
 done
-GPUPIPE_DEBUG_SEARCH=1 run balanced --rounds 3 --items 2000 --workload balanced --prep-threads 4 --modes raw,sync,gpupipe 2>"$res/balanced.search"
-run balanced-b1 --rounds 3 --items 2000 --workload balanced --prep-threads 4 --modes raw,gpupipe --batch 1
+GPUPIPE_DEBUG_SEARCH=1 run balanced --rounds 3 $B --modes raw,sync,gpupipe 2>"$res/balanced.search"
+run balanced-b1 --rounds 3 $B --modes raw,gpupipe --batch 1
 GPUPIPE_DEBUG_SEARCH=1 run sgemm --rounds 3 --items 200 --workload sgemm --n 2048 --prep-threads 4 --modes raw,gpupipe 2>"$res/sgemm.search"
+run stream --rounds 3 --workload stream --prep-threads 4 --post-threads 4 --modes raw,gpupipe
 tar czf "$OUT/adapt.tgz" -C "$res" .
 exit $rc

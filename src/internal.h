@@ -295,6 +295,8 @@ struct gp_flight {
 	uint64_t items_to_end;    /* items dispatched up to its end */
 	uint64_t flushed_ns;
 	uint64_t expect_ns;       /* when its fence should signal */
+	uint64_t pending_ns;      /* SIGNALLED: last poll that found it
+				   * pending, 0 if none */
 };
 
 struct gp_prep_thread {

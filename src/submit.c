@@ -357,23 +357,26 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
 
 /*
  * The adaptive batch size is a search on the measured pace (wall time per
- * item through the whole pipeline), not a model of it: on the H100 every
- * model of GPU time per item missed (NVIDIA's timestamps run ahead of the
- * work, narrow kernels overlap within a batch but not across the barrier
- * that closes it, small batches slow the pipeline and so the pace itself:
- * bench/NOTES.md 2.5). Each batch size is judged on an epoch of batches;
- * the size doubles while the pace improves by more than PACE_HYST, then
- * holds and probes a neighbour now and then. The median latency of the
- * items completed in the epoch (gpupipe_push called to done_cb start)
- * must stay within depth * batch_latency_us; where even the smallest
- * batch exceeds that (the pipeline is full of slow items), a larger batch
- * is taken only if it does not make latency worse.
+ * item completed), not a model of it: on the H100 every model of GPU time
+ * per item missed (NVIDIA's timestamps run ahead of the work, narrow
+ * kernels overlap within a batch but not across the barrier that closes
+ * it, small batches slow the pipeline and so the pace itself:
+ * bench/NOTES.md 2.5). Each batch size is judged on an epoch (at least
+ * EPOCH_BATCHES batches and EPOCH_MIN_NS). The size doubles while the pace
+ * improves by more than the noise (PACE_HYST), then holds and probes a
+ * neighbour, at once after a change and less often while probes fail
+ * (PROBE_MIN..PROBE_MAX epochs apart). The median latency of the items
+ * (gpupipe_push called to done_cb start) must stay within
+ * depth * batch_latency_us; where even the smallest batch exceeds that
+ * (the pipeline is full of slow items), a larger batch is taken only if
+ * it does not make latency worse.
  */
 #define PACE_HYST 16         /* 1/16: a change must beat noise by 6 % */
 #define EPOCH_WARM 2         /* batches ignored after a change, at least */
 #define EPOCH_BATCHES 8      /* batches one epoch measures, at least ... */
 #define EPOCH_MIN_NS 1000000 /* ... and this much wall time */
-#define PROBE_EVERY 16       /* steady epochs between two probes */
+#define PROBE_MIN 2          /* steady epochs before a probe: at first, */
+#define PROBE_MAX 16         /* doubling up to this while probes fail */
 
 enum search_phase {
 	SEARCH_GROW,   /* doubling while the pace improves */
@@ -393,7 +396,9 @@ struct submit {
 	unsigned target;       /* items per batch it aims at */
 	bool timestamps;       /* GL_TIMESTAMP works on this driver */
 	uint64_t gpu_ns;       /* EWMA of the GPU stage's pace per item */
-	uint64_t best_ns;      /* the best GPU pace seen: schedules polls */
+	uint64_t best_ns;      /* the best GPU pace seen (BLOCK: polls) */
+	uint64_t fence_ns;     /* SIGNALLED: learnt fence delay per item */
+	uint64_t prev_done_ns; /* when the last fence was seen signalled */
 	uint64_t cost_ns;      /* EWMA of fence+flush+polls per batch */
 	uint64_t poll_ns;      /* time spent polling since the last batch */
 	uint64_t items;        /* items dispatched so far */
@@ -403,7 +408,10 @@ struct submit {
 	/* the search */
 	enum search_phase phase;
 	struct measure best;   /* the incumbent: best size measured */
+	struct measure last[3];/* its last epochs: best is their median */
+	unsigned nlast;
 	unsigned steady;       /* steady epochs since the last probe */
+	unsigned probe_every;  /* steady epochs between probes now */
 	bool probe_down;       /* direction of the next probe */
 	/* the epoch being measured */
 	unsigned ep_batches;   /* batches closed since the (re)start */
@@ -412,6 +420,7 @@ struct submit {
 	uint64_t ep_t0, ep_done0;
 	uint64_t lat0[GP_LAT_BUCKETS]; /* p->lat_hist at ep_t0 */
 	bool debug;            /* GPUPIPE_DEBUG_SEARCH: log each epoch */
+	bool nohold;           /* XXX GPUPIPE_DEBUG_NOHOLD */
 };
 
 /* One batch in this many carries a GL_TIMESTAMP and a glGetError: on
@@ -455,11 +464,13 @@ static void set_target(struct gpupipe *p, struct submit *st, unsigned t)
 /* Is candidate c better than the incumbent b? Within the latency budget:
  * faster by more than the noise, or as fast with a smaller batch (less
  * latency, fewer slots). Over it: back within it, or latency no worse
- * and either lower or the pace faster. */
+ * and either lower or the pace faster. The incumbent counts as over only
+ * beyond the noise, so that a size at the budget does not flap. */
 static bool better(const struct measure *c, const struct measure *b,
 		   uint64_t budget)
 {
-	bool c_over = c->lat_ns > budget, b_over = b->lat_ns > budget;
+	bool c_over = c->lat_ns > budget;
+	bool b_over = b->lat_ns > budget + budget / PACE_HYST;
 	bool faster = c->pace_ns + c->pace_ns / PACE_HYST < b->pace_ns;
 	bool as_fast = c->pace_ns <= b->pace_ns + b->pace_ns / PACE_HYST;
 
@@ -471,6 +482,60 @@ static bool better(const struct measure *c, const struct measure *b,
 	return faster || (c->target < b->target && as_fast);
 }
 
+static uint64_t median3(uint64_t a, uint64_t b, uint64_t c)
+{
+	if (a > b) {
+		uint64_t t = a;
+
+		a = b;
+		b = t;
+	}
+	return c < a ? a : c > b ? b : c;
+}
+
+/* m is the new incumbent; probe again soon (it may be one step of a
+ * climb), or, when a probe failed, later than last time. */
+static void new_best(struct submit *st, const struct measure *m, bool moved)
+{
+	st->best = *m;
+	st->last[0] = *m;
+	st->nlast = 1;
+	st->steady = 0;
+	if (moved)
+		st->probe_every = PROBE_MIN;
+	else if (st->probe_every < PROBE_MAX)
+		st->probe_every *= 2;
+}
+
+/* An epoch at the incumbent size: the incumbent is the median of its
+ * last three epochs, so that one disturbed epoch (the H100 showed
+ * 47 us per item among 5 us ones) neither moves the search nor sticks. */
+static void track_best(struct submit *st, const struct measure *m)
+{
+	unsigned i;
+
+	if (st->nlast < 3) {
+		st->last[st->nlast++] = *m;
+	} else {
+		st->last[0] = st->last[1];
+		st->last[1] = st->last[2];
+		st->last[2] = *m;
+	}
+	if (st->nlast < 3) {
+		/* Too few for a median: the mean. */
+		st->best.pace_ns = st->best.lat_ns = 0;
+		for (i = 0; i < st->nlast; i++) {
+			st->best.pace_ns += st->last[i].pace_ns / st->nlast;
+			st->best.lat_ns += st->last[i].lat_ns / st->nlast;
+		}
+		return;
+	}
+	st->best.pace_ns = median3(st->last[0].pace_ns, st->last[1].pace_ns,
+				   st->last[2].pace_ns);
+	st->best.lat_ns = median3(st->last[0].lat_ns, st->last[1].lat_ns,
+				  st->last[2].lat_ns);
+}
+
 /* An epoch ended with measure m at st->target: move the search on. */
 static void search_step(struct gpupipe *p, struct submit *st,
 			const struct measure *m)
@@ -479,47 +544,36 @@ static void search_step(struct gpupipe *p, struct submit *st,
 	unsigned t = st->target;
 
 	if (st->debug)
-		fprintf(stderr, "search: phase %d T %u pace %.3f lat %.1f | best T %u pace %.3f lat %.1f\n",
-			st->phase, m->target, m->pace_ns / 1e3, m->lat_ns / 1e3,
-			st->best.target, st->best.pace_ns / 1e3, st->best.lat_ns / 1e3);
-
+		fprintf(stderr, "search: phase %d T %u pace %.3f lat %.1f | "
+			"best T %u pace %.3f lat %.1f\n", st->phase, m->target,
+			m->pace_ns / 1e3, m->lat_ns / 1e3, st->best.target,
+			st->best.pace_ns / 1e3, st->best.lat_ns / 1e3);
 	switch (st->phase) {
 	case SEARCH_GROW:
+	case SEARCH_PROBE:
 		if (st->best.target && !better(m, &st->best, budget)) {
-			st->phase = SEARCH_STEADY; /* the last step did not pay */
-			st->steady = 0;
+			/* The step did not pay: back to the incumbent. */
+			st->phase = SEARCH_STEADY;
+			new_best(st, &st->best, false);
 			set_target(p, st, st->best.target);
 			return;
 		}
-		st->best = *m;
-		if (t < p->max_batch)
+		/* Upwards, keep climbing; downwards, stay there. */
+		st->phase = st->best.target && t < st->best.target
+				    ? SEARCH_STEADY : SEARCH_GROW;
+		new_best(st, m, true);
+		if (st->phase == SEARCH_GROW && t < p->max_batch)
 			set_target(p, st, 2 * t);
 		else
 			st->phase = SEARCH_STEADY;
 		return;
-	case SEARCH_PROBE:
-		st->phase = SEARCH_STEADY;
-		st->steady = 0;
-		if (better(m, &st->best, budget)) {
-			/* Upwards, keep climbing; downwards, stay. */
-			if (m->target > st->best.target)
-				st->phase = SEARCH_GROW;
-			st->best = *m;
-			if (st->phase == SEARCH_GROW && t < p->max_batch)
-				set_target(p, st, 2 * t);
-			return;
-		}
-		set_target(p, st, st->best.target);
-		return;
 	case SEARCH_STEADY:
-		/* Track drift at the incumbent size, smoothed. */
-		st->best.pace_ns = (3 * st->best.pace_ns + m->pace_ns) / 4;
-		st->best.lat_ns = (3 * st->best.lat_ns + m->lat_ns) / 4;
-		if (++st->steady < PROBE_EVERY)
+		track_best(st, m);
+		if (++st->steady < st->probe_every)
 			return;
 		/* Probe a neighbour: downwards when over the latency budget
 		 * (shrink), else alternately up and down. */
-		if (st->best.lat_ns > budget)
+		if (st->best.lat_ns > budget + budget / PACE_HYST)
 			st->probe_down = true;
 		if (st->probe_down ? t == 1 : t == p->max_batch)
 			st->probe_down = !st->probe_down;
@@ -642,19 +696,56 @@ static void pop_flight(struct gpupipe *p)
  * once. With GPUPIPE_WAIT_BLOCK the batch went to readback when it was
  * flushed; here only its timestamps are read, once available.
  */
-/* After a poll that found the fence pending: look again after an eighth
- * of the time it has been pending (at least 5 us), so a poll never comes
- * more than 1/8 late, and a long kernel costs few polls. */
-static uint64_t poll_slice(const struct gp_flight *f, uint64_t now)
+/* When the GPU could start on f's batch: once it was flushed and the
+ * batch before it had finished (a barrier closes each batch). */
+static uint64_t flight_base(const struct submit *st, const struct gp_flight *f)
 {
-	uint64_t slice = (now - f->flushed_ns) / 8;
+	return f->flushed_ns > st->prev_done_ns ? f->flushed_ns
+						: st->prev_done_ns;
+}
+
+/* After a poll that found the fence pending: look again after an eighth
+ * of the time it has been running (at least 5 us), so a poll never comes
+ * more than 1/8 late, and a long kernel costs few polls. */
+static uint64_t poll_slice(const struct submit *st, const struct gp_flight *f,
+			   uint64_t now)
+{
+	uint64_t base = flight_base(st, f);
+	uint64_t slice = now > base ? (now - base) / 8 : 0;
 
 	return slice < 5000 ? 5000 : slice;
+}
+
+/*
+ * f's fence was seen signalled at now: learn the fence delay per item,
+ * which schedules the first poll of each fence and bounds how long an
+ * open batch waits (hold_for_more). A poll that found it pending proves
+ * it took at least that long after it could start: move halfway to that.
+ * When the first poll found it signalled, it is not known how much
+ * earlier it was done (a sleep overshoots by tens of microseconds, and
+ * counting that in fed back on llvmpipe): aim an eighth earlier. Nothing
+ * is learnt when the fence before it was seen signalled in the same look
+ * (fresh): then it is not known when its batch could start. Polling by
+ * this, rather than by GL_TIMESTAMP paces (which NVIDIA writes ahead of
+ * the work), hands batches over within a poll slice of their end.
+ */
+static void learn_fence(struct submit *st, const struct gp_flight *f,
+			uint64_t now, bool fresh)
+{
+	uint64_t base = flight_base(st, f);
+
+	if (f->pending_ns > base)
+		st->fence_ns = (st->fence_ns + (f->pending_ns - base) /
+					       (f->count ? f->count : 1)) / 2;
+	else if (!fresh)
+		st->fence_ns -= st->fence_ns / 8;
+	st->prev_done_ns = now;
 }
 
 static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 {
 	uint64_t t0 = gp_now_ns();
+	bool fresh = false; /* a fence was seen signalled in this look */
 
 	while (p->flight_count) {
 		unsigned idx = p->flight_head;
@@ -676,13 +767,17 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 				uint64_t now = gp_now_ns();
 
 				if (now - f->flushed_ns < limit) {
-					f->expect_ns = now + poll_slice(f, now);
+					f->pending_ns = now;
+					f->expect_ns = now +
+						       poll_slice(st, f, now);
 					break;
 				}
 				/* Readback fails the batch as TIMEDOUT. */
 				gp_slot_of_node(gp_list_first(&f->slots))
 					->fence_expired = true;
 			} else {
+				learn_fence(st, f, gp_now_ns(), fresh);
+				fresh = true;
 				read_flight_time(p, st, idx, f);
 			}
 			gp_queue_push_list(&p->flight_q, &f->slots);
@@ -698,6 +793,16 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 			read_flight_time(p, st, idx, f);
 		}
 		pop_flight(p);
+		/* The next batch could not finish before this one: look at
+		 * it once its own items have had their time after it. */
+		if (p->wait == GPUPIPE_WAIT_SIGNALLED && p->flight_count) {
+			struct gp_flight *next = flight_at(p, 0);
+			uint64_t due = st->prev_done_ns +
+				       st->fence_ns * next->count;
+
+			if (next->expect_ns < due)
+				next->expect_ns = due;
+		}
 	}
 	t0 = gp_now_ns() - t0;
 	st->poll_ns += t0;
@@ -713,7 +818,7 @@ static uint64_t next_poll(struct gpupipe *p, struct submit *st)
 		return 0;
 	now = gp_now_ns();
 	if (flight_at(p, 0)->expect_ns <= now)
-		return now + poll_slice(flight_at(p, 0), now);
+		return now + poll_slice(st, flight_at(p, 0), now);
 	return flight_at(p, 0)->expect_ns;
 }
 
@@ -785,12 +890,16 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	f->items_to_end = st->items;
 	f->fence = fence;
 	f->flushed_ns = gp_now_ns();
+	f->pending_ns = 0;
+	/* Due once the batches before it and its own items have run: by the
+	 * learnt fence delay (SIGNALLED), or by the best GPU pace seen. */
 	f->expect_ns = (p->flight_count ? flight_at(p, p->flight_count - 1)
 						  ->expect_ns : 0);
 	if (f->expect_ns < f->flushed_ns)
 		f->expect_ns = f->flushed_ns;
-	/* The best pace seen: a poll may come early, never late. */
-	f->expect_ns += st->best_ns * f->count;
+	f->expect_ns += (p->wait == GPUPIPE_WAIT_SIGNALLED ? st->fence_ns
+							   : st->best_ns) *
+			f->count;
 	p->flight_count++;
 	if (p->wait == GPUPIPE_WAIT_SIGNALLED && fence) {
 		/* Held until its fence has signalled: poll_flights. */
@@ -822,7 +931,7 @@ static struct cds_wfcq_node *hold_for_more(struct gpupipe *p,
 {
 	uint64_t until, cap;
 
-	if ((p->flags & GPUPIPE_FIXED_BATCH) || !p->flight_count)
+	if ((p->flags & GPUPIPE_FIXED_BATCH) || !p->flight_count || st->nohold)
 		return NULL;
 	until = flight_at(p, p->flight_count - 1)->expect_ns;
 	cap = opened + (uint64_t)p->batch_latency_us * 1000u;
@@ -882,12 +991,14 @@ static void dispatch_batch(struct gpupipe *p, struct submit *st,
 
 static void run(struct gpupipe *p)
 {
-	struct submit st = { .target = p->max_batch };
+	struct submit st = { .target = p->max_batch,
+			     .probe_every = PROBE_MIN };
 	GLint bits = 0;
 
 	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
 	st.timestamps = bits > 0;
 	st.debug = getenv("GPUPIPE_DEBUG_SEARCH") != NULL;
+	st.nohold = getenv("GPUPIPE_DEBUG_NOHOLD") != NULL;
 	atomic_store(&p->batch_target, st.target);
 	/* Adaptive batches start at one item: a heavy kernel must not wait
 	 * behind a full batch before the pace is known; a light one grows
