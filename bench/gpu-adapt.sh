@@ -11,7 +11,6 @@ here=$(dirname "$0")
 T="--workload tiny --check sampled --prep-threads 4"
 B="--items 2000 --workload balanced --prep-threads 4"
 GPUPIPE_DEBUG_SEARCH=1 run tiny --rounds 5 $T --modes raw,gpupipe 2>"$res/tiny.search"
-GPUPIPE_DEBUG_NOHOLD=1 run tiny-nohold --rounds 5 $T --modes raw,gpupipe
 GPUPIPE_DEBUG_SEARCH=1 run tiny-lat100 --rounds 5 $T --modes raw,gpupipe --batch-latency-us 100 2>"$res/tiny-lat100.search"
 for b in 16 32; do
 	run tiny-b$b --rounds 3 $T --modes raw,gpupipe --batch $b

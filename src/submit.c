@@ -420,7 +420,6 @@ struct submit {
 	uint64_t ep_t0, ep_done0;
 	uint64_t lat0[GP_LAT_BUCKETS]; /* p->lat_hist at ep_t0 */
 	bool debug;            /* GPUPIPE_DEBUG_SEARCH: log each epoch */
-	bool nohold;           /* XXX GPUPIPE_DEBUG_NOHOLD */
 };
 
 /* One batch in this many carries a GL_TIMESTAMP and a glGetError: on
@@ -463,9 +462,12 @@ static void set_target(struct gpupipe *p, struct submit *st, unsigned t)
 
 /* Is candidate c better than the incumbent b? Within the latency budget:
  * faster by more than the noise, or as fast with a smaller batch (less
- * latency, fewer slots). Over it: back within it, or latency no worse
- * and either lower or the pace faster. The incumbent counts as over only
- * beyond the noise, so that a size at the budget does not flap. */
+ * latency, fewer slots). Over it, back within it; or, where both are
+ * over (the budget cannot be met), latency no worse and the pace faster,
+ * or as fast with lower latency: a lower latency bought with a slower
+ * pace is no gain (on balanced it was half the throughput). The
+ * incumbent counts as over only beyond the noise, so that a size at the
+ * budget does not flap. */
 static bool better(const struct measure *c, const struct measure *b,
 		   uint64_t budget)
 {
@@ -478,7 +480,8 @@ static bool better(const struct measure *c, const struct measure *b,
 		return !c_over;
 	if (c_over)
 		return c->lat_ns <= b->lat_ns + b->lat_ns / PACE_HYST &&
-		       (faster || c->lat_ns + c->lat_ns / PACE_HYST < b->lat_ns);
+		       (faster || (as_fast && c->lat_ns + c->lat_ns /
+						      PACE_HYST < b->lat_ns));
 	return faster || (c->target < b->target && as_fast);
 }
 
@@ -931,7 +934,7 @@ static struct cds_wfcq_node *hold_for_more(struct gpupipe *p,
 {
 	uint64_t until, cap;
 
-	if ((p->flags & GPUPIPE_FIXED_BATCH) || !p->flight_count || st->nohold)
+	if ((p->flags & GPUPIPE_FIXED_BATCH) || !p->flight_count)
 		return NULL;
 	until = flight_at(p, p->flight_count - 1)->expect_ns;
 	cap = opened + (uint64_t)p->batch_latency_us * 1000u;
@@ -998,7 +1001,6 @@ static void run(struct gpupipe *p)
 	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
 	st.timestamps = bits > 0;
 	st.debug = getenv("GPUPIPE_DEBUG_SEARCH") != NULL;
-	st.nohold = getenv("GPUPIPE_DEBUG_NOHOLD") != NULL;
 	atomic_store(&p->batch_target, st.target);
 	/* Adaptive batches start at one item: a heavy kernel must not wait
 	 * behind a full batch before the pace is known; a light one grows
