@@ -362,7 +362,8 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
  * kernels overlap within a batch but not across the barrier that closes
  * it, small batches slow the pipeline and so the pace itself:
  * bench/NOTES.md 2.5). Each batch size is judged on an epoch (at least
- * EPOCH_BATCHES batches and EPOCH_MIN_NS). The size doubles while the pace
+ * EPOCH_BATCHES batches and EPOCH_MIN_NS, and EPOCH_ITEMS items unless
+ * that takes over EPOCH_MAX_NS). The size doubles while the pace
  * improves by more than the noise (PACE_HYST), then holds and probes a
  * neighbour, at once after a change and less often while probes fail
  * (PROBE_MIN..PROBE_MAX epochs apart). The median latency of the items
@@ -374,7 +375,10 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
 #define PACE_HYST 16         /* 1/16: a change must beat noise by 6 % */
 #define EPOCH_WARM 2         /* batches ignored after a change, at least */
 #define EPOCH_BATCHES 8      /* batches one epoch measures, at least ... */
-#define EPOCH_MIN_NS 1000000 /* ... and this much wall time */
+#define EPOCH_MIN_NS 1000000 /* ... and this much wall time, ... */
+#define EPOCH_ITEMS 64       /* ... and this many items (balanced: a few
+			      * 100 us items varied by 30 % in 1 ms) ... */
+#define EPOCH_MAX_NS 20000000 /* ... unless that takes longer than this */
 #define PROBE_MIN 2          /* steady epochs before a probe: at first, */
 #define PROBE_MAX 16         /* doubling up to this while probes fail */
 
@@ -574,10 +578,11 @@ static void search_step(struct gpupipe *p, struct submit *st,
 		track_best(st, m);
 		if (++st->steady < st->probe_every)
 			return;
-		/* Probe a neighbour: downwards when over the latency budget
-		 * (shrink), else alternately up and down. */
-		if (st->best.lat_ns > budget + budget / PACE_HYST)
-			st->probe_down = true;
+		/* Probe a neighbour, alternately up and down: a size over
+		 * the latency budget shrinks by a down probe that meets it,
+		 * and a noisy epoch that made one probe win is undone by the
+		 * next (always probing down when over the budget left
+		 * balanced, over it at every size, never probing up). */
 		if (st->probe_down ? t == 1 : t == p->max_batch)
 			st->probe_down = !st->probe_down;
 		if (st->probe_down ? t == 1 : t == p->max_batch)
@@ -643,7 +648,9 @@ static void epoch_note(struct gpupipe *p, struct submit *st)
 		return;
 	}
 	if (st->ep_batches < EPOCH_BATCHES || now - st->ep_t0 < EPOCH_MIN_NS ||
-	    done == st->ep_done0)
+	    done == st->ep_done0 ||
+	    (done - st->ep_done0 < EPOCH_ITEMS &&
+	     now - st->ep_t0 < EPOCH_MAX_NS))
 		return;
 	m.target = st->target;
 	m.pace_ns = (now - st->ep_t0) / (done - st->ep_done0);
