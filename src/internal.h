@@ -346,6 +346,7 @@ struct gpupipe {
 	/* Adaptive batches: item latencies (gpupipe_push called to done_cb
 	 * start), counted by gp_complete into log-scale buckets. */
 	_Atomic uint64_t lat_hist[GP_LAT_BUCKETS];
+	_Atomic int went_idle;       /* a completion left nothing in flight */
 	_Atomic uint64_t batches;
 
 	/* Shutdown. */

@@ -632,6 +632,13 @@ static void epoch_note(struct gpupipe *p, struct submit *st)
 		epoch_restart(p, st);
 		return;
 	}
+	/* The pipeline ran empty (gp_complete): the producer was idle,
+	 * which says nothing about the batch size. A GPU or a post stage
+	 * that is the bottleneck never empties it. */
+	if (atomic_exchange_explicit(&p->went_idle, 0, memory_order_relaxed)) {
+		epoch_restart(p, st);
+		return;
+	}
 	now = gp_now_ns();
 	done = atomic_load_explicit(&p->completed, memory_order_relaxed);
 	st->ep_batches++;
@@ -1032,12 +1039,10 @@ static void run(struct gpupipe *p)
 			poll_flights(p, &st, false);
 		if (n)
 			continue;
-		/* An idle spell is not GPU time, and says nothing about the
-		 * batch size: measure the paces afresh. */
-		if (!p->flight_count) {
+		/* An idle spell is not GPU time: measure the GPU pace
+		 * afresh. */
+		if (!p->flight_count)
 			st.last_end = 0;
-			epoch_restart(p, &st);
-		}
 		/* Nothing ready: sleep until work comes, or until the oldest
 		 * fence is due to be polled again. */
 		n = gp_queue_pop_wait(&p->ready_q, &p->submit_attn,
