@@ -368,9 +368,9 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
  * neighbour, at once after a change and less often while probes fail
  * (PROBE_MIN..PROBE_MAX epochs apart). The median latency of the items
  * (gpupipe_push called to done_cb start) must stay within
- * depth * batch_latency_us; where even the smallest batch exceeds that
- * (the pipeline is full of slow items), a larger batch is taken only if
- * it does not make latency worse.
+ * depth * batch_latency_us once any size has met that (tiny); where none
+ * has (the pipeline is full of slow items: balanced, sgemm), within what
+ * batches of one item gave: batching must not make latency worse.
  */
 #define PACE_HYST 16         /* 1/16: a change must beat noise by 6 % */
 #define EPOCH_WARM 2         /* batches ignored after a change, at least */
@@ -417,6 +417,8 @@ struct submit {
 	unsigned steady;       /* steady epochs since the last probe */
 	unsigned probe_every;  /* steady epochs between probes now */
 	bool probe_down;       /* direction of the next probe */
+	bool met;              /* some epoch met the latency budget */
+	uint64_t lat1_ns;      /* median latency at batches of one */
 	/* the epoch being measured */
 	unsigned ep_batches;   /* batches closed since the (re)start */
 	bool ep_on;            /* warm-up over, measuring */
@@ -464,14 +466,13 @@ static void set_target(struct gpupipe *p, struct submit *st, unsigned t)
 				      p->post_threads);
 }
 
-/* Is candidate c better than the incumbent b? Within the latency budget:
+/* Is candidate c better than the incumbent b? Within the latency limit:
  * faster by more than the noise, or as fast with a smaller batch (less
  * latency, fewer slots). Over it, back within it; or, where both are
- * over (the budget cannot be met), latency no worse and the pace faster,
- * or as fast with lower latency: a lower latency bought with a slower
- * pace is no gain (on balanced it was half the throughput). The
- * incumbent counts as over only beyond the noise, so that a size at the
- * budget does not flap. */
+ * over, latency no worse and the pace faster, or as fast with lower
+ * latency: a lower latency bought with a slower pace is no gain (on
+ * balanced it was half the throughput). The incumbent counts as over
+ * only beyond the noise, so that a size at the limit does not flap. */
 static bool better(const struct measure *c, const struct measure *b,
 		   uint64_t budget)
 {
@@ -549,6 +550,15 @@ static void search_step(struct gpupipe *p, struct submit *st,
 {
 	uint64_t budget = (uint64_t)p->depth * p->batch_latency_us * 1000u;
 	unsigned t = st->target;
+
+	if (m->lat_ns <= budget)
+		st->met = true;
+	if (m->target == 1)
+		st->lat1_ns = m->lat_ns;
+	/* The latency limit: the budget, or, while no size has met it,
+	 * what batches of one gave (beyond the noise). */
+	if (!st->met && st->lat1_ns > budget)
+		budget = st->lat1_ns + st->lat1_ns / PACE_HYST;
 
 	if (st->debug)
 		fprintf(stderr, "search: phase %d T %u pace %.3f lat %.1f | "
