@@ -256,8 +256,12 @@ struct gpupipe_config {
 				    * breaks the pipeline; 0 -> 10000 */
 	enum gpupipe_wait wait;    /* how readback learns of completion */
 	unsigned flags;            /* GPUPIPE_FIXED_BATCH */
-	unsigned batch_latency_us; /* adaptive batches: most GPU time one
-				    * batch may take; 0 -> 50 */
+	unsigned batch_latency_us; /* adaptive batches: latency budget per
+				    * batch in flight: the median latency of
+				    * an item (push to done_cb) stays within
+				    * depth times this where batches of one
+				    * allow it; an open batch waits at most
+				    * this long for more items; 0 -> 50 */
 	unsigned post_threads;     /* 0: done_cb on the readback thread, in
 				    * push order; N: on N post threads, in
 				    * completion order; 0..64 */
@@ -318,7 +322,9 @@ struct gpupipe_stats {
 	unsigned batch_target;       /* items per batch the pipeline aims at
 				      * now (adaptive), or max_batch */
 	unsigned in_flight_limit;    /* slots pushes may hold now */
-	uint64_t gpu_ns_per_item;    /* measured pace of the GPU stage */
+	uint64_t gpu_ns_per_item;    /* pace of the GPU stage (sampled
+				      * GL_TIMESTAMPs); informative, the
+				      * adaptive batch does not use it */
 	uint64_t batch_cost_ns;      /* measured: fence, flush, polls */
 	uint64_t close_ns;           /* total: barrier, fence, flush */
 	uint64_t poll_ns;            /* total: polling fences and queries */

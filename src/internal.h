@@ -159,6 +159,34 @@ enum gp_slot_state {
 	GP_SLOT_DONE,      /* fence seen, waiting for its turn in done_cb */
 };
 
+/* Latency histogram: 8 buckets per octave from 1 us (12 % wide at most),
+ * bucket 0 below 1 us, the last one open-ended. */
+#define GP_LAT_SUB 8
+#define GP_LAT_BUCKETS (1 + GP_LAT_SUB * 26)
+
+static inline unsigned gp_lat_bucket(uint64_t ns)
+{
+	unsigned e, b;
+
+	if (ns < 1024)
+		return 0;
+	e = 63u - (unsigned)__builtin_clzll(ns);
+	b = 1 + (e - 10) * GP_LAT_SUB +
+	    (unsigned)((ns >> (e - 3)) & (GP_LAT_SUB - 1));
+	return b < GP_LAT_BUCKETS ? b : GP_LAT_BUCKETS - 1;
+}
+
+/* The lowest latency bucket b holds. */
+static inline uint64_t gp_lat_floor(unsigned b)
+{
+	unsigned e;
+
+	if (!b)
+		return 0;
+	e = (b - 1) / GP_LAT_SUB + 10;
+	return ((uint64_t)GP_LAT_SUB + (b - 1) % GP_LAT_SUB) << (e - 3);
+}
+
 struct gp_slot {
 	struct gpupipe_job job; /* what callbacks see */
 	struct cds_wfcq_node node;
@@ -173,6 +201,7 @@ struct gp_slot {
 	const void *map_out;
 	uint32_t *map_params;
 	uint64_t push_ns;
+	uint64_t enter_ns;      /* when gpupipe_push was called: latency */
 	/* seq while the item is incomplete (0 while a push assigns it),
 	 * UINT64_MAX once its done_cb returned: what drain looks at. */
 	_Atomic uint64_t pending_seq;
@@ -308,6 +337,8 @@ struct gp_flight {
 	uint64_t items_to_end;    /* items dispatched up to its end */
 	uint64_t flushed_ns;
 	uint64_t expect_ns;       /* when its fence should signal */
+	uint64_t pending_ns;      /* SIGNALLED: last poll that found it
+				   * pending, 0 if none */
 };
 
 struct gp_prep_thread {
@@ -354,6 +385,10 @@ struct gpupipe {
 	_Atomic uint64_t released;   /* slots freed (completed, not kept) */
 	struct gp_wake done_wake;    /* drainers */
 	_Atomic uint64_t count_by_status[5];
+	/* Adaptive batches: item latencies (gpupipe_push called to done_cb
+	 * start), counted by gp_complete into log-scale buckets. */
+	_Atomic uint64_t lat_hist[GP_LAT_BUCKETS];
+	_Atomic int went_idle;       /* a completion left nothing in flight */
 	_Atomic uint64_t batches;
 
 	/* Shutdown. */

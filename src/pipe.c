@@ -526,6 +526,7 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	bool nonblock = flags & GPUPIPE_NONBLOCK;
 	struct gpupipe_trace_record *rec;
 	struct gp_slot *s;
+	uint64_t enter;
 	int ret;
 
 	if (!p)
@@ -555,6 +556,7 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 			       "one to go on)", gp_broken_reason(p));
 		goto out;
 	}
+	enter = gp_now_ns(); /* a wait for a slot is latency too */
 	ret = gp_slot_acquire(p, nonblock, &s);
 	if (ret == GPUPIPE_EAGAIN) {
 		gp_error(ret, "gpupipe_push: all %u slots are busy",
@@ -575,6 +577,7 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	s->job.in_bytes = p->in_bytes;
 	s->job.out_bytes = p->out_bytes;
 	s->push_ns = gp_now_ns();
+	s->enter_ns = enter;
 	rec = gp_trace_rec(&p->trace, s->job.seq);
 	if (rec) {
 		rec->seq = s->job.seq;

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gl.h"
@@ -463,18 +464,55 @@ static void pass_through(struct gpupipe *p, struct gp_slot *s)
 /* ---- batches in flight, adaptive batch size ---------------------------- */
 
 #define EWMA(avg, x) ((avg) ? ((avg) * 7 + (x)) / 8 : (x))
-/* Fence, flush and hand-off may cost at most this share of a batch's GPU
- * time: the batch grows until they do, within batch_latency_us; but never
- * so little that they cost more than the second share. */
-#define BATCH_OVERHEAD_SHARE 20 /* 1/20 = 5 % */
-#define BATCH_OVERHEAD_MAX_SHARE 4 /* 1/4 = 25 % */
+
+/*
+ * The adaptive batch size is a search on the measured pace (wall time per
+ * item completed), not a model of it: on the H100 every model of GPU time
+ * per item missed (NVIDIA's timestamps run ahead of the work, narrow
+ * kernels overlap within a batch but not across the barrier that closes
+ * it, small batches slow the pipeline and so the pace itself:
+ * bench/NOTES.md 2.5). Each batch size is judged on an epoch (at least
+ * EPOCH_BATCHES batches and EPOCH_MIN_NS, and EPOCH_ITEMS items unless
+ * that takes over EPOCH_MAX_NS). The size doubles while the pace
+ * improves by more than the noise (PACE_HYST), then holds and probes a
+ * neighbour, at once after a change and less often while probes fail
+ * (PROBE_MIN..PROBE_MAX epochs apart). The median latency of the items
+ * (gpupipe_push called to done_cb start) must stay within
+ * depth * batch_latency_us once any size has met that (tiny); where none
+ * has (the pipeline is full of slow items: balanced, sgemm), within what
+ * batches of one item gave: batching must not make latency worse.
+ */
+#define PACE_HYST 16         /* 1/16: a change must beat noise by 6 % */
+#define EPOCH_WARM 2         /* batches ignored after a change, at least */
+#define EPOCH_BATCHES 8      /* batches one epoch measures, at least ... */
+#define EPOCH_MIN_NS 1000000 /* ... and this much wall time, ... */
+#define EPOCH_ITEMS 64       /* ... and this many items (balanced: a few
+			      * 100 us items varied by 30 % in 1 ms) ... */
+#define EPOCH_MAX_NS 20000000 /* ... unless that takes longer than this */
+#define PROBE_MIN 2          /* steady epochs before a probe: at first, */
+#define PROBE_MAX 16         /* doubling up to this while probes fail */
+
+enum search_phase {
+	SEARCH_GROW,   /* doubling while the pace improves */
+	SEARCH_STEADY, /* at the best size; probing now and then */
+	SEARCH_PROBE   /* one epoch at a neighbour of the best size */
+};
+
+/* One epoch's verdict on one batch size. */
+struct measure {
+	unsigned target;
+	uint64_t pace_ns; /* wall time per item completed */
+	uint64_t lat_ns;  /* median latency of the items completed */
+};
 
 /* Submit-thread state that no other thread reads. */
 struct submit {
 	unsigned target;       /* items per batch it aims at */
 	bool timestamps;       /* GL_TIMESTAMP works on this driver */
 	uint64_t gpu_ns;       /* EWMA of the GPU stage's pace per item */
-	uint64_t best_ns;      /* the best pace seen */
+	uint64_t best_ns;      /* the best GPU pace seen (BLOCK: polls) */
+	uint64_t fence_ns;     /* SIGNALLED: learnt fence delay per item */
+	uint64_t prev_done_ns; /* when the last fence was seen signalled */
 	uint64_t cost_ns;      /* EWMA of fence+flush+polls per batch */
 	uint64_t poll_ns;      /* time spent polling since the last batch */
 	uint64_t items;        /* items dispatched so far */
@@ -484,7 +522,27 @@ struct submit {
 	bool read_query;       /* a timestamp was read since the last
 				* error check */
 	GLenum batch_err;      /* an error of this batch read early */
+	bool batch_open;       /* dispatches made, batch not closed yet */
+	/* the search */
+	enum search_phase phase;
+	struct measure best;   /* the incumbent: best size measured */
+	struct measure last[3];/* its last epochs: best is their median */
+	unsigned nlast;
+	unsigned steady;       /* steady epochs since the last probe */
+	unsigned probe_every;  /* steady epochs between probes now */
+	bool probe_down;       /* direction of the next probe */
+	bool met;              /* some epoch met the latency budget */
+	uint64_t lat1_ns;      /* median latency at batches of one */
+	/* the epoch being measured */
+	unsigned ep_batches;   /* batches closed since the (re)start */
+	bool ep_on;            /* warm-up over, measuring */
+	uint64_t ep_mark;      /* items pushed before the (re)start */
+	uint64_t ep_t0, ep_done0;
+	uint64_t lat0[GP_LAT_BUCKETS]; /* p->lat_hist at ep_t0 */
+	bool debug;            /* GPUPIPE_DEBUG_SEARCH: log each epoch */
 };
+
+static void keep_batch_error(struct submit *st);
 
 /* One batch in this many carries a GL_TIMESTAMP: on NVIDIA a timestamp
  * drains the GPU's pipeline (several microseconds), too much for every
@@ -496,41 +554,242 @@ static struct gp_flight *flight_at(struct gpupipe *p, unsigned i)
 	return &p->flights[(p->flight_head + i) % p->nslots];
 }
 
-/*
- * The adaptive rule: a batch is as many items as make the per-batch cost
- * (barrier, fence, flush, polls, measured on this thread) at most 5 % of
- * the batch's GPU time (the best pace measured with GL_TIMESTAMP: the pace
- * now would feed back, since small batches slow the pipeline), but no
- * more than
- * batch_latency_us of GPU time, unless that would let the cost exceed
- * 25 %; and 1..max_batch. Pushes may then hold
- * depth batches' worth of slots, plus one per prep and post thread, so no
- * more items wait than keep the GPU and the pools busy.
- */
-static void adapt(struct gpupipe *p, struct submit *st)
+/* Measure afresh, once every item pushed until now has completed: those
+ * saw the old batch size (or an idle spell), and their latency and pace
+ * would be counted against the new one. */
+static void epoch_restart(struct gpupipe *p, struct submit *st)
 {
-	uint64_t b, cap, floor;
+	st->ep_batches = 0;
+	st->ep_on = false;
+	st->ep_mark = atomic_load_explicit(&p->next_seq, memory_order_relaxed);
+}
 
-	uint64_t g = st->best_ns;
-
-	if ((p->flags & GPUPIPE_FIXED_BATCH) || !g)
+/* Aim at t items per batch. Pushes may then hold depth batches' worth of
+ * slots, plus one per prep and post thread, so no more items wait than
+ * keep the GPU and the pools busy. */
+static void set_target(struct gpupipe *p, struct submit *st, unsigned t)
+{
+	if (t < 1)
+		t = 1;
+	if (t > p->max_batch)
+		t = p->max_batch;
+	epoch_restart(p, st);
+	if (t == st->target)
 		return;
-	b = (st->cost_ns * BATCH_OVERHEAD_SHARE + g - 1) / g;
-	cap = (uint64_t)p->batch_latency_us * 1000u / g;
-	floor = (st->cost_ns * BATCH_OVERHEAD_MAX_SHARE + g - 1) / g;
-	if (b > cap)
-		b = cap > floor ? cap : floor;
-	if (b < 1)
-		b = 1;
-	if (b > p->max_batch)
-		b = p->max_batch;
-	if (b == st->target)
-		return;
-	st->target = (unsigned)b;
-	atomic_store_explicit(&p->batch_target, st->target,
-			      memory_order_relaxed);
-	gp_slots_set_limit(p, p->depth * st->target + p->prep_threads +
+	st->target = t;
+	atomic_store_explicit(&p->batch_target, t, memory_order_relaxed);
+	gp_slots_set_limit(p, p->depth * t + p->prep_threads +
 				      p->post_threads);
+}
+
+/* Is candidate c better than the incumbent b? Within the latency limit:
+ * faster by more than the noise, or as fast with a smaller batch (less
+ * latency, fewer slots). Over it, back within it; or, where both are
+ * over, latency no worse and the pace faster, or as fast with lower
+ * latency: a lower latency bought with a slower pace is no gain (on
+ * balanced it was half the throughput). The incumbent counts as over
+ * only beyond the noise, so that a size at the limit does not flap. */
+static bool better(const struct measure *c, const struct measure *b,
+		   uint64_t budget)
+{
+	bool c_over = c->lat_ns > budget;
+	bool b_over = b->lat_ns > budget + budget / PACE_HYST;
+	bool faster = c->pace_ns + c->pace_ns / PACE_HYST < b->pace_ns;
+	bool as_fast = c->pace_ns <= b->pace_ns + b->pace_ns / PACE_HYST;
+
+	if (c_over != b_over)
+		return !c_over;
+	if (c_over)
+		return c->lat_ns <= b->lat_ns + b->lat_ns / PACE_HYST &&
+		       (faster || (as_fast && c->lat_ns + c->lat_ns /
+						      PACE_HYST < b->lat_ns));
+	return faster || (c->target < b->target && as_fast);
+}
+
+static uint64_t median3(uint64_t a, uint64_t b, uint64_t c)
+{
+	if (a > b) {
+		uint64_t t = a;
+
+		a = b;
+		b = t;
+	}
+	return c < a ? a : c > b ? b : c;
+}
+
+/* m is the new incumbent; probe again soon (it may be one step of a
+ * climb), or, when a probe failed, later than last time. */
+static void new_best(struct submit *st, const struct measure *m, bool moved)
+{
+	st->best = *m;
+	st->last[0] = *m;
+	st->nlast = 1;
+	st->steady = 0;
+	if (moved)
+		st->probe_every = PROBE_MIN;
+	else if (st->probe_every < PROBE_MAX)
+		st->probe_every *= 2;
+}
+
+/* An epoch at the incumbent size: the incumbent is the median of its
+ * last three epochs, so that one disturbed epoch (the H100 showed
+ * 47 us per item among 5 us ones) neither moves the search nor sticks. */
+static void track_best(struct submit *st, const struct measure *m)
+{
+	unsigned i;
+
+	if (st->nlast < 3) {
+		st->last[st->nlast++] = *m;
+	} else {
+		st->last[0] = st->last[1];
+		st->last[1] = st->last[2];
+		st->last[2] = *m;
+	}
+	if (st->nlast < 3) {
+		/* Too few for a median: the mean. */
+		st->best.pace_ns = st->best.lat_ns = 0;
+		for (i = 0; i < st->nlast; i++) {
+			st->best.pace_ns += st->last[i].pace_ns / st->nlast;
+			st->best.lat_ns += st->last[i].lat_ns / st->nlast;
+		}
+		return;
+	}
+	st->best.pace_ns = median3(st->last[0].pace_ns, st->last[1].pace_ns,
+				   st->last[2].pace_ns);
+	st->best.lat_ns = median3(st->last[0].lat_ns, st->last[1].lat_ns,
+				  st->last[2].lat_ns);
+}
+
+/* An epoch ended with measure m at st->target: move the search on. */
+static void search_step(struct gpupipe *p, struct submit *st,
+			const struct measure *m)
+{
+	uint64_t budget = (uint64_t)p->depth * p->batch_latency_us * 1000u;
+	unsigned t = st->target;
+
+	if (m->lat_ns <= budget)
+		st->met = true;
+	if (m->target == 1)
+		st->lat1_ns = m->lat_ns;
+	/* The latency limit: the budget, or, while no size has met it,
+	 * what batches of one gave (beyond the noise). */
+	if (!st->met && st->lat1_ns > budget)
+		budget = st->lat1_ns + st->lat1_ns / PACE_HYST;
+
+	if (st->debug)
+		fprintf(stderr, "search: phase %d T %u pace %.3f lat %.1f | "
+			"best T %u pace %.3f lat %.1f\n", st->phase, m->target,
+			m->pace_ns / 1e3, m->lat_ns / 1e3, st->best.target,
+			st->best.pace_ns / 1e3, st->best.lat_ns / 1e3);
+	switch (st->phase) {
+	case SEARCH_GROW:
+	case SEARCH_PROBE:
+		if (st->best.target && !better(m, &st->best, budget)) {
+			/* The step did not pay: back to the incumbent. */
+			st->phase = SEARCH_STEADY;
+			new_best(st, &st->best, false);
+			set_target(p, st, st->best.target);
+			return;
+		}
+		/* Upwards, keep climbing; downwards, stay there. */
+		st->phase = st->best.target && t < st->best.target
+				    ? SEARCH_STEADY : SEARCH_GROW;
+		new_best(st, m, true);
+		if (st->phase == SEARCH_GROW && t < p->max_batch)
+			set_target(p, st, 2 * t);
+		else
+			st->phase = SEARCH_STEADY;
+		return;
+	case SEARCH_STEADY:
+		track_best(st, m);
+		if (++st->steady < st->probe_every)
+			return;
+		/* Probe a neighbour, alternately up and down: a size over
+		 * the latency budget shrinks by a down probe that meets it,
+		 * and a noisy epoch that made one probe win is undone by the
+		 * next (always probing down when over the budget left
+		 * balanced, over it at every size, never probing up). */
+		if (st->probe_down ? t == 1 : t == p->max_batch)
+			st->probe_down = !st->probe_down;
+		if (st->probe_down ? t == 1 : t == p->max_batch)
+			return; /* max_batch 1: nothing to search */
+		st->phase = SEARCH_PROBE;
+		set_target(p, st, st->probe_down ? t / 2 : 2 * t);
+		st->probe_down = !st->probe_down;
+		return;
+	}
+}
+
+/* The median latency of the items completed since the epoch began, from
+ * the difference of the histograms, interpolated within its bucket. */
+static uint64_t epoch_median(struct gpupipe *p, const struct submit *st)
+{
+	uint64_t d[GP_LAT_BUCKETS], total = 0, half, cum = 0, lo, hi;
+	unsigned b;
+
+	for (b = 0; b < GP_LAT_BUCKETS; b++) {
+		d[b] = atomic_load_explicit(&p->lat_hist[b],
+					    memory_order_relaxed) - st->lat0[b];
+		total += d[b];
+	}
+	if (!total)
+		return 0;
+	half = (total + 1) / 2;
+	for (b = 0; cum + d[b] < half; b++)
+		cum += d[b];
+	lo = gp_lat_floor(b);
+	hi = b + 1 < GP_LAT_BUCKETS ? gp_lat_floor(b + 1) : 2 * lo;
+	return lo + (hi - lo) * (half - cum) / d[b];
+}
+
+/* A batch closed: judge the epoch once it is long enough. Not while the
+ * GPU trace runs: its per-dispatch timestamps slow the GPU, and the
+ * pipeline must not tune itself to its own instrument. */
+static void epoch_note(struct gpupipe *p, struct submit *st)
+{
+	struct measure m;
+	uint64_t now, done;
+	unsigned b;
+
+	if (p->flags & GPUPIPE_FIXED_BATCH)
+		return;
+	if (atomic_load_explicit(&p->trace.rec, memory_order_acquire) &&
+	    p->trace.gpu) {
+		epoch_restart(p, st);
+		return;
+	}
+	/* The pipeline ran empty (gp_complete): the producer was idle,
+	 * which says nothing about the batch size. A GPU or a post stage
+	 * that is the bottleneck never empties it. */
+	if (atomic_exchange_explicit(&p->went_idle, 0, memory_order_relaxed)) {
+		epoch_restart(p, st);
+		return;
+	}
+	now = gp_now_ns();
+	done = atomic_load_explicit(&p->completed, memory_order_relaxed);
+	st->ep_batches++;
+	if (!st->ep_on) {
+		if (st->ep_batches < EPOCH_WARM || done < st->ep_mark)
+			return;
+		st->ep_on = true;
+		st->ep_batches = 0;
+		st->ep_t0 = now;
+		st->ep_done0 = done;
+		for (b = 0; b < GP_LAT_BUCKETS; b++)
+			st->lat0[b] = atomic_load_explicit(
+				&p->lat_hist[b], memory_order_relaxed);
+		return;
+	}
+	if (st->ep_batches < EPOCH_BATCHES || now - st->ep_t0 < EPOCH_MIN_NS ||
+	    done == st->ep_done0 ||
+	    (done - st->ep_done0 < EPOCH_ITEMS &&
+	     now - st->ep_t0 < EPOCH_MAX_NS))
+		return;
+	m.target = st->target;
+	m.pace_ns = (now - st->ep_t0) / (done - st->ep_done0);
+	m.lat_ns = epoch_median(p, st);
+	epoch_restart(p, st);
+	search_step(p, st, &m);
 }
 
 /*
@@ -547,6 +806,8 @@ static void read_flight_time(struct gpupipe *p, struct submit *st,
 
 	if (!st->timestamps || !f->sampled)
 		return;
+	if (!st->read_query)
+		keep_batch_error(st);
 	glGetQueryObjectui64v(p->batch_queries[ring_index], GL_QUERY_RESULT,
 			      &end);
 	st->read_query = true;
@@ -556,14 +817,13 @@ static void read_flight_time(struct gpupipe *p, struct submit *st,
 				(f->items_to_end - st->last_items);
 
 		st->gpu_ns = EWMA(st->gpu_ns, pace);
-		/* The best pace ever: letting it creep up towards the current
-		 * pace fed back on the H100 (small batches slowed the pace,
-		 * which shrank the batches: bench/NOTES.md). */
+		/* The best pace ever schedules the first poll of a fence
+		 * (early rather than late): letting it creep up towards the
+		 * current pace fed back on the H100 (bench/NOTES.md). */
 		if (!st->best_ns || pace < st->best_ns)
 			st->best_ns = pace;
 		atomic_store_explicit(&p->gpu_ns_per_item, st->gpu_ns,
 				      memory_order_relaxed);
-		adapt(p, st);
 	}
 	st->last_end = end;
 	st->last_items = f->items_to_end;
@@ -582,20 +842,74 @@ static void pop_flight(struct gpupipe *p)
  * once. With GPUPIPE_WAIT_BLOCK the batch went to readback when it was
  * flushed; here only its timestamps are read, once available.
  */
-/* After a poll that found the fence pending: look again after an eighth
- * of the time it has been pending (at least 5 us), so a poll never comes
- * more than 1/8 late, and a long kernel costs few polls. */
-static uint64_t poll_slice(const struct gp_flight *f, uint64_t now)
+/* When the GPU could start on f's batch: once it was flushed and the
+ * batch before it had finished (a barrier closes each batch). */
+static uint64_t flight_base(const struct submit *st, const struct gp_flight *f)
 {
-	uint64_t slice = (now - f->flushed_ns) / 8;
+	return f->flushed_ns > st->prev_done_ns ? f->flushed_ns
+						: st->prev_done_ns;
+}
+
+/* After a poll that found the fence pending: look again after an eighth
+ * of the time it has been running (at least 5 us), so a poll never comes
+ * more than 1/8 late, and a long kernel costs few polls. */
+static uint64_t poll_slice(const struct submit *st, const struct gp_flight *f,
+			   uint64_t now)
+{
+	uint64_t base = flight_base(st, f);
+	uint64_t slice = now > base ? (now - base) / 8 : 0;
 
 	return slice < 5000 ? 5000 : slice;
+}
+
+/*
+ * f's fence was seen signalled at now: learn the fence delay per item,
+ * which schedules the first poll of each fence and bounds how long an
+ * open batch waits (hold_for_more). A poll that found it pending proves
+ * it took at least that long after it could start: move halfway to that.
+ * When the first poll found it signalled, it is not known how much
+ * earlier it was done (a sleep overshoots by tens of microseconds, and
+ * counting that in fed back on llvmpipe): aim an eighth earlier. Nothing
+ * is learnt when the fence before it was seen signalled in the same look
+ * (fresh): then it is not known when its batch could start. Polling by
+ * this, rather than by GL_TIMESTAMP paces (which NVIDIA writes ahead of
+ * the work), hands batches over within a poll slice of their end.
+ */
+static void learn_fence(struct submit *st, const struct gp_flight *f,
+			uint64_t now, bool fresh)
+{
+	uint64_t base = flight_base(st, f);
+
+	if (f->pending_ns > base)
+		st->fence_ns = (st->fence_ns + (f->pending_ns - base) /
+					       (f->count ? f->count : 1)) / 2;
+	else if (!fresh)
+		st->fence_ns -= st->fence_ns / 8;
+	st->prev_done_ns = now;
+}
+
+/*
+ * Before a GL call that is no item's (a fence poll, a timestamp read): if
+ * a batch is open, an error now is one of its dispatches'; keep it for
+ * close_batch, since poll_flights reads and drops the errors its own calls
+ * leave.
+ */
+static void keep_batch_error(struct submit *st)
+{
+	GLenum e;
+
+	if (!st->batch_open)
+		return;
+	e = glGetError();
+	if (e != GL_NO_ERROR && st->batch_err == GL_NO_ERROR)
+		st->batch_err = e;
 }
 
 static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 {
 	uint64_t t0 = gp_now_ns();
 	bool calls = false;
+	bool fresh = false; /* a fence was seen signalled in this look */
 
 	while (p->flight_count) {
 		unsigned idx = p->flight_head;
@@ -608,6 +922,8 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 			 * the fence is due, then in slices. */
 			if (!force && t0 < f->expect_ns)
 				break;
+			if (!calls && !st->read_query && !force)
+				keep_batch_error(st);
 			r = glClientWaitSync(f->fence, 0, 0);
 			calls = true;
 			atomic_fetch_add_explicit(&p->fence_polls, 1,
@@ -618,13 +934,17 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 				uint64_t now = gp_now_ns();
 
 				if (now - f->flushed_ns < limit) {
-					f->expect_ns = now + poll_slice(f, now);
+					f->pending_ns = now;
+					f->expect_ns = now +
+						       poll_slice(st, f, now);
 					break;
 				}
 				/* Readback fails the batch as TIMEDOUT. */
 				gp_slot_of_node(gp_list_first(&f->slots))
 					->fence_expired = true;
 			} else {
+				learn_fence(st, f, gp_now_ns(), fresh);
+				fresh = true;
 				read_flight_time(p, st, idx, f);
 			}
 			gp_fault_handoff(f->fence);
@@ -633,6 +953,8 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 			GLuint avail = GL_TRUE;
 
 			if (st->timestamps && f->sampled && !force) {
+				if (!calls && !st->read_query)
+					keep_batch_error(st);
 				glGetQueryObjectuiv(p->batch_queries[idx],
 						    GL_QUERY_RESULT_AVAILABLE,
 						    &avail);
@@ -643,6 +965,16 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 			read_flight_time(p, st, idx, f);
 		}
 		pop_flight(p);
+		/* The next batch could not finish before this one: look at
+		 * it once its own items have had their time after it. */
+		if (p->wait == GPUPIPE_WAIT_SIGNALLED && p->flight_count) {
+			struct gp_flight *next = flight_at(p, 0);
+			uint64_t due = st->prev_done_ns +
+				       st->fence_ns * next->count;
+
+			if (next->expect_ns < due)
+				next->expect_ns = due;
+		}
 	}
 	/* A failed poll or timestamp read is no item's failure: read its
 	 * error here, so it does not land on the next batch (the timing
@@ -665,7 +997,7 @@ static uint64_t next_poll(struct gpupipe *p, struct submit *st)
 		return 0;
 	now = gp_now_ns();
 	if (flight_at(p, 0)->expect_ns <= now)
-		return now + poll_slice(flight_at(p, 0), now);
+		return now + poll_slice(st, flight_at(p, 0), now);
 	return flight_at(p, 0)->expect_ns;
 }
 
@@ -739,6 +1071,7 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	if (err == GL_NO_ERROR)
 		err = st->batch_err;
 	st->batch_err = GL_NO_ERROR;
+	st->batch_open = false;
 	first->fence = fence;
 	first->batch_len = batch->count;
 	if (!fence || err != GL_NO_ERROR)
@@ -773,12 +1106,16 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	f->items_to_end = st->items;
 	f->fence = fence;
 	f->flushed_ns = gp_now_ns();
+	f->pending_ns = 0;
+	/* Due once the batches before it and its own items have run: by the
+	 * learnt fence delay (SIGNALLED), or by the best GPU pace seen. */
 	f->expect_ns = (p->flight_count ? flight_at(p, p->flight_count - 1)
 						  ->expect_ns : 0);
 	if (f->expect_ns < f->flushed_ns)
 		f->expect_ns = f->flushed_ns;
-	/* The best pace seen: a poll may come early, never late. */
-	f->expect_ns += st->best_ns * f->count;
+	f->expect_ns += (p->wait == GPUPIPE_WAIT_SIGNALLED ? st->fence_ns
+							   : st->best_ns) *
+			f->count;
 	p->flight_count++;
 	if (p->wait == GPUPIPE_WAIT_SIGNALLED) {
 		/* Held until its fence has signalled: poll_flights. */
@@ -792,11 +1129,49 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	st->poll_ns = 0;
 	atomic_store_explicit(&p->batch_cost_ns, st->cost_ns,
 			      memory_order_relaxed);
+	epoch_note(p, st);
+}
+
+/*
+ * Nothing more is ready for the open batch. With adaptive batches, wait
+ * for more while the GPU still has earlier batches to run, since then an
+ * open batch costs it nothing: until the newest batch in flight is due
+ * to finish (the early estimate polls use), or its fence is seen
+ * signalled, and at most batch_latency_us after the batch opened. Fuller
+ * batches are what lets a narrow kernel's dispatches overlap: the barrier
+ * and fence closing each batch serialise batches (balanced on the H100:
+ * 335 us per item at batch 1, 100 us back-to-back). Fences stay polled
+ * meanwhile; a stop or trace request closes the batch at once.
+ */
+static struct cds_wfcq_node *hold_for_more(struct gpupipe *p,
+					   struct submit *st, uint64_t opened)
+{
+	uint64_t until, cap;
+
+	if ((p->flags & GPUPIPE_FIXED_BATCH) || !p->flight_count)
+		return NULL;
+	until = flight_at(p, p->flight_count - 1)->expect_ns;
+	cap = opened + (uint64_t)p->batch_latency_us * 1000u;
+	if (until > cap)
+		until = cap;
+	while (p->flight_count && gp_now_ns() < until &&
+	       !atomic_load_explicit(&p->submit_attn, memory_order_relaxed)) {
+		uint64_t poll = next_poll(p, st);
+		struct cds_wfcq_node *n = gp_queue_pop_wait(
+			&p->ready_q, &p->submit_attn,
+			poll && poll < until ? poll : until);
+
+		if (n)
+			return n;
+		poll_flights(p, st, false);
+	}
+	return NULL;
 }
 
 /* Dispatch n and what else is ready, up to the batch target, and fence
- * them. A batch closes when it is full or when nothing more is ready: a
- * slow producer never waits for a full batch. */
+ * them. A batch closes when it is full or when nothing more is ready (and,
+ * adaptive, the GPU has run out of earlier work: hold_for_more): a slow
+ * producer never waits for a full batch. */
 static void dispatch_batch(struct gpupipe *p, struct submit *st,
 			   struct cds_wfcq_node *n)
 {
@@ -818,8 +1193,14 @@ static void dispatch_batch(struct gpupipe *p, struct submit *st,
 		s->fence_expired = false;
 		gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
 		gp_list_append(&batch, &s->node);
+		st->batch_open = true;
+		/* A long batch must not delay the hand-over of earlier ones:
+		 * poll the oldest fence when it is due, between dispatches. */
+		if (p->flight_count && gp_now_ns() >= flight_at(p, 0)->expect_ns)
+			poll_flights(p, st, false);
 	} while (batch.count < st->target &&
-		 (n = gp_queue_pop_try(&p->ready_q)));
+		 ((n = gp_queue_pop_try(&p->ready_q)) ||
+		  (batch.count && (n = hold_for_more(p, st, t0)))));
 	if (batch.count)
 		close_batch(p, st, &batch);
 	atomic_fetch_add_explicit(&p->submit_busy_ns, gp_now_ns() - t0,
@@ -828,20 +1209,19 @@ static void dispatch_batch(struct gpupipe *p, struct submit *st,
 
 static void run(struct gpupipe *p)
 {
-	struct submit st = { .target = p->max_batch };
+	struct submit st = { .target = p->max_batch,
+			     .probe_every = PROBE_MIN };
 	GLint bits = 0;
 
 	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
 	st.timestamps = bits > 0;
+	st.debug = getenv("GPUPIPE_DEBUG_SEARCH") != NULL;
+	atomic_store(&p->batch_target, st.target);
 	/* Adaptive batches start at one item: a heavy kernel must not wait
 	 * behind a full batch before the pace is known; a light one grows
 	 * its batch as the measured pace improves. */
-	if (!(p->flags & GPUPIPE_FIXED_BATCH) && st.timestamps) {
-		st.target = 1;
-		gp_slots_set_limit(p, p->depth + p->prep_threads +
-					      p->post_threads);
-	}
-	atomic_store(&p->batch_target, st.target);
+	if (!(p->flags & GPUPIPE_FIXED_BATCH))
+		set_target(p, &st, 1);
 	for (;;) {
 		struct cds_wfcq_node *n;
 
@@ -860,7 +1240,8 @@ static void run(struct gpupipe *p)
 			poll_flights(p, &st, false);
 		if (n)
 			continue;
-		/* An idle spell is not GPU time: measure the pace afresh. */
+		/* An idle spell is not GPU time: measure the GPU pace
+		 * afresh. */
 		if (!p->flight_count)
 			st.last_end = 0;
 		/* Nothing ready: sleep until work comes, or until the oldest

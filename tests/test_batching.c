@@ -51,6 +51,9 @@ static void test_wait_and_batch_matrix(void)
 			CU_ASSERT(st.batches <= n);
 			CU_ASSERT(st.batch_target >= 1 &&
 				  st.batch_target <= info.max_batch);
+			/* GPUPIPE_FIXED_BATCH never adapts. */
+			if (batches[b])
+				CU_ASSERT_EQUAL(st.batch_target, batches[b]);
 			CU_ASSERT(st.in_flight_limit >= 1 &&
 				  st.in_flight_limit <= info.slots);
 			if (waits[w] == GPUPIPE_WAIT_BLOCK) {
@@ -84,6 +87,31 @@ static void test_batch_closes_early(void)
 	CU_ASSERT_EQUAL(harness_push(&h, 5, 5), 0);
 	CU_ASSERT_EQUAL(gpupipe_drain(h.p, 10000), 0);
 	harness_check(&h, 10, 10);
+	harness_fini(&h);
+}
+
+/* Adaptive batches judge a batch size only on time the pipeline was
+ * busy: a producer that waits for each item's completion leaves it idle
+ * between items, so the search never moves and the batch stays at one
+ * item, with no more slots open to pushes than batches of one need. */
+static void test_idle_producer_keeps_batch_one(void)
+{
+	struct harness h;
+	struct gpupipe_stats st;
+	const uint64_t n = 300;
+	uint64_t id;
+
+	harness_init(&h, 64, 3, 0, 1, n);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	for (id = 0; id < n; id++) {
+		CU_ASSERT_EQUAL(harness_push(&h, id, 1), 0);
+		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	}
+	harness_check(&h, n, n);
+	gpupipe_get_stats(h.p, &st);
+	CU_ASSERT_EQUAL(st.batches, n);
+	CU_ASSERT_EQUAL(st.batch_target, 1);
+	CU_ASSERT_EQUAL(st.in_flight_limit, 3 * 1 + 1);
 	harness_fini(&h);
 }
 
@@ -280,6 +308,8 @@ int main(void)
 	CU_add_test(s, "wait strategies x batch sizes",
 		    test_wait_and_batch_matrix);
 	CU_add_test(s, "a batch closes early", test_batch_closes_early);
+	CU_add_test(s, "an idle producer keeps batches of one",
+		    test_idle_producer_keeps_batch_one);
 	CU_add_test(s, "post pool: exactly once, unordered", test_post_pool);
 	CU_add_test(s, "post pool: destroy", test_post_pool_destroy);
 	CU_add_test(s, "keep and release", test_keep_and_release);
