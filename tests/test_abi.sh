@@ -11,9 +11,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "${srcdir:-.}/tests/cases.sh"
 
+# A fault-injection build also exports the test controls of src/fault.h.
+headers=$header
+[ "${GPUPIPE_FAULT_INJECTION:-no}" = yes ] && headers="$header $top/src/fault.h"
 awk '/^GPUPIPE_PUBLIC/ { p = 1; s = "" }
      p { s = s " " $0; if ($0 ~ /;[[:space:]]*$/) { print s; p = 0 } }' \
-	"$header" | sed -E 's/^.*[ *](gpupipe_[a-z_]+)\(.*/\1/' | sort \
+	$headers | sed -E 's/^.*[ *](gpupipe_[a-z_]+)\(.*/\1/' | sort \
 	>"$tmp/declared"
 
 if [ -f "$lib" ]; then
