@@ -42,6 +42,7 @@ struct params {
 	unsigned depth, prep_threads, batch; /* batch 0: adaptive */
 	unsigned post_threads, batch_latency_us;
 	enum gpupipe_wait wait;
+	bool no_reset;             /* GPUPIPE_NO_RESET_NOTIFICATION */
 	enum { CHECK_AUTO, CHECK_SAMPLED, CHECK_FULL } check;
 	double prep_us, post_us, gpu_us; /* balanced */
 	unsigned n;                 /* sgemm N */

@@ -52,6 +52,8 @@ static const char usage[] =
 "  --device N          use EGL device N (eglQueryDevicesEXT) instead of\n"
 "                      the default display\n"
 "  --list-devices      print the host's EGL devices and exit\n"
+"  --no-reset-notification  gpupipe's contexts without GPU reset\n"
+"                      notification (GPUPIPE_NO_RESET_NOTIFICATION)\n"
 "  --warmup-s S        GPU warm-up before the first round (default 0.5)\n"
 "  --json FILE         write the results as JSON\n"
 "  --csv FILE          write one CSV row per mode\n"
@@ -143,7 +145,7 @@ static int parse_args(int argc, char **argv, struct params *p)
 	       O_MODES, O_DEPTH, O_PREP, O_BATCH, O_PREPUS, O_POSTUS, O_GPUUS,
 	       O_N, O_JSON, O_CSV, O_TRACE, O_QUIET, O_DEVICE, O_CORRUPT,
 	       O_WARMUP, O_HELP, O_WAIT, O_POST, O_CHECK, O_BLAT,
-	       O_LIST_DEVICES };
+	       O_LIST_DEVICES, O_NO_RESET };
 	static const struct option opts[] = {
 		{ "workload", required_argument, NULL, O_WL },
 		{ "shader", required_argument, NULL, O_SHADER },
@@ -172,6 +174,7 @@ static int parse_args(int argc, char **argv, struct params *p)
 		{ "check", required_argument, NULL, O_CHECK },
 		{ "batch-latency-us", required_argument, NULL, O_BLAT },
 		{ "list-devices", no_argument, NULL, O_LIST_DEVICES },
+		{ "no-reset-notification", no_argument, NULL, O_NO_RESET },
 		{ "help", no_argument, NULL, O_HELP },
 		{ 0 },
 	};
@@ -350,6 +353,9 @@ static int parse_args(int argc, char **argv, struct params *p)
 			exit(0);
 		case O_LIST_DEVICES:
 			exit(list_devices());
+		case O_NO_RESET:
+			p->no_reset = true;
+			break;
 		default:
 			return usage_error("unknown or incomplete option '%s'",
 					   argv[optind - 1]);

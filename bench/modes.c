@@ -59,7 +59,8 @@ int bench_setup_modes(struct bench *b, char *err, size_t errlen)
 		.weights_bytes = w->weights_bytes,
 		.depth = b->prm.depth,
 		.max_batch = b->prm.batch,
-		.flags = b->prm.batch ? GPUPIPE_FIXED_BATCH : 0,
+		.flags = (b->prm.batch ? GPUPIPE_FIXED_BATCH : 0) |
+			 (b->prm.no_reset ? GPUPIPE_NO_RESET_NOTIFICATION : 0),
 		.wait = b->prm.wait,
 		.post_threads = b->prm.post_threads,
 		.batch_latency_us = b->prm.batch_latency_us,

@@ -99,7 +99,7 @@ void report_print(const struct report *r, FILE *f)
 			"target %u, in-flight limit %u, GPU pace %.2f us per "
 			"item, batch cost %.2f us; over its life: %llu batches, "
 			"%.2f us closing and %.2f us polling per batch, %.2f "
-			"polls per batch\n",
+			"polls per batch; reset notification %s\n",
 			r->b->info.slots, r->b->info.max_batch,
 			st->batch_target, st->in_flight_limit,
 			(double)st->gpu_ns_per_item / 1e3,
@@ -110,7 +110,8 @@ void report_print(const struct report *r, FILE *f)
 			st->batches ? (double)st->poll_ns / 1e3 /
 					      (double)st->batches : 0,
 			st->batches ? (double)st->fence_polls /
-					      (double)st->batches : 0);
+					      (double)st->batches : 0,
+			r->b->info.reset_notification ? "on" : "off");
 	}
 }
 
@@ -152,7 +153,8 @@ int report_json(const struct report *r, const char *path)
 		"\"check\": %d, \"batch_target_end\": %u, "
 		"\"prep_us\": %.1f, \"post_us\": %.1f, "
 		"\"gpu_us\": %.1f, \"gpu_iterations\": %u, \"n\": %u, "
-		"\"in_bytes\": %zu, \"out_bytes\": %zu, \"cores\": %u},\n",
+		"\"in_bytes\": %zu, \"out_bytes\": %zu, \"cores\": %u, "
+		"\"reset_notification\": %u},\n",
 		b->wl.name, (unsigned long long)p->items, p->rounds, p->depth,
 		p->prep_threads, p->batch,
 		b->info.wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
@@ -160,7 +162,7 @@ int report_json(const struct report *r, const char *path)
 		p->prep_us, p->post_us, p->gpu_us,
 		b->wl.kind == WL_BALANCED ? b->wl.param1 : 0,
 		b->wl.kind == WL_SGEMM ? b->wl.param1 : 0, b->wl.in_bytes,
-		b->wl.out_bytes, b->cores);
+		b->wl.out_bytes, b->cores, b->info.reset_notification);
 	fprintf(f, "  \"stages_us\": {\"prep\": %.4f, \"gpu\": %.4f, "
 		"\"post\": %.4f},\n", r->stage_prep_us, r->stage_gpu_us,
 		r->stage_post_us);

@@ -214,6 +214,10 @@ enum gpupipe_wait {
 /* Flags for gpupipe_config.flags. */
 #define GPUPIPE_FIXED_BATCH 0x1u /* batches of max_batch items whenever that
 				  * many are ready, instead of adapting */
+#define GPUPIPE_NO_RESET_NOTIFICATION 0x2u /* create the contexts without
+				  * GPU reset notification even where the
+				  * driver offers it: a reset then goes
+				  * unseen (see gpupipe(7), Failures) */
 
 /* Which EGL display the pipeline opens. */
 enum gpupipe_display {
@@ -255,7 +259,8 @@ struct gpupipe_config {
 				    * fails its items as GPUPIPE_TIMEDOUT and
 				    * breaks the pipeline; 0 -> 10000 */
 	enum gpupipe_wait wait;    /* how readback learns of completion */
-	unsigned flags;            /* GPUPIPE_FIXED_BATCH */
+	unsigned flags;            /* GPUPIPE_FIXED_BATCH,
+				    * GPUPIPE_NO_RESET_NOTIFICATION */
 	unsigned batch_latency_us; /* adaptive batches: latency budget per
 				    * batch in flight: the median latency of
 				    * an item (push to done_cb) stays within

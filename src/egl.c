@@ -285,7 +285,8 @@ static EGLContext create_context(EGLDisplay dpy, EGLContext share,
 }
 
 int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
-		unsigned device_index, void *app_display, void *share_ctx)
+		unsigned device_index, void *app_display, void *share_ctx,
+		bool want_reset)
 {
 	EGLDisplay dpy;
 	EGLenum saved_api;
@@ -337,6 +338,8 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 	 * share objects must agree on it, so an application's context
 	 * without it makes ours go without. */
 	reset_attributes(dpy, resets);
+	if (!want_reset)
+		resets[0] = EGL_NONE;
 	for (i = 0;; i++) {
 		reset = resets[i];
 		e->submit_ctx = create_context(dpy, share_ctx ? share_ctx

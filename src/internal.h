@@ -280,10 +280,11 @@ struct gp_egl {
 };
 
 /* Open the display (or borrow app_display) and create both contexts, the
- * submit one sharing objects with share_ctx when given. */
+ * submit one sharing objects with share_ctx when given, with reset
+ * notification if want_reset and the driver offers it. */
 GP_HIDDEN int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 			  unsigned device_index, void *app_display,
-			  void *share_ctx);
+			  void *share_ctx, bool want_reset);
 GP_HIDDEN void gp_egl_close(struct gp_egl *e);
 GP_HIDDEN int gp_egl_make_current(struct gp_egl *e, void *ctx);
 GP_HIDDEN void gp_egl_release_current(struct gp_egl *e);

@@ -84,9 +84,11 @@ static int check_config(const struct gpupipe_config *c)
 	if ((unsigned)c->wait > GPUPIPE_WAIT_SIGNALLED)
 		return gp_error(GPUPIPE_EINVAL, "wait %d is not an enum "
 				"gpupipe_wait value", (int)c->wait);
-	if (c->flags & ~GPUPIPE_FIXED_BATCH)
+	if (c->flags & ~(GPUPIPE_FIXED_BATCH | GPUPIPE_NO_RESET_NOTIFICATION))
 		return gp_error(GPUPIPE_EINVAL, "flags 0x%x: unknown bits 0x%x",
-				c->flags, c->flags & ~GPUPIPE_FIXED_BATCH);
+				c->flags,
+				c->flags & ~(GPUPIPE_FIXED_BATCH |
+					     GPUPIPE_NO_RESET_NOTIFICATION));
 	if (c->batch_latency_us > 10000000)
 		return gp_error(GPUPIPE_EINVAL, "batch_latency_us %u exceeds "
 				"10000000 (10 s)", c->batch_latency_us);
@@ -431,7 +433,8 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 		ret = gp_slots_init(p);
 	if (!ret)
 		ret = gp_egl_open(&p->egl, cfg->display, cfg->device_index,
-				  cfg->egl_display, cfg->share_context);
+				  cfg->egl_display, cfg->share_context,
+				  !(cfg->flags & GPUPIPE_NO_RESET_NOTIFICATION));
 	if (ret)
 		goto fail;
 	p->info.display = p->egl.kind;
