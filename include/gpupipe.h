@@ -91,6 +91,7 @@ extern "C" {
 /* Limits. */
 #define GPUPIPE_MAX_DEPTH 256        /* fenced batches in flight */
 #define GPUPIPE_MAX_BATCH 256        /* items under one fence */
+#define GPUPIPE_MAX_DEVICES 16       /* devices of one pipeline */
 #define GPUPIPE_MAX_PREP_THREADS 64
 #define GPUPIPE_MAX_POST_THREADS 64
 #define GPUPIPE_PARAM_WORDS 8        /* uint32 words per item, binding 3 */
@@ -225,8 +226,11 @@ enum gpupipe_display {
 				      * client offers it, else device 0 */
 	GPUPIPE_DISPLAY_SURFACELESS, /* EGL_PLATFORM_SURFACELESS_MESA */
 	GPUPIPE_DISPLAY_DEVICE,      /* device_index of eglQueryDevicesEXT */
-	GPUPIPE_DISPLAY_APPLICATION  /* reported by gpupipe_get_info when
+	GPUPIPE_DISPLAY_APPLICATION, /* reported by gpupipe_get_info when
 				      * the configuration gave egl_display */
+	GPUPIPE_DISPLAY_DEVICES      /* several devices: devices[0..ndevices)
+				      * of eglQueryDevicesEXT, or with
+				      * ndevices 0 every hardware device */
 };
 
 /*
@@ -279,6 +283,13 @@ struct gpupipe_config {
 				    * pipeline's contexts share objects with
 				    * it, so its buffers (gl_output_buffer)
 				    * can be used there */
+	/* Several devices (display GPUPIPE_DISPLAY_DEVICES): each has depth
+	 * batches in flight, its own submit and readback threads; the prep
+	 * pool is shared; each item goes to the working device with the
+	 * fewest items in flight; completions stay in push order. */
+	unsigned ndevices;         /* 0: every hardware device */
+	unsigned devices[GPUPIPE_MAX_DEVICES]; /* EGL device indexes
+				    * (gpupipe_list_devices); one may repeat */
 };
 
 /* What the pipeline really runs with (defaults resolved). */
@@ -302,6 +313,9 @@ struct gpupipe_info {
 	char renderer[128];          /* GL_RENDERER */
 	char version[128];           /* GL_VERSION */
 	char vendor[64];             /* GL_VENDOR */
+	unsigned ndevices;           /* devices the pipeline runs on */
+	unsigned devices[GPUPIPE_MAX_DEVICES]; /* their EGL device indexes
+				      * (DEVICE, DEVICES) */
 	unsigned reset_notification; /* 1: the contexts were created with
 				      * GL_LOSE_CONTEXT_ON_RESET, so a GPU
 				      * reset completes items as
@@ -333,6 +347,8 @@ struct gpupipe_stats {
 	uint64_t batch_cost_ns;      /* measured: fence, flush, polls */
 	uint64_t close_ns;           /* total: barrier, fence, flush */
 	uint64_t poll_ns;            /* total: polling fences and queries */
+	unsigned devices_broken;     /* devices out of rotation (timeout,
+				      * reset, driver failure) */
 	int broken;                  /* 0, or once the pipeline is broken
 				      * the enum gpupipe_status that broke
 				      * it: GPUPIPE_TIMEDOUT (a GPU timeout),

@@ -67,6 +67,9 @@ GP_HIDDEN void gp_fault_handoff(const void *fence);
 #define gp_fault_handoff(fence) ((void)(fence))
 #endif
 
+struct gpupipe;
+struct gp_dev;
+
 /* ---- error.c ---------------------------------------------------------- */
 
 /* Set this thread's gpupipe_errmsg() and return code. */
@@ -76,15 +79,16 @@ GP_HIDDEN void gp_error_clear(void);
 /* GPUPIPE_EBROKEN, with a message naming call, in a forked child of a
  * process that created a pipeline; 0 otherwise (pipe.c). */
 GP_HIDDEN int gp_check_fork(const char *call);
-/* Mark p broken (the first cause wins): status is GPUPIPE_TIMEDOUT,
- * GPUPIPE_DEVICE_LOST or GPUPIPE_FAILED. No more dispatches; pushes get
- * GPUPIPE_EBROKEN; items not yet dispatched complete with gp_broken_status
- * (pipe.c). */
-GP_HIDDEN void gp_break(struct gpupipe *p, int status);
-/* For an item the broken pipeline will not run: its status, and what to
+/* Mark device d broken (the first cause wins): status is
+ * GPUPIPE_TIMEDOUT, GPUPIPE_DEVICE_LOST or GPUPIPE_FAILED. No more
+ * dispatches on it, and no more items for it; items on it not yet
+ * dispatched complete with gp_broken_status (pipe.c). Once every device
+ * is broken, so is the pipeline: pushes get GPUPIPE_EBROKEN. */
+GP_HIDDEN void gp_break(struct gp_dev *d, int status);
+/* For an item the broken device will not run: its status, and what to
  * say about the cause. */
-GP_HIDDEN int gp_broken_status(const struct gpupipe *p);
-GP_HIDDEN const char *gp_broken_reason(const struct gpupipe *p);
+GP_HIDDEN int gp_broken_status(const struct gp_dev *d);
+GP_HIDDEN const char *gp_broken_reason(int broken);
 
 /* ---- queue.c ---------------------------------------------------------- */
 
@@ -190,7 +194,9 @@ static inline uint64_t gp_lat_floor(unsigned b)
 struct gp_slot {
 	struct gpupipe_job job; /* what callbacks see */
 	struct cds_wfcq_node node;
-	unsigned index;
+	unsigned index;         /* in p->slots */
+	struct gp_dev *dev;     /* the device whose buffers it lives in */
+	unsigned dev_index;     /* in that device's buffers and queries */
 	_Atomic int state;      /* enum gp_slot_state */
 	/* Set by submit on the first slot of a fenced batch. */
 	void *fence;            /* GLsync; NULL if nothing was dispatched */
@@ -216,12 +222,14 @@ struct gp_slot {
 
 GP_HIDDEN int gp_slots_init(struct gpupipe *p);
 GP_HIDDEN void gp_slots_fini(struct gpupipe *p);
-/* Take a free slot: GPUPIPE_EAGAIN (nonblock), GPUPIPE_ESHUTDOWN, or 0. */
+/* Take a free slot, of the working device with the fewest items in
+ * flight: GPUPIPE_EAGAIN (nonblock), GPUPIPE_ESHUTDOWN, GPUPIPE_EBROKEN
+ * (no device works), or 0. */
 GP_HIDDEN int gp_slot_acquire(struct gpupipe *p, bool nonblock,
 			      struct gp_slot **out);
 GP_HIDDEN void gp_slot_release(struct gpupipe *p, struct gp_slot *s);
-/* How many slots pushes may hold now (adaptive batches move it). */
-GP_HIDDEN void gp_slots_set_limit(struct gpupipe *p, unsigned limit);
+/* How many of d's slots pushes may hold now (adaptive batches move it). */
+GP_HIDDEN void gp_slots_set_limit(struct gp_dev *d, unsigned limit);
 GP_HIDDEN void gp_slot_set_state(struct gp_slot *s, enum gp_slot_state from,
 				 enum gp_slot_state to);
 /* Mark a slot that will not be dispatched (state READY). */
@@ -241,8 +249,8 @@ struct gp_trace {
 	uint64_t first_seq;
 	size_t capacity;
 	bool gpu;                  /* GPUPIPE_TRACE_GPU */
-	/* trace_end asks the submit thread to read every pending query. */
-	_Atomic int collect_req;
+	/* trace_end asks each submit thread to read its pending queries;
+	 * each counts one here when it has. */
 	unsigned collect_done;     /* under lock */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -353,6 +361,56 @@ struct gp_prep_thread {
 
 /* ---- the pipeline ----------------------------------------------------- */
 
+/*
+ * One device: its EGL display and two contexts, its GL objects, its
+ * submit and readback threads and the queues they serve, and its share of
+ * the slots. A pipeline has one or several.
+ */
+struct gp_dev {
+	struct gpupipe *p;
+	unsigned n;                  /* in p->devs */
+	unsigned egl_index;          /* EGL device; with the default display,
+				      * what gp_egl_open chose */
+	/* Its slots: p->slots[first .. first + nslots). */
+	unsigned first, nslots;
+	struct gp_queue free_q;      /* FREE slots; consumers: pushers */
+	_Atomic int in_use;          /* slots taken by pushes, not yet free */
+	_Atomic int limit;           /* in_use may not exceed this */
+	struct gp_queue ready_q;     /* READY; consumer: submit */
+	struct gp_queue flight_q;    /* IN_FLIGHT; consumer: readback */
+	_Atomic int broken;          /* gp_break: 0 or the status */
+	_Atomic int submit_attn;     /* submit: look at stop/collect_req */
+	_Atomic int collect_req;     /* trace_end: read the pending queries */
+	bool reset_checks;           /* ask glGetGraphicsResetStatus */
+
+	/* EGL/GL, owned by the submit thread once it runs. */
+	struct gp_egl egl;
+	struct gp_flight *flights;    /* submit: ring of batches in flight */
+	unsigned flight_head, flight_count;
+	unsigned *batch_queries;      /* submit: a GL_TIMESTAMP per flight */
+	unsigned *queries;           /* submit: 2 GL_TIMESTAMP queries/slot */
+	int64_t gl_to_mono_ns;       /* CLOCK_MONOTONIC - GL_TIMESTAMP */
+	unsigned program;
+	unsigned barrier_bits;       /* glMemoryBarrier before each fence */
+	uint32_t max_groups[3];      /* GL_MAX_COMPUTE_WORK_GROUP_COUNT */
+	unsigned buf_in, buf_out, buf_params, buf_weights;
+	size_t in_stride, out_stride, params_stride;
+	void *map_in_base;
+	void *map_out_base;
+	void *map_params_base;
+	struct gpupipe_info info;    /* this device's GL strings, strides */
+
+	/* Adaptive batches: measured by submit, read by stats. */
+	_Atomic unsigned batch_target;
+	_Atomic uint64_t gpu_ns_per_item, batch_cost_ns, fence_polls;
+	_Atomic uint64_t close_ns, poll_ns;
+
+	pthread_t submit_thread, readback_thread;
+	bool submit_started, readback_started;
+	clockid_t submit_cpu_clock, readback_cpu_clock;
+	_Atomic uint64_t submit_busy_ns, readback_busy_ns;
+};
+
 struct gpupipe {
 	/* Configuration, resolved. */
 	char *shader_source;
@@ -369,16 +427,21 @@ struct gpupipe {
 	enum gpupipe_wait wait;
 	unsigned flags, batch_latency_us, post_threads;
 
-	/* Slots and the queues between stages. */
+	/* The devices, and the slots of all of them. */
+	struct gp_dev *devs;
+	unsigned ndevs;
 	struct gp_slot *slots;
-	struct gp_queue free_q;      /* FREE slots; consumers: pushers */
-	_Atomic int in_use;          /* slots taken by pushes, not yet free */
-	_Atomic int limit;           /* in_use may not exceed this */
 	struct gp_wake free_wake;    /* pushers waiting for a slot */
 	struct gp_queue post_q;      /* DONE, for the post pool */
 	struct gp_queue prep_q;      /* QUEUED; consumers: prep threads */
-	struct gp_queue ready_q;     /* READY; consumer: submit */
-	struct gp_queue flight_q;    /* IN_FLIGHT; consumer: readback */
+
+	/* In-order completion across the readback threads (readback.c),
+	 * all under order_lock: finished slots by seq % nslots, the next seq
+	 * to complete, completions drainers were not told of yet. */
+	struct gp_slot **order;
+	uint64_t order_next;
+	unsigned order_unsignalled;
+	pthread_mutex_t order_lock;
 
 	/* Sequence and completion counters. */
 	_Atomic uint64_t next_seq;   /* next push's seq == pushed so far */
@@ -398,40 +461,17 @@ struct gpupipe {
 	struct gpupipe *next_retired;
 	_Atomic int shutdown;        /* destroy has begun: refuse pushes */
 	_Atomic int stop;            /* threads: exit when idle */
-	_Atomic int submit_attn;     /* submit: look at stop/collect_req */
-	_Atomic int broken;          /* gp_break: 0 or the status */
-	bool reset_checks;           /* ask glGetGraphicsResetStatus */
+	_Atomic int broken;          /* every device broken: the first
+				      * device's status */
+	_Atomic unsigned working;    /* devices not broken */
 
-	/* EGL/GL, owned by the submit thread once it runs. */
-	struct gp_egl egl;
-	struct gp_flight *flights;    /* submit: ring of batches in flight */
-	unsigned flight_head, flight_count;
-	unsigned *batch_queries;      /* submit: a GL_TIMESTAMP per flight */
-	/* Adaptive batches: measured by submit, read by stats. */
-	_Atomic unsigned batch_target;
-	_Atomic uint64_t gpu_ns_per_item, batch_cost_ns, fence_polls;
-	_Atomic uint64_t close_ns, poll_ns;
-	struct gp_slot **order;      /* readback: finished, by seq % nslots */
-	unsigned *queries;           /* submit: 2 GL_TIMESTAMP queries/slot */
-	int64_t gl_to_mono_ns;       /* CLOCK_MONOTONIC - GL_TIMESTAMP */
 	struct gp_trace trace;
-	unsigned program;
-	unsigned barrier_bits;       /* glMemoryBarrier before each fence */
-	uint32_t max_groups[3];      /* GL_MAX_COMPUTE_WORK_GROUP_COUNT */
-	unsigned buf_in, buf_out, buf_params, buf_weights;
-	size_t in_stride, out_stride, params_stride;
-	void *map_in_base;
-	void *map_out_base;
-	void *map_params_base;
 
 	/* Threads. */
 	struct gp_start start;
 	struct gp_prep_thread *preps;
 	struct gp_post_thread *posts;
-	pthread_t submit_thread, readback_thread;
-	bool submit_started, readback_started;
-	clockid_t submit_cpu_clock, readback_cpu_clock;
-	_Atomic uint64_t submit_busy_ns, readback_busy_ns, done_busy_ns;
+	_Atomic uint64_t done_busy_ns;
 };
 
 #endif /* GPUPIPE_INTERNAL_H */

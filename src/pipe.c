@@ -114,9 +114,23 @@ static int check_config(const struct gpupipe_config *c)
 			return gp_error(GPUPIPE_EINVAL, "groups[%u] = %u "
 					"exceeds %d", i, c->groups[i],
 					INT32_MAX);
-	if ((unsigned)c->display > GPUPIPE_DISPLAY_APPLICATION)
+	if ((unsigned)c->display > GPUPIPE_DISPLAY_DEVICES)
 		return gp_error(GPUPIPE_EINVAL, "display %d is not an enum "
 				"gpupipe_display value", (int)c->display);
+	if (c->ndevices > GPUPIPE_MAX_DEVICES)
+		return gp_error(GPUPIPE_EINVAL, "ndevices %u exceeds "
+				"GPUPIPE_MAX_DEVICES (%d)", c->ndevices,
+				GPUPIPE_MAX_DEVICES);
+	if (c->ndevices && c->display != GPUPIPE_DISPLAY_DEVICES)
+		return gp_error(GPUPIPE_EINVAL, "ndevices %u is set but "
+				"display is not GPUPIPE_DISPLAY_DEVICES",
+				c->ndevices);
+	if (c->display == GPUPIPE_DISPLAY_DEVICES &&
+	    (c->egl_display || c->share_context))
+		return gp_error(GPUPIPE_EINVAL, "display is "
+				"GPUPIPE_DISPLAY_DEVICES but egl_display or "
+				"share_context is set: GL interop takes one "
+				"device, the application's");
 	if (c->display == GPUPIPE_DISPLAY_APPLICATION && !c->egl_display)
 		return gp_error(GPUPIPE_EINVAL, "display is "
 				"GPUPIPE_DISPLAY_APPLICATION but egl_display "
@@ -155,7 +169,7 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 		p->groups[i] = c->groups[i] ? c->groups[i] : 1;
 	p->depth = c->depth ? c->depth : DEFAULT_DEPTH;
 	p->max_batch = resolve_batch(c, p->depth);
-	p->nslots = p->depth * p->max_batch;
+	p->nslots = p->ndevs * p->depth * p->max_batch;
 	p->wait = c->wait == GPUPIPE_WAIT_DEFAULT ? GPUPIPE_WAIT_SIGNALLED
 						  : c->wait;
 	p->flags = c->flags;
@@ -174,14 +188,23 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	p->preps = gp_calloc(p->prep_threads, sizeof(*p->preps));
 	p->posts = gp_calloc(p->post_threads ? p->post_threads : 1,
 			  sizeof(*p->posts));
-	p->queries = gp_calloc(2 * (size_t)p->nslots, sizeof(*p->queries));
-	p->batch_queries = gp_calloc(2 * (size_t)p->nslots,
-				  sizeof(*p->batch_queries));
-	p->flights = gp_calloc(p->nslots, sizeof(*p->flights));
-	if (!p->order || !p->preps || !p->posts || !p->queries ||
-	    !p->batch_queries || !p->flights)
+	if (!p->order || !p->preps || !p->posts)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
 				"pipeline's bookkeeping");
+	for (i = 0; i < p->ndevs; i++) {
+		struct gp_dev *d = &p->devs[i];
+
+		d->nslots = p->depth * p->max_batch;
+		d->first = i * d->nslots;
+		d->queries = gp_calloc(2 * (size_t)d->nslots,
+				       sizeof(*d->queries));
+		d->batch_queries = gp_calloc(d->nslots,
+					     sizeof(*d->batch_queries));
+		d->flights = gp_calloc(d->nslots, sizeof(*d->flights));
+		if (!d->queries || !d->batch_queries || !d->flights)
+			return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
+					"pipeline's bookkeeping");
+	}
 
 	p->info.depth = p->depth;
 	p->info.max_batch = p->max_batch;
@@ -196,6 +219,60 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	p->info.flags = p->flags;
 	p->info.batch_latency_us = p->batch_latency_us;
 	p->info.post_threads = p->post_threads;
+	p->info.ndevices = p->ndevs;
+	for (i = 0; i < p->ndevs; i++)
+		p->info.devices[i] = p->devs[i].egl_index;
+	return 0;
+}
+
+/*
+ * The devices the pipeline runs on: one (the default, surfaceless or
+ * application display, or device_index), or with GPUPIPE_DISPLAY_DEVICES
+ * the ones named, or every hardware device.
+ */
+static int resolve_devices(struct gpupipe *p, const struct gpupipe_config *c)
+{
+	struct gpupipe_device found[GPUPIPE_MAX_DEVICES];
+	unsigned i, n = 0;
+	int ret;
+
+	if (c->display != GPUPIPE_DISPLAY_DEVICES) {
+		p->ndevs = 1;
+	} else if (c->ndevices) {
+		p->ndevs = c->ndevices;
+	} else {
+		ret = gpupipe_list_devices(found, GPUPIPE_MAX_DEVICES, &n);
+		if (ret)
+			return ret;
+		for (i = 0; i < n && i < GPUPIPE_MAX_DEVICES; i++)
+			p->ndevs += !found[i].software;
+		if (!p->ndevs)
+			return gp_error(GPUPIPE_ENOTSUP, "display is "
+					"GPUPIPE_DISPLAY_DEVICES with ndevices "
+					"0 (every hardware device), but the "
+					"EGL client lists no hardware device; "
+					"name a software one in devices[]");
+	}
+	p->devs = gp_calloc(p->ndevs, sizeof(*p->devs));
+	if (!p->devs)
+		return gp_error(GPUPIPE_ENOMEM, "cannot allocate %u devices",
+				p->ndevs);
+	for (i = 0; i < p->ndevs; i++) {
+		p->devs[i].p = p;
+		p->devs[i].n = i;
+		p->devs[i].egl_index = c->device_index;
+	}
+	if (c->display == GPUPIPE_DISPLAY_DEVICES && c->ndevices) {
+		for (i = 0; i < p->ndevs; i++)
+			p->devs[i].egl_index = c->devices[i];
+	} else if (c->display == GPUPIPE_DISPLAY_DEVICES) {
+		unsigned k = 0;
+
+		for (i = 0; i < n && i < GPUPIPE_MAX_DEVICES; i++)
+			if (!found[i].software)
+				p->devs[k++].egl_index = found[i].index;
+	}
+	atomic_init(&p->working, p->ndevs);
 	return 0;
 }
 
@@ -228,23 +305,33 @@ int gp_check_fork(const char *call)
 			"the child", call);
 }
 
-void gp_break(struct gpupipe *p, int status)
+void gp_break(struct gp_dev *d, int status)
 {
+	struct gpupipe *p = d->p;
 	int none = 0;
 
-	atomic_compare_exchange_strong(&p->broken, &none, status);
+	if (!atomic_compare_exchange_strong(&d->broken, &none, status))
+		return;
+	/* The last working device takes the pipeline with it. */
+	if (atomic_fetch_sub(&p->working, 1) == 1) {
+		none = 0;
+		atomic_compare_exchange_strong(&p->broken, &none, status);
+	}
+	/* Pushers asleep for a slot of this device pick another, or learn
+	 * that none is left. */
+	gp_wake_signal(&p->free_wake, true);
 }
 
-int gp_broken_status(const struct gpupipe *p)
+int gp_broken_status(const struct gp_dev *d)
 {
-	return atomic_load(&p->broken) == GPUPIPE_DEVICE_LOST
+	return atomic_load(&d->broken) == GPUPIPE_DEVICE_LOST
 		       ? GPUPIPE_DEVICE_LOST
 		       : GPUPIPE_FAILED;
 }
 
-const char *gp_broken_reason(const struct gpupipe *p)
+const char *gp_broken_reason(int broken)
 {
-	switch (atomic_load(&p->broken)) {
+	switch (broken) {
 	case GPUPIPE_TIMEDOUT:
 		return "the GPU did not finish a batch within fence_timeout_ms";
 	case GPUPIPE_DEVICE_LOST:
@@ -309,9 +396,13 @@ static int start_thread(struct gpupipe *p, pthread_t *thread, bool *started,
 
 static void wake_everyone(struct gpupipe *p)
 {
+	unsigned i;
+
 	gp_queue_wake_all(&p->prep_q);
-	gp_queue_wake_all(&p->ready_q);
-	gp_queue_wake_all(&p->flight_q);
+	for (i = 0; p->slots && i < p->ndevs; i++) {
+		gp_queue_wake_all(&p->devs[i].ready_q);
+		gp_queue_wake_all(&p->devs[i].flight_q);
+	}
 	gp_queue_wake_all(&p->post_q);
 }
 
@@ -321,15 +412,18 @@ static void stop_threads(struct gpupipe *p)
 	unsigned i;
 
 	atomic_store(&p->stop, 1);
-	atomic_store(&p->submit_attn, 1);
+	for (i = 0; i < p->ndevs; i++)
+		atomic_store(&p->devs[i].submit_attn, 1);
 	wake_everyone(p);
 	for (i = 0; p->preps && i < p->prep_threads; i++)
 		if (p->preps[i].started)
 			pthread_join(p->preps[i].thread, NULL);
-	if (p->submit_started)
-		pthread_join(p->submit_thread, NULL);
-	if (p->readback_started)
-		pthread_join(p->readback_thread, NULL);
+	for (i = 0; i < p->ndevs; i++) {
+		if (p->devs[i].submit_started)
+			pthread_join(p->devs[i].submit_thread, NULL);
+		if (p->devs[i].readback_started)
+			pthread_join(p->devs[i].readback_thread, NULL);
+	}
 	for (i = 0; p->posts && i < p->post_threads; i++)
 		if (p->posts[i].started)
 			pthread_join(p->posts[i].thread, NULL);
@@ -383,16 +477,26 @@ __attribute__((destructor)) static void free_retired(void)
 
 static void free_pipe(struct gpupipe *p)
 {
-	gp_egl_close(&p->egl);
+	unsigned i;
+
+	for (i = 0; i < p->ndevs; i++) {
+		struct gp_dev *d = &p->devs[i];
+
+		gp_egl_close(&d->egl);
+		free(d->queries);
+		free(d->batch_queries);
+		free(d->flights);
+	}
 	gp_slots_fini(p);
+	free(p->devs);
+	p->devs = NULL;
+	p->ndevs = 0;
 	gp_trace_fini(&p->trace);
 	pthread_mutex_destroy(&p->start.lock);
 	pthread_cond_destroy(&p->start.cond);
+	pthread_mutex_destroy(&p->order_lock);
 	free(p->preps);
 	free(p->posts);
-	free(p->queries);
-	free(p->batch_queries);
-	free(p->flights);
 	free(p->order);
 	free(p->weights);
 	free(p->shader_source);
@@ -425,29 +529,49 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate a pipeline");
 	pthread_mutex_init(&p->start.lock, NULL);
 	pthread_cond_init(&p->start.cond, NULL);
+	pthread_mutex_init(&p->order_lock, NULL);
 	gp_wake_init(&p->done_wake);
 	gp_trace_init(&p->trace);
 
-	ret = take_config(p, cfg);
+	ret = resolve_devices(p, cfg);
+	if (!ret)
+		ret = take_config(p, cfg);
 	if (!ret)
 		ret = gp_slots_init(p);
-	if (!ret)
-		ret = gp_egl_open(&p->egl, cfg->display, cfg->device_index,
-				  cfg->egl_display, cfg->share_context,
+	for (i = 0; !ret && i < p->ndevs; i++) {
+		struct gp_dev *d = &p->devs[i];
+
+		ret = gp_egl_open(&d->egl,
+				  cfg->display == GPUPIPE_DISPLAY_DEVICES
+					  ? GPUPIPE_DISPLAY_DEVICE
+					  : cfg->display,
+				  d->egl_index, cfg->egl_display,
+				  cfg->share_context,
 				  !(cfg->flags & GPUPIPE_NO_RESET_NOTIFICATION));
+		d->egl_index = d->egl.device_index;
+	}
 	if (ret)
 		goto fail;
-	p->info.display = p->egl.kind;
-	p->info.device_index = p->egl.device_index;
+	p->info.display = p->ndevs > 1 || cfg->display ==
+						  GPUPIPE_DISPLAY_DEVICES
+				  ? GPUPIPE_DISPLAY_DEVICES
+				  : p->devs[0].egl.kind;
+	p->info.device_index = p->devs[0].egl.device_index;
+	for (i = 0; i < p->ndevs; i++)
+		p->info.devices[i] = p->devs[i].egl_index;
 
-	/* Submit first: it compiles the shader and maps the buffers that
-	 * the slots point into. */
-	ret = start_thread(p, &p->submit_thread, &p->submit_started,
-			   gp_submit_main, p, "submit");
-	if (!ret)
-		ret = start_thread(p, &p->readback_thread,
-				   &p->readback_started, gp_readback_main, p,
-				   "readback");
+	/* Per device, submit first: it compiles the shader and maps the
+	 * buffers that the slots point into. */
+	for (i = 0; !ret && i < p->ndevs; i++) {
+		struct gp_dev *d = &p->devs[i];
+
+		ret = start_thread(p, &d->submit_thread, &d->submit_started,
+				   gp_submit_main, d, "submit");
+		if (!ret)
+			ret = start_thread(p, &d->readback_thread,
+					   &d->readback_started,
+					   gp_readback_main, d, "readback");
+	}
 	for (i = 0; !ret && i < p->post_threads; i++) {
 		p->posts[i].p = p;
 		p->posts[i].index = i;
@@ -555,8 +679,9 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	}
 	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
 		ret = gp_error(GPUPIPE_EBROKEN, "gpupipe_push: the pipeline "
-			       "is broken: %s; destroy it (and create a new "
-			       "one to go on)", gp_broken_reason(p));
+			       "is broken (every device): %s; destroy it "
+			       "(and create a new one to go on)",
+			       gp_broken_reason(atomic_load(&p->broken)));
 		goto out;
 	}
 	enter = gp_now_ns(); /* a wait for a slot is latency too */
@@ -564,6 +689,12 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	if (ret == GPUPIPE_EAGAIN) {
 		gp_error(ret, "gpupipe_push: all %u slots are busy",
 			 p->nslots);
+		goto out;
+	}
+	if (ret == GPUPIPE_EBROKEN) {
+		gp_error(ret, "gpupipe_push: the pipeline is broken (every "
+			 "device): %s; destroy it",
+			 gp_broken_reason(atomic_load(&p->broken)));
 		goto out;
 	}
 	if (ret) {
@@ -658,6 +789,28 @@ int gpupipe_get_info(const gpupipe *p, struct gpupipe_info *info)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_info: %s is NULL",
 				p ? "info" : "p");
 	*info = p->info;
+	/* What the submit threads learnt: the first device's GL strings
+	 * and layout, memory of all, reset notification where all have it. */
+	{
+		const struct gpupipe_info *d0 = &p->devs[0].info;
+		unsigned i;
+
+		memcpy(info->renderer, d0->renderer, sizeof(info->renderer));
+		memcpy(info->version, d0->version, sizeof(info->version));
+		memcpy(info->vendor, d0->vendor, sizeof(info->vendor));
+		info->in_stride = d0->in_stride;
+		info->out_stride = d0->out_stride;
+		info->map_flags_in = d0->map_flags_in;
+		info->map_flags_out = d0->map_flags_out;
+		info->storage_flags_out = d0->storage_flags_out;
+		info->mapped_bytes = 0;
+		info->reset_notification = 1;
+		for (i = 0; i < p->ndevs; i++) {
+			info->mapped_bytes += p->devs[i].info.mapped_bytes;
+			info->reset_notification &=
+				p->devs[i].info.reset_notification;
+		}
+	}
 	return 0;
 }
 
@@ -687,20 +840,26 @@ int gpupipe_get_stats(const gpupipe *p, struct gpupipe_stats *st)
 		st->prep_busy_ns += atomic_load(&p->preps[i].busy_ns);
 		st->prep_cpu_ns += cpu_ns(p->preps[i].cpu_clock);
 	}
-	st->submit_busy_ns = atomic_load(&p->submit_busy_ns);
-	st->readback_busy_ns = atomic_load(&p->readback_busy_ns);
 	st->done_busy_ns = atomic_load(&p->done_busy_ns);
-	st->submit_cpu_ns = cpu_ns(p->submit_cpu_clock);
-	st->readback_cpu_ns = cpu_ns(p->readback_cpu_clock);
 	for (i = 0; i < p->post_threads; i++)
 		st->post_cpu_ns += cpu_ns(p->posts[i].cpu_clock);
-	st->fence_polls = atomic_load(&p->fence_polls);
-	st->batch_target = atomic_load(&p->batch_target);
-	st->in_flight_limit = (unsigned)atomic_load(&p->limit);
-	st->gpu_ns_per_item = atomic_load(&p->gpu_ns_per_item);
-	st->batch_cost_ns = atomic_load(&p->batch_cost_ns);
-	st->close_ns = atomic_load(&p->close_ns);
-	st->poll_ns = atomic_load(&p->poll_ns);
+	/* Per device, summed; the batch measures are the first device's. */
+	for (i = 0; i < p->ndevs; i++) {
+		const struct gp_dev *d = &p->devs[i];
+
+		st->submit_busy_ns += atomic_load(&d->submit_busy_ns);
+		st->readback_busy_ns += atomic_load(&d->readback_busy_ns);
+		st->submit_cpu_ns += cpu_ns(d->submit_cpu_clock);
+		st->readback_cpu_ns += cpu_ns(d->readback_cpu_clock);
+		st->fence_polls += atomic_load(&d->fence_polls);
+		st->in_flight_limit += (unsigned)atomic_load(&d->limit);
+		st->close_ns += atomic_load(&d->close_ns);
+		st->poll_ns += atomic_load(&d->poll_ns);
+		st->devices_broken += atomic_load(&d->broken) != 0;
+	}
+	st->batch_target = atomic_load(&p->devs[0].batch_target);
+	st->gpu_ns_per_item = atomic_load(&p->devs[0].gpu_ns_per_item);
+	st->batch_cost_ns = atomic_load(&p->devs[0].batch_cost_ns);
 	st->broken = atomic_load(&p->broken);
 	return 0;
 }

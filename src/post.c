@@ -78,9 +78,11 @@ void gp_complete(struct gpupipe *p, struct gp_slot *s)
 	job->params = NULL;
 	job->output = job->status == GPUPIPE_DONE ? s->map_out : NULL;
 	job->out_bytes = p->out_bytes;
-	job->gl_output_buffer = job->status == GPUPIPE_DONE ? p->buf_out : 0;
+	job->gl_output_buffer = job->status == GPUPIPE_DONE ? s->dev->buf_out
+							    : 0;
 	job->gl_output_offset = job->status == GPUPIPE_DONE
-					? s->index * p->out_stride : 0;
+					? s->dev_index * s->dev->out_stride
+					: 0;
 	if (job->status == GPUPIPE_DONE)
 		job->message = NULL;
 	status = job->status;

@@ -47,9 +47,10 @@ static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 	job->message = NULL;
 	s->msg[0] = '\0';
 
-	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
-		gp_slot_fail(s, gp_broken_status(p), GPUPIPE_EBROKEN,
-			     "not prepared: %s", gp_broken_reason(p));
+	if (atomic_load_explicit(&s->dev->broken, memory_order_relaxed)) {
+		gp_slot_fail(s, gp_broken_status(s->dev), GPUPIPE_EBROKEN,
+			     "not prepared: %s",
+			     gp_broken_reason(atomic_load(&s->dev->broken)));
 		return;
 	}
 	t0 = gp_now_ns();
@@ -92,7 +93,7 @@ void *gp_prep_main(void *arg)
 		gp_slot_set_state(s, GP_SLOT_QUEUED, GP_SLOT_PREP);
 		prep_one(p, t, s);
 		gp_slot_set_state(s, GP_SLOT_PREP, GP_SLOT_READY);
-		gp_queue_push(&p->ready_q, &s->node);
+		gp_queue_push(&s->dev->ready_q, &s->node);
 	}
 	return NULL;
 }
@@ -110,7 +111,7 @@ int gp_prep_cancel_queued(struct gpupipe *p)
 		s->job.params = NULL;
 		gp_slot_fail(s, GPUPIPE_CANCELLED, 0,
 			     "cancelled before it was prepared");
-		gp_queue_push(&p->ready_q, &s->node);
+		gp_queue_push(&s->dev->ready_q, &s->node);
 		count++;
 	}
 	return count;

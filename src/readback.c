@@ -33,12 +33,12 @@
  * fence had signalled, so a reset must be ruled out before the outputs are
  * trusted. Returns status, or GPUPIPE_DEVICE_LOST with the reason.
  */
-static int reset_status(struct gpupipe *p, int status, char *msg, size_t n,
+static int reset_status(struct gp_dev *d, int status, char *msg, size_t n,
 			int *error)
 {
 	GLenum r;
 
-	if (!p->reset_checks)
+	if (!d->reset_checks)
 		return status;
 	r = glGetGraphicsResetStatus();
 	if (r == GL_NO_ERROR)
@@ -49,7 +49,7 @@ static int reset_status(struct gpupipe *p, int status, char *msg, size_t n,
 		 r == GL_GUILTY_CONTEXT_RESET	? "caused by this pipeline" :
 		 r == GL_INNOCENT_CONTEXT_RESET ? "caused elsewhere" :
 						  "cause unknown");
-	gp_break(p, GPUPIPE_DEVICE_LOST);
+	gp_break(d, GPUPIPE_DEVICE_LOST);
 	return GPUPIPE_DEVICE_LOST;
 }
 
@@ -61,9 +61,10 @@ static int reset_status(struct gpupipe *p, int status, char *msg, size_t n,
  * once it saw the fence signalled, and this call returns at once.
  * Returns the status for the batch's items, with the reason in msg.
  */
-static int wait_fence(struct gpupipe *p, GLsync fence, bool expired,
+static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
 		      char *msg, size_t n, int *error)
 {
+	struct gpupipe *p = d->p;
 	uint64_t limit = (uint64_t)p->fence_timeout_ms * 1000000u;
 	uint64_t start = gp_now_ns(), waited = 0;
 	GLenum r;
@@ -71,7 +72,7 @@ static int wait_fence(struct gpupipe *p, GLsync fence, bool expired,
 	/* Submit gave up on this fence (GPUPIPE_WAIT_SIGNALLED), or the
 	 * pipeline is broken: look once, do not wait again. A hung GPU must
 	 * not cost one timeout per batch. */
-	if (expired || atomic_load(&p->broken))
+	if (expired || atomic_load(&d->broken))
 		limit = 0;
 	if (gp_fault_timeout())
 		goto timed_out;
@@ -81,17 +82,17 @@ static int wait_fence(struct gpupipe *p, GLsync fence, bool expired,
 
 		r = glClientWaitSync(fence, 0, slice);
 		if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED)
-			return reset_status(p, GPUPIPE_DONE, msg, n, error);
+			return reset_status(d, GPUPIPE_DONE, msg, n, error);
 		if (r == GL_WAIT_FAILED) {
 			GLenum e = glGetError();
 
-			if (reset_status(p, GPUPIPE_DONE, msg, n, error) !=
+			if (reset_status(d, GPUPIPE_DONE, msg, n, error) !=
 			    GPUPIPE_DONE)
 				return GPUPIPE_DEVICE_LOST;
 			*error = GPUPIPE_EDRIVER;
 			snprintf(msg, n, "glClientWaitSync failed: GL error "
 				 "0x%04x", e);
-			gp_break(p, GPUPIPE_FAILED);
+			gp_break(d, GPUPIPE_FAILED);
 			return GPUPIPE_FAILED;
 		}
 		waited = gp_now_ns() - start;
@@ -102,36 +103,68 @@ timed_out:
 	*error = GPUPIPE_ETIMEDOUT;
 	snprintf(msg, n, "the GPU did not finish this item's batch within "
 		 "fence_timeout_ms (%u ms)", p->fence_timeout_ms);
-	gp_break(p, GPUPIPE_TIMEDOUT);
+	gp_break(d, GPUPIPE_TIMEDOUT);
 	return GPUPIPE_TIMEDOUT;
 }
 
-static void run(struct gpupipe *p, struct gp_slot **order)
+/*
+ * Complete s in push order, across devices: it waits in order[] until
+ * every earlier item has completed. Under order_lock, whichever readback
+ * thread gets there calls done_cb for every item now next in line, its
+ * own or another device's, one at a time; done_cb runs in order.
+ */
+static void complete_in_order(struct gp_dev *d, struct gp_slot *s)
 {
+	struct gpupipe *p = d->p;
+	struct gp_slot *c;
+
+	pthread_mutex_lock(&p->order_lock);
+	p->order[s->job.seq % p->nslots] = s;
+	while ((c = p->order[p->order_next % p->nslots]) &&
+	       c->job.seq == p->order_next) {
+		p->order[p->order_next % p->nslots] = NULL;
+		gp_complete(p, c);
+		p->order_next++;
+		p->order_unsignalled++;
+	}
+	/* Drainers are told every DRAIN_SIGNAL_EVERY completions, when this
+	 * device has nothing more in flight, or when nothing is. */
+	if (p->order_unsignalled >= DRAIN_SIGNAL_EVERY ||
+	    (p->order_unsignalled &&
+	     (gp_queue_empty(&d->flight_q) ||
+	      p->order_next == atomic_load(&p->next_seq)))) {
+		gp_wake_signal(&p->done_wake, true);
+		p->order_unsignalled = 0;
+	}
+	pthread_mutex_unlock(&p->order_lock);
+}
+
+static void run(struct gp_dev *d)
+{
+	struct gpupipe *p = d->p;
 	struct cds_wfcq_node *n;
 	struct gp_list to_post;
-	uint64_t next = 0, signalled_ns = 0;
+	uint64_t signalled_ns = 0;
 	int batch_status = GPUPIPE_DONE, batch_error = 0;
-	unsigned left = 0, unsignalled = 0;
+	unsigned left = 0;
 	char batch_msg[GP_MSG_BYTES];
 
 	gp_list_init(&to_post);
-	while ((n = gp_queue_pop_wait(&p->flight_q, &p->stop, 0))) {
+	while ((n = gp_queue_pop_wait(&d->flight_q, &p->stop, 0))) {
 		struct gp_slot *s = gp_slot_of_node(n);
-		struct gp_slot *d;
 
 		if (s->fence) {
 			uint64_t t0 = gp_now_ns();
 
 			batch_error = 0;
-			batch_status = wait_fence(p, s->fence, s->fence_expired,
+			batch_status = wait_fence(d, s->fence, s->fence_expired,
 						  batch_msg, sizeof(batch_msg),
 						  &batch_error);
 			glDeleteSync(s->fence);
 			s->fence = NULL;
 			left = s->batch_len;
 			signalled_ns = gp_now_ns();
-			atomic_fetch_add_explicit(&p->readback_busy_ns,
+			atomic_fetch_add_explicit(&d->readback_busy_ns,
 						  signalled_ns - t0,
 						  memory_order_relaxed);
 		}
@@ -159,33 +192,26 @@ static void run(struct gpupipe *p, struct gp_slot **order)
 				gp_queue_push_list(&p->post_q, &to_post);
 			continue;
 		}
-		order[s->job.seq % p->nslots] = s;
-		while ((d = order[next % p->nslots]) && d->job.seq == next) {
-			order[next % p->nslots] = NULL;
-			gp_complete(p, d);
-			next++;
-			unsignalled++;
-		}
-		if (unsignalled >= DRAIN_SIGNAL_EVERY ||
-		    (unsignalled && gp_queue_empty(&p->flight_q))) {
-			gp_wake_signal(&p->done_wake, true);
-			unsignalled = 0;
-		}
+		complete_in_order(d, s);
 	}
 }
 
 void *gp_readback_main(void *arg)
 {
-	struct gpupipe *p = arg;
+	struct gp_dev *d = arg;
+	struct gpupipe *p = d->p;
+	char name[16];
 	int ret;
 
-	pthread_setname_np(pthread_self(), "gp-readback");
-	pthread_getcpuclockid(pthread_self(), &p->readback_cpu_clock);
-	ret = gp_egl_make_current(&p->egl, p->egl.readback_ctx);
+	snprintf(name, sizeof(name), p->ndevs > 1 ? "gp-readback%u" :
+			     "gp-readback", d->n);
+	pthread_setname_np(pthread_self(), name);
+	pthread_getcpuclockid(pthread_self(), &d->readback_cpu_clock);
+	ret = gp_egl_make_current(&d->egl, d->egl.readback_ctx);
 	gp_start_report(p, ret);
 	if (ret)
 		return NULL;
-	run(p, p->order);
-	gp_egl_release_current(&p->egl);
+	run(d);
+	gp_egl_release_current(&d->egl);
 	return NULL;
 }

@@ -21,7 +21,9 @@
  * buffers may be rewritten, only after its fence signalled and its done_cb
  * returned.
  *
- * Pushes may hold at most `limit` slots at once (in_use counts them, from
+ * Each device has its share of the slots. A push takes a slot of the
+ * working device with the fewest items in flight. Per device, pushes may
+ * hold at most `limit` slots at once (in_use counts them, from
  * the push that takes one to the completion that frees it). The limit is
  * depth * max_batch at first; adaptive batching lowers it to depth times
  * the batch it aims at, so that the pipeline holds no more items than it
@@ -43,113 +45,170 @@
 
 int gp_slots_init(struct gpupipe *p)
 {
-	unsigned i;
+	unsigned i, k;
 
 	p->slots = gp_calloc(p->nslots, sizeof(*p->slots));
 	if (!p->slots)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate %u slots",
 				p->nslots);
-	gp_queue_init(&p->free_q, true);
 	gp_queue_init(&p->prep_q, true);
-	gp_queue_init(&p->ready_q, false);
-	gp_queue_init(&p->flight_q, false);
 	gp_queue_init(&p->post_q, true);
 	gp_wake_init(&p->free_wake);
-	for (i = 0; i < p->nslots; i++) {
-		struct gp_slot *s = &p->slots[i];
+	for (k = 0; k < p->ndevs; k++) {
+		struct gp_dev *d = &p->devs[k];
 
-		s->index = i;
-		atomic_init(&s->state, GP_SLOT_FREE);
-		atomic_init(&s->pending_seq, UINT64_MAX);
-		gp_queue_push(&p->free_q, &s->node);
+		gp_queue_init(&d->free_q, true);
+		gp_queue_init(&d->ready_q, false);
+		gp_queue_init(&d->flight_q, false);
+		for (i = 0; i < d->nslots; i++) {
+			struct gp_slot *s = &p->slots[d->first + i];
+
+			s->index = d->first + i;
+			s->dev = d;
+			s->dev_index = i;
+			atomic_init(&s->state, GP_SLOT_FREE);
+			atomic_init(&s->pending_seq, UINT64_MAX);
+			gp_queue_push(&d->free_q, &s->node);
+		}
+		atomic_init(&d->in_use, 0);
+		atomic_init(&d->limit, (int)d->nslots);
 	}
-	atomic_init(&p->in_use, 0);
-	atomic_init(&p->limit, (int)p->nslots);
 	return 0;
 }
 
 void gp_slots_fini(struct gpupipe *p)
 {
+	unsigned k;
+
 	if (!p->slots)
 		return;
 	/* Nodes live in the slot array: empty the queues before freeing. */
-	while (gp_queue_pop_try(&p->free_q))
-		;
-	gp_queue_fini(&p->free_q);
+	for (k = 0; k < p->ndevs; k++) {
+		struct gp_dev *d = &p->devs[k];
+
+		while (gp_queue_pop_try(&d->free_q))
+			;
+		gp_queue_fini(&d->free_q);
+		gp_queue_fini(&d->ready_q);
+		gp_queue_fini(&d->flight_q);
+	}
 	gp_queue_fini(&p->prep_q);
-	gp_queue_fini(&p->ready_q);
-	gp_queue_fini(&p->flight_q);
 	gp_queue_fini(&p->post_q);
 	free(p->slots);
 	p->slots = NULL;
 }
 
-static bool take_room(struct gpupipe *p)
+/* Room a sleeping push waits for: a quarter of the limit, at least 1. */
+static int wake_room(struct gp_dev *d)
 {
-	int used = atomic_load(&p->in_use);
+	int limit = atomic_load_explicit(&d->limit, memory_order_relaxed);
 
-	while (used < atomic_load_explicit(&p->limit, memory_order_relaxed)) {
-		if (atomic_compare_exchange_weak(&p->in_use, &used, used + 1))
+	return limit >= 4 ? limit / 4 : 1;
+}
+
+/*
+ * Take a unit of in_use from the working device with the fewest items in
+ * flight (relative to its limit, so devices of different speed fill in
+ * proportion). Returns it, or NULL when none has room.
+ */
+static struct gp_dev *take_room(struct gpupipe *p)
+{
+	for (;;) {
+		struct gp_dev *best = NULL;
+		int best_used = 0, used;
+		unsigned k;
+
+		for (k = 0; k < p->ndevs; k++) {
+			struct gp_dev *d = &p->devs[k];
+
+			if (atomic_load_explicit(&d->broken,
+						 memory_order_relaxed))
+				continue;
+			used = atomic_load(&d->in_use);
+			if (used >= atomic_load_explicit(&d->limit,
+							 memory_order_relaxed))
+				continue;
+			if (!best || used < best_used) {
+				best = d;
+				best_used = used;
+			}
+		}
+		if (!best)
+			return NULL;
+		if (atomic_compare_exchange_weak(&best->in_use, &best_used,
+						 best_used + 1))
+			return best;
+	}
+}
+
+/* Whether a sleeping push should look again: a device has a quarter of
+ * its limit free, or none works any more. */
+static bool room_to_wake(struct gpupipe *p)
+{
+	unsigned k;
+
+	if (atomic_load(&p->broken) || atomic_load(&p->shutdown))
+		return true;
+	for (k = 0; k < p->ndevs; k++) {
+		struct gp_dev *d = &p->devs[k];
+
+		if (!atomic_load(&d->broken) &&
+		    atomic_load(&d->limit) - atomic_load(&d->in_use) >=
+			    wake_room(d))
 			return true;
 	}
 	return false;
 }
 
-/* Room a sleeping push waits for: a quarter of the limit, at least 1. */
-static int wake_room(struct gpupipe *p)
-{
-	int limit = atomic_load_explicit(&p->limit, memory_order_relaxed);
-
-	return limit >= 4 ? limit / 4 : 1;
-}
-
 int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
 {
 	struct cds_wfcq_node *n;
+	struct gp_dev *d;
 	uint32_t gen;
 
-	while (!take_room(p)) {
+	while (!(d = take_room(p))) {
+		if (atomic_load(&p->broken))
+			return GPUPIPE_EBROKEN;
 		if (nonblock)
 			return GPUPIPE_EAGAIN;
 		if (atomic_load(&p->shutdown))
 			return GPUPIPE_ESHUTDOWN;
 		gen = gp_wake_prepare(&p->free_wake);
-		if (atomic_load(&p->limit) - atomic_load(&p->in_use) >=
-			    wake_room(p) ||
-		    atomic_load(&p->shutdown)) {
+		if (room_to_wake(p)) {
 			gp_wake_cancel(&p->free_wake);
 			continue;
 		}
 		gp_wake_wait(&p->free_wake, gen, 0);
 	}
 	/* in_use < limit <= nslots: a slot is in free_q, or being added. */
-	n = gp_queue_pop_wait(&p->free_q, NULL, 0);
+	n = gp_queue_pop_wait(&d->free_q, NULL, 0);
 	*out = gp_slot_of_node(n);
 	return 0;
 }
 
 void gp_slot_release(struct gpupipe *p, struct gp_slot *s)
 {
+	struct gp_dev *d = s->dev;
 	int used;
 
 	gp_slot_set_state(s, GP_SLOT_DONE, GP_SLOT_FREE);
-	gp_queue_push(&p->free_q, &s->node);
-	used = atomic_fetch_sub(&p->in_use, 1) - 1;
+	gp_queue_push(&d->free_q, &s->node);
+	used = atomic_fetch_sub(&d->in_use, 1) - 1;
 	atomic_fetch_add_explicit(&p->released, 1, memory_order_relaxed);
-	if (atomic_load_explicit(&p->limit, memory_order_relaxed) - used >=
-		    wake_room(p) ||
+	if (atomic_load_explicit(&d->limit, memory_order_relaxed) - used >=
+		    wake_room(d) ||
 	    used == 0)
 		gp_wake_signal(&p->free_wake, true);
 }
 
-void gp_slots_set_limit(struct gpupipe *p, unsigned limit)
+void gp_slots_set_limit(struct gp_dev *d, unsigned limit)
 {
-	if (limit > p->nslots)
-		limit = p->nslots;
+	if (limit > d->nslots)
+		limit = d->nslots;
 	if (limit < 1)
 		limit = 1;
-	if (atomic_exchange(&p->limit, (int)limit) < (int)limit)
-		gp_wake_signal(&p->free_wake, true);
+	if (atomic_exchange(&d->limit, (int)limit) < (int)limit)
+		gp_wake_signal(&d->p->free_wake, true);
 }
 
 void gp_slot_set_state(struct gp_slot *s, enum gp_slot_state from,

@@ -18,7 +18,7 @@
 
 #define PARAM_BYTES (GPUPIPE_PARAM_WORDS * sizeof(uint32_t))
 
-static void bind_scratch(struct gpupipe *p);
+static void bind_scratch(struct gp_dev *d);
 
 static size_t round_up(size_t v, size_t align)
 {
@@ -49,8 +49,9 @@ static void clear_gl_errors(void)
 		;
 }
 
-static int check_gl(struct gpupipe *p)
+static int check_gl(struct gp_dev *d)
 {
+	struct gpupipe *p = d->p;
 	GLint v = 0, block = 0;
 	GLenum err;
 	unsigned i;
@@ -66,7 +67,7 @@ static int check_gl(struct gpupipe *p)
 				epoxy_gl_version() % 10);
 	for (i = 0; i < 3; i++) {
 		glGetIntegeri_v(GL_MAX_COMPUTE_WORK_GROUP_COUNT, i, &v);
-		p->max_groups[i] = (uint32_t)v;
+		d->max_groups[i] = (uint32_t)v;
 	}
 	glGetIntegerv(GL_MAX_SHADER_STORAGE_BLOCK_SIZE, &block);
 	err = glGetError();
@@ -74,11 +75,11 @@ static int check_gl(struct gpupipe *p)
 		return gp_error(GPUPIPE_EDRIVER, "reading the driver's compute "
 				"limits: %s (0x%04x)", gl_error_name(err), err);
 	for (i = 0; i < 3; i++)
-		if (p->groups[i] > p->max_groups[i])
+		if (p->groups[i] > d->max_groups[i])
 			return gp_error(GPUPIPE_EINVAL, "groups[%u] = %u "
 					"exceeds GL_MAX_COMPUTE_WORK_GROUP_COUNT "
 					"(%u) of this driver", i, p->groups[i],
-					p->max_groups[i]);
+					d->max_groups[i]);
 	v = block;
 	if (p->in_bytes > (size_t)(GLuint)v || p->out_bytes > (size_t)(GLuint)v ||
 	    p->weights_bytes > (size_t)(GLuint)v)
@@ -101,20 +102,20 @@ static int check_gl(struct gpupipe *p)
  * fault-injection build always asks, so a test can simulate a reset on
  * any driver.
  */
-static void check_reset_notification(struct gpupipe *p)
+static void check_reset_notification(struct gp_dev *d)
 {
 	GLint strategy = 0;
 
-	if (p->egl.reset_notification &&
+	if (d->egl.reset_notification &&
 	    (epoxy_gl_version() >= 45 ||
 	     epoxy_has_gl_extension("GL_KHR_robustness"))) {
 		glGetIntegerv(GL_RESET_NOTIFICATION_STRATEGY, &strategy);
 		clear_gl_errors();
 	}
-	p->info.reset_notification = strategy == GL_LOSE_CONTEXT_ON_RESET;
-	p->reset_checks = p->info.reset_notification;
+	d->info.reset_notification = strategy == GL_LOSE_CONTEXT_ON_RESET;
+	d->reset_checks = d->info.reset_notification;
 #ifdef GPUPIPE_FAULT_INJECTION
-	p->reset_checks = true;
+	d->reset_checks = true;
 #endif
 }
 
@@ -151,8 +152,9 @@ static int make_buffer(const char *what, size_t bytes, const void *data,
 	return 0;
 }
 
-static int create_buffers(struct gpupipe *p)
+static int create_buffers(struct gp_dev *d)
 {
+	struct gpupipe *p = d->p;
 	const GLbitfield in_flags = GL_MAP_WRITE_BIT | GL_MAP_PERSISTENT_BIT |
 				    GL_MAP_COHERENT_BIT;
 	/* The CPU reads outputs: ask for host-cached memory, since reading
@@ -162,7 +164,7 @@ static int create_buffers(struct gpupipe *p)
 	const GLbitfield out_storage = out_map | GL_CLIENT_STORAGE_BIT;
 	/* One slot more than the pipeline's: the scratch slot (see
 	 * bind_scratch). */
-	const size_t nbuf = (size_t)p->nslots + 1;
+	const size_t nbuf = (size_t)d->nslots + 1;
 	GLint align = 0;
 	GLenum err;
 	unsigned i;
@@ -176,57 +178,57 @@ static int create_buffers(struct gpupipe *p)
 				"(0x%04x)", gl_error_name(err), err);
 	if (align < 4)
 		align = 4;
-	p->in_stride = round_up(p->in_bytes, (size_t)align);
-	p->out_stride = round_up(p->out_bytes, (size_t)align);
-	p->params_stride = round_up(PARAM_BYTES, (size_t)align);
+	d->in_stride = round_up(p->in_bytes, (size_t)align);
+	d->out_stride = round_up(p->out_bytes, (size_t)align);
+	d->params_stride = round_up(PARAM_BYTES, (size_t)align);
 
-	ret = make_buffer("input", p->in_stride * nbuf, NULL, in_flags,
-			  in_flags, &p->buf_in, &p->map_in_base);
+	ret = make_buffer("input", d->in_stride * nbuf, NULL, in_flags,
+			  in_flags, &d->buf_in, &d->map_in_base);
 	if (!ret)
-		ret = make_buffer("output", p->out_stride * nbuf, NULL,
-				  out_storage, out_map, &p->buf_out,
-				  &p->map_out_base);
+		ret = make_buffer("output", d->out_stride * nbuf, NULL,
+				  out_storage, out_map, &d->buf_out,
+				  &d->map_out_base);
 	if (!ret)
-		ret = make_buffer("parameter", p->params_stride * nbuf,
-				  NULL, in_flags, in_flags, &p->buf_params,
-				  &p->map_params_base);
+		ret = make_buffer("parameter", d->params_stride * nbuf,
+				  NULL, in_flags, in_flags, &d->buf_params,
+				  &d->map_params_base);
 	/* Binding 1 always has a buffer, so each dispatch binds all four
 	 * ranges in one glBindBuffersRange call. */
 	if (!ret)
 		ret = make_buffer("weights",
 				  p->weights_bytes ? p->weights_bytes : 16,
-				  p->weights, 0, 0, &p->buf_weights, NULL);
+				  p->weights, 0, 0, &d->buf_weights, NULL);
 	if (ret)
 		return ret;
 
-	memset((char *)p->map_in_base + p->nslots * p->in_stride, 0,
-	       p->in_stride);
-	memset((char *)p->map_params_base + p->nslots * p->params_stride, 0,
-	       p->params_stride);
-	for (i = 0; i < p->nslots; i++) {
-		struct gp_slot *s = &p->slots[i];
+	memset((char *)d->map_in_base + d->nslots * d->in_stride, 0,
+	       d->in_stride);
+	memset((char *)d->map_params_base + d->nslots * d->params_stride, 0,
+	       d->params_stride);
+	for (i = 0; i < d->nslots; i++) {
+		struct gp_slot *s = &p->slots[d->first + i];
 
-		s->map_in = (char *)p->map_in_base + i * p->in_stride;
-		s->map_out = (char *)p->map_out_base + i * p->out_stride;
-		s->map_params = (uint32_t *)((char *)p->map_params_base +
-					     i * p->params_stride);
+		s->map_in = (char *)d->map_in_base + i * d->in_stride;
+		s->map_out = (char *)d->map_out_base + i * d->out_stride;
+		s->map_params = (uint32_t *)((char *)d->map_params_base +
+					     i * d->params_stride);
 	}
-	p->info.in_stride = p->in_stride;
-	p->info.out_stride = p->out_stride;
-	p->info.mapped_bytes = (p->in_stride + p->out_stride +
-				p->params_stride) * nbuf;
-	p->info.map_flags_in = in_flags;
-	p->info.map_flags_out = out_map;
-	p->info.storage_flags_out = out_storage;
+	d->info.in_stride = d->in_stride;
+	d->info.out_stride = d->out_stride;
+	d->info.mapped_bytes = (d->in_stride + d->out_stride +
+				d->params_stride) * nbuf;
+	d->info.map_flags_in = in_flags;
+	d->info.map_flags_out = out_map;
+	d->info.storage_flags_out = out_storage;
 	return 0;
 }
 
-static void destroy_gl(struct gpupipe *p)
+static void destroy_gl(struct gp_dev *d)
 {
-	const GLuint bufs[] = { p->buf_in, p->buf_out, p->buf_params,
-				p->buf_weights };
-	const void *maps[] = { p->map_in_base, p->map_out_base,
-			       p->map_params_base, NULL };
+	const GLuint bufs[] = { d->buf_in, d->buf_out, d->buf_params,
+				d->buf_weights };
+	const void *maps[] = { d->map_in_base, d->map_out_base,
+			       d->map_params_base, NULL };
 	unsigned i;
 
 	for (i = 0; i < 4; i++) {
@@ -237,24 +239,24 @@ static void destroy_gl(struct gpupipe *p)
 	}
 	glBindBuffer(GL_SHADER_STORAGE_BUFFER, 0);
 	glDeleteBuffers(4, bufs);
-	if (p->queries[0])
-		glDeleteQueries((GLsizei)(2 * p->nslots), p->queries);
-	if (p->batch_queries[0])
-		glDeleteQueries((GLsizei)p->nslots, p->batch_queries);
-	memset(p->queries, 0, 2 * p->nslots * sizeof(*p->queries));
-	memset(p->batch_queries, 0, p->nslots * sizeof(*p->queries));
-	if (p->program)
-		glDeleteProgram(p->program);
-	p->buf_in = p->buf_out = p->buf_params = p->buf_weights = 0;
-	p->map_in_base = p->map_out_base = p->map_params_base = NULL;
-	p->program = 0;
+	if (d->queries[0])
+		glDeleteQueries((GLsizei)(2 * d->nslots), d->queries);
+	if (d->batch_queries[0])
+		glDeleteQueries((GLsizei)d->nslots, d->batch_queries);
+	memset(d->queries, 0, 2 * d->nslots * sizeof(*d->queries));
+	memset(d->batch_queries, 0, d->nslots * sizeof(*d->queries));
+	if (d->program)
+		glDeleteProgram(d->program);
+	d->buf_in = d->buf_out = d->buf_params = d->buf_weights = 0;
+	d->map_in_base = d->map_out_base = d->map_params_base = NULL;
+	d->program = 0;
 }
 
 /*
  * GL_TIMESTAMP counts on the GPU's clock. Map it onto CLOCK_MONOTONIC: of
  * a few reads, keep the one the CPU clock brackets most tightly.
  */
-static void measure_clock_offset(struct gpupipe *p)
+static void measure_clock_offset(struct gp_dev *d)
 {
 	uint64_t best = UINT64_MAX;
 	unsigned i;
@@ -267,7 +269,7 @@ static void measure_clock_offset(struct gpupipe *p)
 		t1 = gp_now_ns();
 		if (t1 - t0 < best) {
 			best = t1 - t0;
-			p->gl_to_mono_ns = (int64_t)(t0 + (t1 - t0) / 2) -
+			d->gl_to_mono_ns = (int64_t)(t0 + (t1 - t0) / 2) -
 					   (int64_t)gl;
 		}
 	}
@@ -275,8 +277,9 @@ static void measure_clock_offset(struct gpupipe *p)
 
 /* Read the GL_TIMESTAMP pair of slot s's last traced dispatch. Its fence
  * has signalled, so the results are there; the wait is only a guard. */
-static void read_slot_queries(struct gpupipe *p, struct gp_slot *s)
+static void read_slot_queries(struct gp_dev *d, struct gp_slot *s)
 {
+	struct gpupipe *p = d->p;
 	struct gpupipe_trace_record *rec;
 	GLuint64 start = 0, end = 0;
 
@@ -284,23 +287,25 @@ static void read_slot_queries(struct gpupipe *p, struct gp_slot *s)
 	rec = gp_trace_rec(&p->trace, s->query_seq);
 	if (!rec)
 		return;
-	glGetQueryObjectui64v(p->queries[2 * s->index], GL_QUERY_RESULT,
+	glGetQueryObjectui64v(d->queries[2 * s->dev_index], GL_QUERY_RESULT,
 			      &start);
-	glGetQueryObjectui64v(p->queries[2 * s->index + 1], GL_QUERY_RESULT,
+	glGetQueryObjectui64v(d->queries[2 * s->dev_index + 1], GL_QUERY_RESULT,
 			      &end);
-	rec->gpu_start_ns = start;
-	rec->gpu_end_ns = end;
+	/* On CLOCK_MONOTONIC, by this device's clock offset. */
+	rec->gpu_start_ns = start ? start + (uint64_t)d->gl_to_mono_ns : 0;
+	rec->gpu_end_ns = end ? end + (uint64_t)d->gl_to_mono_ns : 0;
 }
 
 /* Answer gpupipe_trace_end: every traced item has completed. */
-static void collect_trace(struct gpupipe *p)
+static void collect_trace(struct gp_dev *d)
 {
+	struct gpupipe *p = d->p;
 	unsigned i;
 
-	for (i = 0; i < p->nslots; i++)
+	measure_clock_offset(d);
+	for (i = d->first; i < d->first + d->nslots; i++)
 		if (p->slots[i].query_pending)
-			read_slot_queries(p, &p->slots[i]);
-	measure_clock_offset(p);
+			read_slot_queries(d, &p->slots[i]);
 	/* Between batches: a failed read costs only its timestamps. */
 	clear_gl_errors();
 	gp_trace_collected(&p->trace);
@@ -313,35 +318,36 @@ static void copy_gl_string(char *dst, size_t n, GLenum name)
 	snprintf(dst, n, "%s", s ? s : "");
 }
 
-static int init_gl(struct gpupipe *p)
+static int init_gl(struct gp_dev *d)
 {
+	struct gpupipe *p = d->p;
 	GLenum err;
 	int ret;
 
-	ret = check_gl(p);
+	ret = check_gl(d);
 	if (!ret)
 		ret = gp_shader_build(p->shader_source, p->out_bytes,
-				      &p->program);
+				      &d->program);
 	if (!ret)
-		ret = create_buffers(p);
+		ret = create_buffers(d);
 	if (ret)
 		return ret;
-	copy_gl_string(p->info.renderer, sizeof(p->info.renderer),
+	copy_gl_string(d->info.renderer, sizeof(d->info.renderer),
 		       GL_RENDERER);
-	copy_gl_string(p->info.version, sizeof(p->info.version), GL_VERSION);
-	copy_gl_string(p->info.vendor, sizeof(p->info.vendor), GL_VENDOR);
-	glGenQueries((GLsizei)(2 * p->nslots), p->queries);
-	glGenQueries((GLsizei)p->nslots, p->batch_queries);
-	p->barrier_bits = GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT;
-	if (p->egl.shared_with_app)
-		p->barrier_bits |= GL_BUFFER_UPDATE_BARRIER_BIT |
+	copy_gl_string(d->info.version, sizeof(d->info.version), GL_VERSION);
+	copy_gl_string(d->info.vendor, sizeof(d->info.vendor), GL_VENDOR);
+	glGenQueries((GLsizei)(2 * d->nslots), d->queries);
+	glGenQueries((GLsizei)d->nslots, d->batch_queries);
+	d->barrier_bits = GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT;
+	if (d->egl.shared_with_app)
+		d->barrier_bits |= GL_BUFFER_UPDATE_BARRIER_BIT |
 				   GL_SHADER_STORAGE_BARRIER_BIT |
 				   GL_UNIFORM_BARRIER_BIT |
 				   GL_TEXTURE_FETCH_BARRIER_BIT;
-	measure_clock_offset(p);
-	glUseProgram(p->program);
-	bind_scratch(p);
-	check_reset_notification(p);
+	measure_clock_offset(d);
+	glUseProgram(d->program);
+	bind_scratch(d);
+	check_reset_notification(d);
 	/* A query or the program that failed to set up would fail every
 	 * batch later: fail create now. */
 	err = glGetError();
@@ -353,16 +359,16 @@ static int init_gl(struct gpupipe *p)
 	return 0;
 }
 
-static bool groups_ok(struct gpupipe *p, struct gp_slot *s)
+static bool groups_ok(struct gp_dev *d, struct gp_slot *s)
 {
 	const uint32_t *g = s->job.groups;
 	unsigned i;
 
 	for (i = 0; i < 3; i++) {
-		if (g[i] == 0 || g[i] > p->max_groups[i]) {
+		if (g[i] == 0 || g[i] > d->max_groups[i]) {
 			gp_slot_fail(s, GPUPIPE_FAILED, GPUPIPE_EINVAL,
 				     "prep_cb set groups[%u] = %u; it must be "
-				     "1..%u", i, g[i], p->max_groups[i]);
+				     "1..%u", i, g[i], d->max_groups[i]);
 			return false;
 		}
 	}
@@ -372,27 +378,28 @@ static bool groups_ok(struct gpupipe *p, struct gp_slot *s)
 /* False for a slot that failed in prep, was cancelled, arrives after the
  * pipeline broke, or asks for an impossible dispatch; its status says
  * which. */
-static bool dispatchable(struct gpupipe *p, struct gp_slot *s)
+static bool dispatchable(struct gp_dev *d, struct gp_slot *s)
 {
 	if (s->job.status != GPUPIPE_DONE)
 		return false;
-	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
-		gp_slot_fail(s, gp_broken_status(p), GPUPIPE_EBROKEN,
-			     "not dispatched: %s", gp_broken_reason(p));
+	if (atomic_load_explicit(&d->broken, memory_order_relaxed)) {
+		gp_slot_fail(s, gp_broken_status(d), GPUPIPE_EBROKEN,
+			     "not dispatched: %s", gp_broken_reason(atomic_load(&d->broken)));
 		return false;
 	}
-	return groups_ok(p, s);
+	return groups_ok(d, s);
 }
 
 /* Bind slot index's ranges of the four buffers to bindings 0-3. */
-static void bind_slot(struct gpupipe *p, size_t index)
+static void bind_slot(struct gp_dev *d, size_t index)
 {
-	const GLuint bufs[4] = { p->buf_in, p->buf_weights, p->buf_out,
-				 p->buf_params };
+	struct gpupipe *p = d->p;
+	const GLuint bufs[4] = { d->buf_in, d->buf_weights, d->buf_out,
+				 d->buf_params };
 	const GLintptr offs[4] = {
-		(GLintptr)(index * p->in_stride), 0,
-		(GLintptr)(index * p->out_stride),
-		(GLintptr)(index * p->params_stride),
+		(GLintptr)(index * d->in_stride), 0,
+		(GLintptr)(index * d->out_stride),
+		(GLintptr)(index * d->params_stride),
 	};
 	const GLsizeiptr sizes[4] = {
 		(GLsizeiptr)p->in_bytes,
@@ -410,15 +417,16 @@ static void bind_slot(struct gpupipe *p, size_t index)
  * check after each batch), or the scratch slot, never an item already
  * handed to readback. Its input and parameters are zeros.
  */
-static void bind_scratch(struct gpupipe *p)
+static void bind_scratch(struct gp_dev *d)
 {
-	bind_slot(p, p->nslots);
+	bind_slot(d, d->nslots);
 }
 
 /* Dispatch s. *batch_err keeps the first GL error of the batch so far
  * where this has to read errors itself. */
-static void dispatch(struct gpupipe *p, struct gp_slot *s, GLenum *batch_err)
+static void dispatch(struct gp_dev *d, struct gp_slot *s, GLenum *batch_err)
 {
+	struct gpupipe *p = d->p;
 	struct gpupipe_trace_record *rec = gp_trace_rec(&p->trace, s->job.seq);
 
 	if (s->query_pending) {
@@ -428,10 +436,10 @@ static void dispatch(struct gpupipe *p, struct gp_slot *s, GLenum *batch_err)
 
 		if (e != GL_NO_ERROR && *batch_err == GL_NO_ERROR)
 			*batch_err = e;
-		read_slot_queries(p, s);
+		read_slot_queries(d, s);
 		clear_gl_errors();
 	}
-	bind_slot(p, s->index);
+	bind_slot(d, s->dev_index);
 	if (!rec) {
 		glDispatchCompute(s->job.groups[0], s->job.groups[1],
 				  s->job.groups[2]);
@@ -443,22 +451,22 @@ static void dispatch(struct gpupipe *p, struct gp_slot *s, GLenum *batch_err)
 				  s->job.groups[2]);
 		return;
 	}
-	glQueryCounter(p->queries[2 * s->index], GL_TIMESTAMP);
+	glQueryCounter(d->queries[2 * s->dev_index], GL_TIMESTAMP);
 	glDispatchCompute(s->job.groups[0], s->job.groups[1],
 			  s->job.groups[2]);
-	glQueryCounter(p->queries[2 * s->index + 1], GL_TIMESTAMP);
+	glQueryCounter(d->queries[2 * s->dev_index + 1], GL_TIMESTAMP);
 	s->query_pending = true;
 	s->query_seq = s->job.seq;
 }
 
 /* Hand a slot that was not dispatched to readback on its own. */
-static void pass_through(struct gpupipe *p, struct gp_slot *s)
+static void pass_through(struct gp_dev *d, struct gp_slot *s)
 {
 	s->fence = NULL;
 	s->batch_len = 0;
 	s->dispatched = false;
 	gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
-	gp_queue_push(&p->flight_q, &s->node);
+	gp_queue_push(&d->flight_q, &s->node);
 }
 
 /* ---- batches in flight, adaptive batch size ---------------------------- */
@@ -549,16 +557,17 @@ static void keep_batch_error(struct submit *st);
  * small batch. */
 #define SAMPLE_EVERY 8
 
-static struct gp_flight *flight_at(struct gpupipe *p, unsigned i)
+static struct gp_flight *flight_at(struct gp_dev *d, unsigned i)
 {
-	return &p->flights[(p->flight_head + i) % p->nslots];
+	return &d->flights[(d->flight_head + i) % d->nslots];
 }
 
 /* Measure afresh, once every item pushed until now has completed: those
  * saw the old batch size (or an idle spell), and their latency and pace
  * would be counted against the new one. */
-static void epoch_restart(struct gpupipe *p, struct submit *st)
+static void epoch_restart(struct gp_dev *d, struct submit *st)
 {
+	struct gpupipe *p = d->p;
 	st->ep_batches = 0;
 	st->ep_on = false;
 	st->ep_mark = atomic_load_explicit(&p->next_seq, memory_order_relaxed);
@@ -567,18 +576,19 @@ static void epoch_restart(struct gpupipe *p, struct submit *st)
 /* Aim at t items per batch. Pushes may then hold depth batches' worth of
  * slots, plus one per prep and post thread, so no more items wait than
  * keep the GPU and the pools busy. */
-static void set_target(struct gpupipe *p, struct submit *st, unsigned t)
+static void set_target(struct gp_dev *d, struct submit *st, unsigned t)
 {
+	struct gpupipe *p = d->p;
 	if (t < 1)
 		t = 1;
 	if (t > p->max_batch)
 		t = p->max_batch;
-	epoch_restart(p, st);
+	epoch_restart(d, st);
 	if (t == st->target)
 		return;
 	st->target = t;
-	atomic_store_explicit(&p->batch_target, t, memory_order_relaxed);
-	gp_slots_set_limit(p, p->depth * t + p->prep_threads +
+	atomic_store_explicit(&d->batch_target, t, memory_order_relaxed);
+	gp_slots_set_limit(d, p->depth * t + p->prep_threads +
 				      p->post_threads);
 }
 
@@ -661,9 +671,10 @@ static void track_best(struct submit *st, const struct measure *m)
 }
 
 /* An epoch ended with measure m at st->target: move the search on. */
-static void search_step(struct gpupipe *p, struct submit *st,
+static void search_step(struct gp_dev *d, struct submit *st,
 			const struct measure *m)
 {
+	struct gpupipe *p = d->p;
 	uint64_t budget = (uint64_t)p->depth * p->batch_latency_us * 1000u;
 	unsigned t = st->target;
 
@@ -688,7 +699,7 @@ static void search_step(struct gpupipe *p, struct submit *st,
 			/* The step did not pay: back to the incumbent. */
 			st->phase = SEARCH_STEADY;
 			new_best(st, &st->best, false);
-			set_target(p, st, st->best.target);
+			set_target(d, st, st->best.target);
 			return;
 		}
 		/* Upwards, keep climbing; downwards, stay there. */
@@ -696,7 +707,7 @@ static void search_step(struct gpupipe *p, struct submit *st,
 				    ? SEARCH_STEADY : SEARCH_GROW;
 		new_best(st, m, true);
 		if (st->phase == SEARCH_GROW && t < p->max_batch)
-			set_target(p, st, 2 * t);
+			set_target(d, st, 2 * t);
 		else
 			st->phase = SEARCH_STEADY;
 		return;
@@ -714,7 +725,7 @@ static void search_step(struct gpupipe *p, struct submit *st,
 		if (st->probe_down ? t == 1 : t == p->max_batch)
 			return; /* max_batch 1: nothing to search */
 		st->phase = SEARCH_PROBE;
-		set_target(p, st, st->probe_down ? t / 2 : 2 * t);
+		set_target(d, st, st->probe_down ? t / 2 : 2 * t);
 		st->probe_down = !st->probe_down;
 		return;
 	}
@@ -722,31 +733,33 @@ static void search_step(struct gpupipe *p, struct submit *st,
 
 /* The median latency of the items completed since the epoch began, from
  * the difference of the histograms, interpolated within its bucket. */
-static uint64_t epoch_median(struct gpupipe *p, const struct submit *st)
+static uint64_t epoch_median(struct gp_dev *d, const struct submit *st)
 {
-	uint64_t d[GP_LAT_BUCKETS], total = 0, half, cum = 0, lo, hi;
+	struct gpupipe *p = d->p;
+	uint64_t diff[GP_LAT_BUCKETS], total = 0, half, cum = 0, lo, hi;
 	unsigned b;
 
 	for (b = 0; b < GP_LAT_BUCKETS; b++) {
-		d[b] = atomic_load_explicit(&p->lat_hist[b],
+		diff[b] = atomic_load_explicit(&p->lat_hist[b],
 					    memory_order_relaxed) - st->lat0[b];
-		total += d[b];
+		total += diff[b];
 	}
 	if (!total)
 		return 0;
 	half = (total + 1) / 2;
-	for (b = 0; cum + d[b] < half; b++)
-		cum += d[b];
+	for (b = 0; cum + diff[b] < half; b++)
+		cum += diff[b];
 	lo = gp_lat_floor(b);
 	hi = b + 1 < GP_LAT_BUCKETS ? gp_lat_floor(b + 1) : 2 * lo;
-	return lo + (hi - lo) * (half - cum) / d[b];
+	return lo + (hi - lo) * (half - cum) / diff[b];
 }
 
 /* A batch closed: judge the epoch once it is long enough. Not while the
  * GPU trace runs: its per-dispatch timestamps slow the GPU, and the
  * pipeline must not tune itself to its own instrument. */
-static void epoch_note(struct gpupipe *p, struct submit *st)
+static void epoch_note(struct gp_dev *d, struct submit *st)
 {
+	struct gpupipe *p = d->p;
 	struct measure m;
 	uint64_t now, done;
 	unsigned b;
@@ -755,14 +768,14 @@ static void epoch_note(struct gpupipe *p, struct submit *st)
 		return;
 	if (atomic_load_explicit(&p->trace.rec, memory_order_acquire) &&
 	    p->trace.gpu) {
-		epoch_restart(p, st);
+		epoch_restart(d, st);
 		return;
 	}
 	/* The pipeline ran empty (gp_complete): the producer was idle,
 	 * which says nothing about the batch size. A GPU or a post stage
 	 * that is the bottleneck never empties it. */
 	if (atomic_exchange_explicit(&p->went_idle, 0, memory_order_relaxed)) {
-		epoch_restart(p, st);
+		epoch_restart(d, st);
 		return;
 	}
 	now = gp_now_ns();
@@ -787,9 +800,9 @@ static void epoch_note(struct gpupipe *p, struct submit *st)
 		return;
 	m.target = st->target;
 	m.pace_ns = (now - st->ep_t0) / (done - st->ep_done0);
-	m.lat_ns = epoch_median(p, st);
-	epoch_restart(p, st);
-	search_step(p, st, &m);
+	m.lat_ns = epoch_median(d, st);
+	epoch_restart(d, st);
+	search_step(d, st, &m);
 }
 
 /*
@@ -799,7 +812,7 @@ static void epoch_note(struct gpupipe *p, struct submit *st)
  * reaches it, which is what decides batching and polling then. Idle spells
  * (nothing in flight, nothing ready) restart the measurement.
  */
-static void read_flight_time(struct gpupipe *p, struct submit *st,
+static void read_flight_time(struct gp_dev *d, struct submit *st,
 			     unsigned ring_index, const struct gp_flight *f)
 {
 	GLuint64 end = 0;
@@ -808,7 +821,7 @@ static void read_flight_time(struct gpupipe *p, struct submit *st,
 		return;
 	if (!st->read_query)
 		keep_batch_error(st);
-	glGetQueryObjectui64v(p->batch_queries[ring_index], GL_QUERY_RESULT,
+	glGetQueryObjectui64v(d->batch_queries[ring_index], GL_QUERY_RESULT,
 			      &end);
 	st->read_query = true;
 	if (st->last_end && end > st->last_end &&
@@ -822,17 +835,17 @@ static void read_flight_time(struct gpupipe *p, struct submit *st,
 		 * current pace fed back on the H100 (bench/NOTES.md). */
 		if (!st->best_ns || pace < st->best_ns)
 			st->best_ns = pace;
-		atomic_store_explicit(&p->gpu_ns_per_item, st->gpu_ns,
+		atomic_store_explicit(&d->gpu_ns_per_item, st->gpu_ns,
 				      memory_order_relaxed);
 	}
 	st->last_end = end;
 	st->last_items = f->items_to_end;
 }
 
-static void pop_flight(struct gpupipe *p)
+static void pop_flight(struct gp_dev *d)
 {
-	p->flight_head = (p->flight_head + 1) % p->nslots;
-	p->flight_count--;
+	d->flight_head = (d->flight_head + 1) % d->nslots;
+	d->flight_count--;
 }
 
 /*
@@ -905,15 +918,16 @@ static void keep_batch_error(struct submit *st)
 		st->batch_err = e;
 }
 
-static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
+static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 {
+	struct gpupipe *p = d->p;
 	uint64_t t0 = gp_now_ns();
 	bool calls = false;
 	bool fresh = false; /* a fence was seen signalled in this look */
 
-	while (p->flight_count) {
-		unsigned idx = p->flight_head;
-		struct gp_flight *f = flight_at(p, 0);
+	while (d->flight_count) {
+		unsigned idx = d->flight_head;
+		struct gp_flight *f = flight_at(d, 0);
 
 		if (p->wait == GPUPIPE_WAIT_SIGNALLED) {
 			GLenum r;
@@ -926,7 +940,7 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 				keep_batch_error(st);
 			r = glClientWaitSync(f->fence, 0, 0);
 			calls = true;
-			atomic_fetch_add_explicit(&p->fence_polls, 1,
+			atomic_fetch_add_explicit(&d->fence_polls, 1,
 						  memory_order_relaxed);
 			if (r == GL_TIMEOUT_EXPIRED) {
 				uint64_t limit = (uint64_t)p->fence_timeout_ms *
@@ -945,30 +959,30 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 			} else {
 				learn_fence(st, f, gp_now_ns(), fresh);
 				fresh = true;
-				read_flight_time(p, st, idx, f);
+				read_flight_time(d, st, idx, f);
 			}
 			gp_fault_handoff(f->fence);
-			gp_queue_push_list(&p->flight_q, &f->slots);
+			gp_queue_push_list(&d->flight_q, &f->slots);
 		} else {
 			GLuint avail = GL_TRUE;
 
 			if (st->timestamps && f->sampled && !force) {
 				if (!calls && !st->read_query)
 					keep_batch_error(st);
-				glGetQueryObjectuiv(p->batch_queries[idx],
+				glGetQueryObjectuiv(d->batch_queries[idx],
 						    GL_QUERY_RESULT_AVAILABLE,
 						    &avail);
 				calls = true;
 			}
 			if (!avail)
 				break;
-			read_flight_time(p, st, idx, f);
+			read_flight_time(d, st, idx, f);
 		}
-		pop_flight(p);
+		pop_flight(d);
 		/* The next batch could not finish before this one: look at
 		 * it once its own items have had their time after it. */
-		if (p->wait == GPUPIPE_WAIT_SIGNALLED && p->flight_count) {
-			struct gp_flight *next = flight_at(p, 0);
+		if (p->wait == GPUPIPE_WAIT_SIGNALLED && d->flight_count) {
+			struct gp_flight *next = flight_at(d, 0);
 			uint64_t due = st->prev_done_ns +
 				       st->fence_ns * next->count;
 
@@ -985,20 +999,21 @@ static void poll_flights(struct gpupipe *p, struct submit *st, bool force)
 	st->read_query = false;
 	t0 = gp_now_ns() - t0;
 	st->poll_ns += t0;
-	atomic_fetch_add_explicit(&p->poll_ns, t0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&d->poll_ns, t0, memory_order_relaxed);
 }
 
 /* When to look at the oldest fence again; 0: nothing to wait for. */
-static uint64_t next_poll(struct gpupipe *p, struct submit *st)
+static uint64_t next_poll(struct gp_dev *d, struct submit *st)
 {
+	struct gpupipe *p = d->p;
 	uint64_t now;
 
-	if (p->wait != GPUPIPE_WAIT_SIGNALLED || !p->flight_count)
+	if (p->wait != GPUPIPE_WAIT_SIGNALLED || !d->flight_count)
 		return 0;
 	now = gp_now_ns();
-	if (flight_at(p, 0)->expect_ns <= now)
-		return now + poll_slice(st, flight_at(p, 0), now);
-	return flight_at(p, 0)->expect_ns;
+	if (flight_at(d, 0)->expect_ns <= now)
+		return now + poll_slice(st, flight_at(d, 0), now);
+	return flight_at(d, 0)->expect_ns;
 }
 
 /*
@@ -1007,7 +1022,7 @@ static uint64_t next_poll(struct gpupipe *p, struct submit *st)
  * nothing would tell readback when the GPU is done with the batch's
  * slots, so glFinish waits for that here.
  */
-static void fail_batch(struct gpupipe *p, struct gp_list *batch, GLsync fence,
+static void fail_batch(struct gp_dev *d, struct gp_list *batch, GLsync fence,
 		       GLenum err)
 {
 	struct cds_wfcq_node *n;
@@ -1015,7 +1030,7 @@ static void fail_batch(struct gpupipe *p, struct gp_list *batch, GLsync fence,
 	char why[GP_MSG_BYTES];
 	int status = GPUPIPE_FAILED, error = GPUPIPE_EDRIVER;
 
-	if (p->reset_checks &&
+	if (d->reset_checks &&
 	    (err == GL_CONTEXT_LOST || err == GL_OUT_OF_MEMORY || !fence))
 		reset = glGetGraphicsResetStatus();
 	if (err == GL_CONTEXT_LOST || reset != GL_NO_ERROR) {
@@ -1023,7 +1038,7 @@ static void fail_batch(struct gpupipe *p, struct gp_list *batch, GLsync fence,
 		error = GPUPIPE_EBROKEN;
 		snprintf(why, sizeof(why), "the GPU was reset (device lost) "
 			 "while this item's batch was dispatched");
-		gp_break(p, GPUPIPE_DEVICE_LOST);
+		gp_break(d, GPUPIPE_DEVICE_LOST);
 	} else if (!fence) {
 		glFinish();
 		snprintf(why, sizeof(why), "glFenceSync failed (%s) after "
@@ -1036,9 +1051,10 @@ static void fail_batch(struct gpupipe *p, struct gp_list *batch, GLsync fence,
 		gp_slot_fail(gp_slot_of_node(n), status, error, "%s", why);
 }
 
-static void close_batch(struct gpupipe *p, struct submit *st,
+static void close_batch(struct gp_dev *d, struct submit *st,
 			struct gp_list *batch)
 {
+	struct gpupipe *p = d->p;
 	struct gp_slot *first = gp_slot_of_node(gp_list_first(batch));
 	struct gp_flight *f;
 	unsigned idx;
@@ -1048,17 +1064,17 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	GLenum err;
 	GLsync fence;
 
-	if (p->flight_count == p->nslots)
-		poll_flights(p, st, true); /* cannot happen; stay safe */
-	idx = (p->flight_head + p->flight_count) % p->nslots;
+	if (d->flight_count == d->nslots)
+		poll_flights(d, st, true); /* cannot happen; stay safe */
+	idx = (d->flight_head + d->flight_count) % d->nslots;
 	st->items += batch->count;
 	if (sample && st->timestamps)
-		glQueryCounter(p->batch_queries[idx], GL_TIMESTAMP);
-	bind_scratch(p);
+		glQueryCounter(d->batch_queries[idx], GL_TIMESTAMP);
+	bind_scratch(d);
 	/* Barrier before the fence, not after: the fence must cover the
 	 * shader's writes to the persistently mapped output, and, when the
 	 * application shares our buffers, writes its GL commands read. */
-	glMemoryBarrier(p->barrier_bits);
+	glMemoryBarrier(d->barrier_bits);
 	fence = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
 	/* Flush now: readback waits on this fence from another context,
 	 * and an unflushed fence may never signal there. */
@@ -1075,7 +1091,7 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	first->fence = fence;
 	first->batch_len = batch->count;
 	if (!fence || err != GL_NO_ERROR)
-		fail_batch(p, batch, fence, err);
+		fail_batch(d, batch, fence, err);
 	id = atomic_fetch_add_explicit(&p->batches, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&p->trace.rec, memory_order_relaxed)) {
 		struct cds_wfcq_node *n;
@@ -1093,14 +1109,14 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 		}
 	}
 
-	atomic_fetch_add_explicit(&p->close_ns, gp_now_ns() - t0,
+	atomic_fetch_add_explicit(&d->close_ns, gp_now_ns() - t0,
 				  memory_order_relaxed);
 	if (!fence) {
 		/* fail_batch finished it: nothing to poll or time. */
-		gp_queue_push_list(&p->flight_q, batch);
+		gp_queue_push_list(&d->flight_q, batch);
 		return;
 	}
-	f = &p->flights[idx];
+	f = &d->flights[idx];
 	f->count = batch->count;
 	f->sampled = sample && st->timestamps;
 	f->items_to_end = st->items;
@@ -1109,27 +1125,27 @@ static void close_batch(struct gpupipe *p, struct submit *st,
 	f->pending_ns = 0;
 	/* Due once the batches before it and its own items have run: by the
 	 * learnt fence delay (SIGNALLED), or by the best GPU pace seen. */
-	f->expect_ns = (p->flight_count ? flight_at(p, p->flight_count - 1)
+	f->expect_ns = (d->flight_count ? flight_at(d, d->flight_count - 1)
 						  ->expect_ns : 0);
 	if (f->expect_ns < f->flushed_ns)
 		f->expect_ns = f->flushed_ns;
 	f->expect_ns += (p->wait == GPUPIPE_WAIT_SIGNALLED ? st->fence_ns
 							   : st->best_ns) *
 			f->count;
-	p->flight_count++;
+	d->flight_count++;
 	if (p->wait == GPUPIPE_WAIT_SIGNALLED) {
 		/* Held until its fence has signalled: poll_flights. */
 		f->slots = *batch;
 		gp_list_init(batch);
 	} else {
 		gp_fault_handoff(fence);
-		gp_queue_push_list(&p->flight_q, batch);
+		gp_queue_push_list(&d->flight_q, batch);
 	}
 	st->cost_ns = EWMA(st->cost_ns, gp_now_ns() - t0 + st->poll_ns);
 	st->poll_ns = 0;
-	atomic_store_explicit(&p->batch_cost_ns, st->cost_ns,
+	atomic_store_explicit(&d->batch_cost_ns, st->cost_ns,
 			      memory_order_relaxed);
-	epoch_note(p, st);
+	epoch_note(d, st);
 }
 
 /*
@@ -1143,27 +1159,28 @@ static void close_batch(struct gpupipe *p, struct submit *st,
  * 335 us per item at batch 1, 100 us back-to-back). Fences stay polled
  * meanwhile; a stop or trace request closes the batch at once.
  */
-static struct cds_wfcq_node *hold_for_more(struct gpupipe *p,
+static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 					   struct submit *st, uint64_t opened)
 {
+	struct gpupipe *p = d->p;
 	uint64_t until, cap;
 
-	if ((p->flags & GPUPIPE_FIXED_BATCH) || !p->flight_count)
+	if ((p->flags & GPUPIPE_FIXED_BATCH) || !d->flight_count)
 		return NULL;
-	until = flight_at(p, p->flight_count - 1)->expect_ns;
+	until = flight_at(d, d->flight_count - 1)->expect_ns;
 	cap = opened + (uint64_t)p->batch_latency_us * 1000u;
 	if (until > cap)
 		until = cap;
-	while (p->flight_count && gp_now_ns() < until &&
-	       !atomic_load_explicit(&p->submit_attn, memory_order_relaxed)) {
-		uint64_t poll = next_poll(p, st);
+	while (d->flight_count && gp_now_ns() < until &&
+	       !atomic_load_explicit(&d->submit_attn, memory_order_relaxed)) {
+		uint64_t poll = next_poll(d, st);
 		struct cds_wfcq_node *n = gp_queue_pop_wait(
-			&p->ready_q, &p->submit_attn,
+			&d->ready_q, &d->submit_attn,
 			poll && poll < until ? poll : until);
 
 		if (n)
 			return n;
-		poll_flights(p, st, false);
+		poll_flights(d, st, false);
 	}
 	return NULL;
 }
@@ -1172,7 +1189,7 @@ static struct cds_wfcq_node *hold_for_more(struct gpupipe *p,
  * them. A batch closes when it is full or when nothing more is ready (and,
  * adaptive, the GPU has run out of earlier work: hold_for_more): a slow
  * producer never waits for a full batch. */
-static void dispatch_batch(struct gpupipe *p, struct submit *st,
+static void dispatch_batch(struct gp_dev *d, struct submit *st,
 			   struct cds_wfcq_node *n)
 {
 	struct gp_list batch;
@@ -1182,11 +1199,11 @@ static void dispatch_batch(struct gpupipe *p, struct submit *st,
 	do {
 		struct gp_slot *s = gp_slot_of_node(n);
 
-		if (!dispatchable(p, s)) {
-			pass_through(p, s);
+		if (!dispatchable(d, s)) {
+			pass_through(d, s);
 			continue;
 		}
-		dispatch(p, s, &st->batch_err);
+		dispatch(d, s, &st->batch_err);
 		s->fence = NULL;
 		s->batch_len = 0;
 		s->dispatched = true;
@@ -1196,19 +1213,20 @@ static void dispatch_batch(struct gpupipe *p, struct submit *st,
 		st->batch_open = true;
 		/* A long batch must not delay the hand-over of earlier ones:
 		 * poll the oldest fence when it is due, between dispatches. */
-		if (p->flight_count && gp_now_ns() >= flight_at(p, 0)->expect_ns)
-			poll_flights(p, st, false);
+		if (d->flight_count && gp_now_ns() >= flight_at(d, 0)->expect_ns)
+			poll_flights(d, st, false);
 	} while (batch.count < st->target &&
-		 ((n = gp_queue_pop_try(&p->ready_q)) ||
-		  (batch.count && (n = hold_for_more(p, st, t0)))));
+		 ((n = gp_queue_pop_try(&d->ready_q)) ||
+		  (batch.count && (n = hold_for_more(d, st, t0)))));
 	if (batch.count)
-		close_batch(p, st, &batch);
-	atomic_fetch_add_explicit(&p->submit_busy_ns, gp_now_ns() - t0,
+		close_batch(d, st, &batch);
+	atomic_fetch_add_explicit(&d->submit_busy_ns, gp_now_ns() - t0,
 				  memory_order_relaxed);
 }
 
-static void run(struct gpupipe *p)
+static void run(struct gp_dev *d)
 {
+	struct gpupipe *p = d->p;
 	struct submit st = { .target = p->max_batch,
 			     .probe_every = PROBE_MIN };
 	GLint bits = 0;
@@ -1216,68 +1234,72 @@ static void run(struct gpupipe *p)
 	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
 	st.timestamps = bits > 0;
 	st.debug = getenv("GPUPIPE_DEBUG_SEARCH") != NULL;
-	atomic_store(&p->batch_target, st.target);
+	atomic_store(&d->batch_target, st.target);
 	/* Adaptive batches start at one item: a heavy kernel must not wait
 	 * behind a full batch before the pace is known; a light one grows
 	 * its batch as the measured pace improves. */
 	if (!(p->flags & GPUPIPE_FIXED_BATCH))
-		set_target(p, &st, 1);
+		set_target(d, &st, 1);
 	for (;;) {
 		struct cds_wfcq_node *n;
 
 		/* stop_threads and gpupipe_trace_end set submit_attn after
 		 * their own flag, and pop_wait returns NULL for it. */
-		if (atomic_exchange(&p->submit_attn, 0)) {
+		if (atomic_exchange(&d->submit_attn, 0)) {
 			if (atomic_load(&p->stop))
 				break;
-			if (atomic_exchange(&p->trace.collect_req, 0))
-				collect_trace(p);
+			if (atomic_exchange(&d->collect_req, 0))
+				collect_trace(d);
 		}
-		n = gp_queue_pop_try(&p->ready_q);
+		n = gp_queue_pop_try(&d->ready_q);
 		if (n)
-			dispatch_batch(p, &st, n);
-		if (p->flight_count)
-			poll_flights(p, &st, false);
+			dispatch_batch(d, &st, n);
+		if (d->flight_count)
+			poll_flights(d, &st, false);
 		if (n)
 			continue;
 		/* An idle spell is not GPU time: measure the GPU pace
 		 * afresh. */
-		if (!p->flight_count)
+		if (!d->flight_count)
 			st.last_end = 0;
 		/* Nothing ready: sleep until work comes, or until the oldest
 		 * fence is due to be polled again. */
-		n = gp_queue_pop_wait(&p->ready_q, &p->submit_attn,
-				      next_poll(p, &st));
+		n = gp_queue_pop_wait(&d->ready_q, &d->submit_attn,
+				      next_poll(d, &st));
 		if (n)
-			dispatch_batch(p, &st, n);
+			dispatch_batch(d, &st, n);
 	}
 }
 
 void *gp_submit_main(void *arg)
 {
-	struct gpupipe *p = arg;
+	struct gp_dev *d = arg;
+	struct gpupipe *p = d->p;
+	char name[16];
 	int ret;
 
-	pthread_setname_np(pthread_self(), "gp-submit");
-	pthread_getcpuclockid(pthread_self(), &p->submit_cpu_clock);
-	ret = gp_egl_make_current(&p->egl, p->egl.submit_ctx);
+	snprintf(name, sizeof(name), p->ndevs > 1 ? "gp-submit%u" :
+			     "gp-submit", d->n);
+	pthread_setname_np(pthread_self(), name);
+	pthread_getcpuclockid(pthread_self(), &d->submit_cpu_clock);
+	ret = gp_egl_make_current(&d->egl, d->egl.submit_ctx);
 	if (ret) {
 		gp_start_report(p, ret);
 		return NULL;
 	}
-	ret = init_gl(p);
+	ret = init_gl(d);
 	if (ret) {
-		destroy_gl(p);
-		gp_egl_release_current(&p->egl);
+		destroy_gl(d);
+		gp_egl_release_current(&d->egl);
 		gp_start_report(p, ret);
 		return NULL;
 	}
 	gp_start_report(p, 0);
 
-	run(p);
+	run(d);
 
 	/* Every item has completed before stop is set: the GPU is idle. */
-	destroy_gl(p);
-	gp_egl_release_current(&p->egl);
+	destroy_gl(d);
+	gp_egl_release_current(&d->egl);
 	return NULL;
 }

@@ -70,8 +70,8 @@ int gpupipe_trace_end(gpupipe *p, struct gpupipe_trace_record **records,
 {
 	struct gpupipe_trace_record *rec;
 	uint64_t pushed;
-	unsigned want;
-	size_t n, i;
+	unsigned want, i;
+	size_t n;
 	int ret;
 
 	if (!p || !records || !count)
@@ -86,14 +86,17 @@ int gpupipe_trace_end(gpupipe *p, struct gpupipe_trace_record **records,
 	ret = gpupipe_drain(p, -1);
 	if (ret)
 		return ret;
-	/* Every traced item is complete; let the submit thread read the
-	 * GPU timestamps it has not read yet, in its own context. */
+	/* Every traced item is complete; let each submit thread read the
+	 * GPU timestamps it has not read yet, in its own context, as
+	 * CLOCK_MONOTONIC times. */
 	pthread_mutex_lock(&p->trace.lock);
-	want = p->trace.collect_done + 1;
+	want = p->trace.collect_done + p->ndevs;
 	pthread_mutex_unlock(&p->trace.lock);
-	atomic_store(&p->trace.collect_req, 1);
-	atomic_store(&p->submit_attn, 1);
-	gp_queue_wake_all(&p->ready_q);
+	for (i = 0; i < p->ndevs; i++) {
+		atomic_store(&p->devs[i].collect_req, 1);
+		atomic_store(&p->devs[i].submit_attn, 1);
+		gp_queue_wake_all(&p->devs[i].ready_q);
+	}
 	pthread_mutex_lock(&p->trace.lock);
 	while ((int)(p->trace.collect_done - want) < 0)
 		pthread_cond_wait(&p->trace.cond, &p->trace.lock);
@@ -102,12 +105,6 @@ int gpupipe_trace_end(gpupipe *p, struct gpupipe_trace_record **records,
 	rec = atomic_exchange(&p->trace.rec, NULL);
 	pushed = atomic_load(&p->next_seq) - p->trace.first_seq;
 	n = pushed < p->trace.capacity ? (size_t)pushed : p->trace.capacity;
-	for (i = 0; i < n; i++) {
-		if (rec[i].gpu_start_ns)
-			rec[i].gpu_start_ns += (uint64_t)p->gl_to_mono_ns;
-		if (rec[i].gpu_end_ns)
-			rec[i].gpu_end_ns += (uint64_t)p->gl_to_mono_ns;
-	}
 	*records = rec;
 	*count = n;
 	return 0;
