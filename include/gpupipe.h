@@ -171,6 +171,8 @@ struct gpupipe_job {
 			      * or a GPUPIPE_E* code; 0 otherwise */
 	const char *message; /* done: what happened, for every status but
 			      * DONE; NULL for DONE */
+	unsigned device;     /* the pipeline's device that runs the item:
+			      * an index into gpupipe_info.devices */
 };
 
 /*

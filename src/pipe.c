@@ -233,37 +233,39 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 static int resolve_devices(struct gpupipe *p, const struct gpupipe_config *c)
 {
 	struct gpupipe_device found[GPUPIPE_MAX_DEVICES];
-	unsigned i, n = 0;
+	unsigned i, n = 0, ndevs = 0;
 	int ret;
 
 	if (c->display != GPUPIPE_DISPLAY_DEVICES) {
-		p->ndevs = 1;
+		ndevs = 1;
 	} else if (c->ndevices) {
-		p->ndevs = c->ndevices;
+		ndevs = c->ndevices;
 	} else {
 		ret = gpupipe_list_devices(found, GPUPIPE_MAX_DEVICES, &n);
 		if (ret)
 			return ret;
 		for (i = 0; i < n && i < GPUPIPE_MAX_DEVICES; i++)
-			p->ndevs += !found[i].software;
-		if (!p->ndevs)
+			ndevs += !found[i].software;
+		if (!ndevs)
 			return gp_error(GPUPIPE_ENOTSUP, "display is "
 					"GPUPIPE_DISPLAY_DEVICES with ndevices "
 					"0 (every hardware device), but the "
 					"EGL client lists no hardware device; "
 					"name a software one in devices[]");
 	}
-	p->devs = gp_calloc(p->ndevs, sizeof(*p->devs));
+	p->devs = gp_calloc(ndevs, sizeof(*p->devs));
 	if (!p->devs)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate %u devices",
-				p->ndevs);
-	for (i = 0; i < p->ndevs; i++) {
+				ndevs);
+	/* Counted only once they exist: cleanup walks them. */
+	p->ndevs = ndevs;
+	for (i = 0; i < ndevs; i++) {
 		p->devs[i].p = p;
 		p->devs[i].n = i;
 		p->devs[i].egl_index = c->device_index;
 	}
 	if (c->display == GPUPIPE_DISPLAY_DEVICES && c->ndevices) {
-		for (i = 0; i < p->ndevs; i++)
+		for (i = 0; i < ndevs; i++)
 			p->devs[i].egl_index = c->devices[i];
 	} else if (c->display == GPUPIPE_DISPLAY_DEVICES) {
 		unsigned k = 0;
@@ -272,7 +274,7 @@ static int resolve_devices(struct gpupipe *p, const struct gpupipe_config *c)
 			if (!found[i].software)
 				p->devs[k++].egl_index = found[i].index;
 	}
-	atomic_init(&p->working, p->ndevs);
+	atomic_init(&p->working, ndevs);
 	return 0;
 }
 
@@ -702,6 +704,7 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 		goto out;
 	}
 	s->job.item = item;
+	s->job.device = s->dev->n;
 	/* Incomplete from here: a drain that counts this push (its seq is
 	 * below the drain's target) must see that before the seq. */
 	atomic_store(&s->pending_seq, 0);

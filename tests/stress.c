@@ -2,9 +2,10 @@
 /*
  * stress: random pipelines under random load, judged by balanced totals.
  *
- * Each round draws a configuration (depth 1-16, prep threads 1-8, fixed or
- * adaptive batches, both wait strategies, in-order or a post pool, random
- * prep delays and failures), runs 1-4 pushing threads, cancels now and
+ * Each round draws a configuration (1-3 devices, depth 1-16, prep threads
+ * 1-8, fixed or adaptive batches, both wait strategies, in-order or a post
+ * pool, random prep delays and failures), runs 1-4 pushing threads,
+ * cancels now and
  * then, and ends one of three ways: drain then destroy, destroy while the
  * pushers still push (each push gets GPUPIPE_ESHUTDOWN or exactly one
  * completion), or destroy with items held in prep. Then every
@@ -115,6 +116,14 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 
 	harness_init(&h, 16 + rand_r(seed) % 240, depth, batch, prep, total);
 	h.cfg.post_threads = post;
+	/* One round in three runs on two or three "devices": the same EGL
+	 * device, several times. */
+	if (rand_r(seed) % 3 == 0) {
+		h.cfg.display = GPUPIPE_DISPLAY_DEVICES;
+		h.cfg.ndevices = 2 + rand_r(seed) % 2;
+		for (i = 0; i < h.cfg.ndevices; i++)
+			h.cfg.devices[i] = 0;
+	}
 	h.cfg.wait = rand_r(seed) % 2 ? GPUPIPE_WAIT_BLOCK
 				      : GPUPIPE_WAIT_SIGNALLED;
 	h.cfg.flags = batch && rand_r(seed) % 2 ? GPUPIPE_FIXED_BATCH : 0;
@@ -126,8 +135,11 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 		h.hold_mask = 1; /* id 0 waits in prep until destroy began */
 		atomic_store(&h.gate, 0);
 	}
-	snprintf(desc, dlen, "depth %u batch %s%u prep %u post %u wait %s, "
-		 "%u pushers, prep delay %u us, %s, ending %s", depth,
+	snprintf(desc, dlen, "%u device%s, depth %u batch %s%u prep %u post %u "
+		 "wait %s, "
+		 "%u pushers, prep delay %u us, %s, ending %s",
+		 h.cfg.ndevices ? h.cfg.ndevices : 1,
+		 h.cfg.ndevices ? "s" : "", depth,
 		 h.cfg.flags ? "fixed " : "", batch, prep, post,
 		 h.cfg.wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
 		 pushers, h.prep_delay_us, h.fail_every ? "failures" : "no "

@@ -113,6 +113,14 @@ CASE(l_null, { char *s; return gpupipe_load_shader(NULL, &s); })
 CASE(l_missing, { char *s;
 		  return gpupipe_load_shader("/nonexistent.comp", &s); })
 CASE(l_dir, { char *s; return gpupipe_load_shader("/", &s); })
+CASE(c_ndevices, { struct gpupipe_config c = test_basic_config();
+		   c.display = GPUPIPE_DISPLAY_DEVICES;
+		   c.ndevices = GPUPIPE_MAX_DEVICES + 1; return create_with(c); })
+CASE(c_ndevices_alone, { struct gpupipe_config c = test_basic_config();
+			 c.ndevices = 1; return create_with(c); })
+CASE(c_devices_interop, { struct gpupipe_config c = test_basic_config();
+			  c.display = GPUPIPE_DISPLAY_DEVICES;
+			  c.egl_display = (void *)1; return create_with(c); })
 CASE(ld_null_count, { struct gpupipe_device d;
 		      return gpupipe_list_devices(&d, 1, NULL); })
 CASE(ld_null_devices, { unsigned n;
@@ -161,6 +169,12 @@ static const struct row {
 	  GPUPIPE_EINVAL },
 	{ "gpupipe_create", "share_context without egl_display",
 	  c_share_alone, GPUPIPE_EINVAL },
+	{ "gpupipe_create", "ndevices GPUPIPE_MAX_DEVICES + 1", c_ndevices,
+	  GPUPIPE_EINVAL },
+	{ "gpupipe_create", "ndevices without GPUPIPE_DISPLAY_DEVICES",
+	  c_ndevices_alone, GPUPIPE_EINVAL },
+	{ "gpupipe_create", "GPUPIPE_DISPLAY_DEVICES with egl_display",
+	  c_devices_interop, GPUPIPE_EINVAL },
 	{ "gpupipe_destroy", "NULL (a no-op)", d_self, 0 },
 	{ "gpupipe_push", "p NULL", p_null, GPUPIPE_EINVAL },
 	{ "gpupipe_push", "unknown flags", p_flags, GPUPIPE_EINVAL },

@@ -63,6 +63,9 @@ static const struct shape shapes[] = {
 	{ "EGL device display, fixed batch 2", GPUPIPE_WAIT_SIGNALLED, 3, 2,
 	  GPUPIPE_FIXED_BATCH, 1, 0, false, GPUPIPE_DISPLAY_DEVICE, NULL, 0,
 	  PIPELINE },
+	{ "two devices (the same one twice), fixed batch 2",
+	  GPUPIPE_WAIT_SIGNALLED, 2, 2, GPUPIPE_FIXED_BATCH, 2, 0, false,
+	  GPUPIPE_DISPLAY_DEVICES, NULL, 0, PIPELINE },
 	{ "a shader that does not compile", GPUPIPE_WAIT_DEFAULT, 2, 1, 0, 1,
 	  0, false, GPUPIPE_DISPLAY_DEFAULT, "#version 430\nnot glsl\n",
 	  GPUPIPE_ESHADER, PIPELINE },
@@ -163,6 +166,10 @@ static void run_shape(const struct shape *sh, unsigned point,
 	r->h.cfg.post_threads = sh->post_threads;
 	r->h.cfg.fence_timeout_ms = 20000;
 	r->h.cfg.display = sh->display;
+	if (sh->display == GPUPIPE_DISPLAY_DEVICES) {
+		r->h.cfg.ndevices = 2; /* device 0 twice */
+		r->h.cfg.devices[0] = r->h.cfg.devices[1] = 0;
+	}
 	if (sh->shader)
 		r->h.cfg.shader_source = sh->shader;
 	r->trace_ret = -1;
@@ -226,7 +233,7 @@ static void run_shape(const struct shape *sh, unsigned point,
 	if (point == GP_FAULT_eglTerminate && r->fired) {
 		EGLDeviceEXT dev;
 		EGLint n = 0;
-		EGLDisplay d = sh->display == GPUPIPE_DISPLAY_DEVICE &&
+		EGLDisplay d = sh->display >= GPUPIPE_DISPLAY_DEVICE &&
 					       eglQueryDevicesEXT(1, &dev, &n) && n
 				       ? eglGetPlatformDisplayEXT(
 					       EGL_PLATFORM_DEVICE_EXT, dev, NULL)
@@ -483,6 +490,61 @@ static void test_push_after_reset(void)
 	harness_fini(&h);
 }
 
+/* Two devices: one that times out leaves rotation and fails only its own
+ * items; the other goes on; the pipeline breaks with the second. */
+static void test_device_isolation(void)
+{
+	struct harness h;
+	struct gpupipe_stats st;
+	uint64_t id, done_before;
+	int ret;
+
+	harness_init(&h, ELEMS, 2, 1, 2, 400);
+	h.cfg.flags = GPUPIPE_FIXED_BATCH;
+	h.cfg.display = GPUPIPE_DISPLAY_DEVICES;
+	h.cfg.ndevices = 2;
+	h.cfg.devices[0] = h.cfg.devices[1] = 0;
+	h.faults = true;
+	gpupipe_fault_reset();
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	/* The first fence either device waits on times out. */
+	gpupipe_fault_arm(GP_FAULT_fence_timeout, 1, false);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 100), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, 30000), 0);
+	CU_ASSERT_EQUAL(gpupipe_get_stats(h.p, &st), 0);
+	CU_ASSERT_EQUAL(st.devices_broken, 1);
+	CU_ASSERT_EQUAL(st.broken, 0);
+	CU_ASSERT_TRUE(st.completed[GPUPIPE_TIMEDOUT] >= 1);
+	done_before = st.completed[GPUPIPE_DONE];
+	/* The other device takes every new item. */
+	CU_ASSERT_EQUAL(harness_push(&h, 100, 100), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, 30000), 0);
+	CU_ASSERT_EQUAL(gpupipe_get_stats(h.p, &st), 0);
+	CU_ASSERT_EQUAL(st.completed[GPUPIPE_DONE], done_before + 100);
+	CU_ASSERT_EQUAL(st.broken, 0);
+	/* Then it times out too: the pipeline is broken. */
+	gpupipe_fault_arm(GP_FAULT_fence_timeout, 1, false);
+	for (id = 200; id < 300; id++) {
+		ret = gpupipe_push(h.p, (void *)(uintptr_t)(id + 1), 0);
+		if (ret)
+			break;
+	}
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, 30000), 0);
+	CU_ASSERT_EQUAL(gpupipe_get_stats(h.p, &st), 0);
+	CU_ASSERT_EQUAL(st.devices_broken, 2);
+	CU_ASSERT_EQUAL(st.broken, GPUPIPE_TIMEDOUT);
+	CU_ASSERT_EQUAL(gpupipe_push(h.p, (void *)1000, 0), GPUPIPE_EBROKEN);
+	/* Every accepted item completed exactly once, in order. */
+	harness_check(&h, id, atomic_load(&h.by_status[GPUPIPE_DONE]));
+	printf("    %llu items: %llu DONE, %llu TIMEDOUT, %llu FAILED\n",
+	       (unsigned long long)id,
+	       (unsigned long long)atomic_load(&h.by_status[GPUPIPE_DONE]),
+	       (unsigned long long)atomic_load(&h.by_status[GPUPIPE_TIMEDOUT]),
+	       (unsigned long long)atomic_load(&h.by_status[GPUPIPE_FAILED]));
+	gpupipe_fault_reset();
+	harness_fini(&h);
+}
+
 /* Allocation and thread failures at create: a code, nothing left. */
 static void test_create_failures_leave_nothing(void)
 {
@@ -659,6 +721,8 @@ int main(void)
 		    test_device_reset);
 	CU_add_test(s, "a push after a reset: GPUPIPE_EBROKEN at once",
 		    test_push_after_reset);
+	CU_add_test(s, "two devices: a timed-out one leaves rotation, the "
+		       "other goes on", test_device_isolation);
 	CU_add_test(s, "allocation/thread/context failures at create: the "
 		       "documented code, nothing left behind",
 		    test_create_failures_leave_nothing);
