@@ -98,7 +98,7 @@ else
 	failed=$((failed + 1))
 fi
 
-TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 exitcode=66" \
+TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 exitcode=66 suppressions=$top/tests/tsan.supp" \
 	build tsan --enable-sanitizer=thread
 # quarantine_size_mb=0: llvmpipe allocates much per dispatch, and ASan's
 # quarantine made it 10-30x slower (DESIGN.md). LeakSanitizer runs at each
