@@ -25,7 +25,10 @@
 
 #include "gpupipe.h"
 
-enum mode { MODE_RAW, MODE_SYNC, MODE_RING, MODE_GPUPIPE, MODE_COUNT };
+/* MODE_GPUPIPE_ALL: gpupipe over the devices of --devices, beside
+ * MODE_GPUPIPE on the first of them; only with --devices. */
+enum mode { MODE_RAW, MODE_SYNC, MODE_RING, MODE_GPUPIPE, MODE_GPUPIPE_ALL,
+	    MODE_COUNT };
 extern const char *const mode_names[MODE_COUNT];
 
 enum workload_kind { WL_TINY, WL_SGEMM, WL_BALANCED, WL_STREAM, WL_USER };
@@ -50,6 +53,9 @@ struct params {
 	bool quiet;
 	enum gpupipe_display display;
 	unsigned device_index;
+	bool multi;                 /* --devices given */
+	unsigned ndevices;          /* --devices LIST; 0 with "all" */
+	unsigned devices[GPUPIPE_MAX_DEVICES];
 	unsigned corrupt;           /* bit per mode: corrupt one item there */
 	double warmup_s;
 };
@@ -200,7 +206,9 @@ struct bench {
 	struct regions raw_regions, ring_regions;
 	struct qpool qp;
 	gpupipe *pipe;
+	gpupipe *pipe_all;          /* MODE_GPUPIPE_ALL */
 	struct gpupipe_info info;
+	struct gpupipe_info info_all;
 	unsigned cores;
 	/* per-item timing scratch, items long */
 	uint64_t *t_in;          /* push call / prep start */

@@ -15,7 +15,7 @@
 #include "bench.h"
 
 const char *const mode_names[MODE_COUNT] = { "raw", "sync", "ring",
-					     "gpupipe" };
+					     "gpupipe", "gpupipe-all" };
 
 /* Raw regions: one per item up to this many bytes, then reused behind a
  * barrier (dispatches writing one buffer range must not overlap). */
@@ -94,6 +94,20 @@ int bench_setup_modes(struct bench *b, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (b->prm.multi) {
+		/* gpupipe on the first device named (or the first hardware
+		 * one), gpupipe-all on all of them. */
+		struct gpupipe_device d[GPUPIPE_MAX_DEVICES];
+		unsigned n = 0, i;
+
+		cfg.display = GPUPIPE_DISPLAY_DEVICE;
+		cfg.device_index = b->prm.devices[0];
+		if (!b->prm.ndevices &&
+		    !gpupipe_list_devices(d, GPUPIPE_MAX_DEVICES, &n))
+			for (i = n; i-- > 0;)
+				if (i < GPUPIPE_MAX_DEVICES && !d[i].software)
+					cfg.device_index = d[i].index;
+	}
 	if (b->prm.modes & (1u << MODE_GPUPIPE)) {
 		ret = gpupipe_create(&cfg, &b->pipe);
 		if (ret) {
@@ -103,13 +117,31 @@ int bench_setup_modes(struct bench *b, char *err, size_t errlen)
 		}
 		gpupipe_get_info(b->pipe, &b->info);
 	}
+	if (b->prm.modes & (1u << MODE_GPUPIPE_ALL)) {
+		cfg.display = GPUPIPE_DISPLAY_DEVICES;
+		cfg.device_index = 0;
+		cfg.ndevices = b->prm.ndevices;
+		memcpy(cfg.devices, b->prm.devices, sizeof(cfg.devices));
+		ret = gpupipe_create(&cfg, &b->pipe_all);
+		if (ret) {
+			snprintf(err, errlen, "gpupipe_create (--devices): "
+				 "%s: %s", gpupipe_error_name(ret),
+				 gpupipe_errmsg());
+			return -1;
+		}
+		gpupipe_get_info(b->pipe_all, &b->info_all);
+		if (!(b->prm.modes & (1u << MODE_GPUPIPE)))
+			b->info = b->info_all;
+	}
 	return 0;
 }
 
 void bench_teardown_modes(struct bench *b)
 {
 	gpupipe_destroy(b->pipe);
+	gpupipe_destroy(b->pipe_all);
 	b->pipe = NULL;
+	b->pipe_all = NULL;
 	if (b->gl.context) {
 		regions_destroy(&b->raw_regions);
 		regions_destroy(&b->ring_regions);
@@ -271,37 +303,39 @@ static void run_ring(struct bench *b, bool queries, struct run_result *r)
 	latency(b, n, r);
 }
 
-static void run_gpupipe(struct bench *b, bool queries, struct run_result *r)
+static void run_gpupipe(struct bench *b, gpupipe *pipe, bool queries,
+			struct run_result *r)
 {
 	struct gpupipe_stats s0, s1;
 	uint64_t n = b->prm.items, id, t0;
 	int ret = 0;
 
-	gpupipe_drain(b->pipe, -1);
+	gpupipe_drain(pipe, -1);
 	atomic_store(&b->bad, 0);
 	atomic_store(&b->ndone, 0);
-	if (queries && gpupipe_trace_begin(b->pipe, n, GPUPIPE_TRACE_GPU)) {
+	if (queries && gpupipe_trace_begin(pipe, n, GPUPIPE_TRACE_GPU)) {
 		fprintf(stderr, "gpupipe_trace_begin: %s\n", gpupipe_errmsg());
 		r->bad = n;
 		return;
 	}
-	gpupipe_get_stats(b->pipe, &s0);
+	gpupipe_get_stats(pipe, &s0);
 	r->cpu_main_ns = thread_cpu_ns();
 	t0 = now_ns();
 	for (id = 0; id < n && !ret; id++) {
 		b->t_in[id] = now_ns();
-		ret = gpupipe_push(b->pipe, (void *)(uintptr_t)(id + 1), 0);
+		ret = gpupipe_push(pipe, (void *)(uintptr_t)(id + 1), 0);
 	}
-	gpupipe_drain(b->pipe, -1);
+	gpupipe_drain(pipe, -1);
 	r->wall_ns = now_ns() - t0;
 	r->cpu_main_ns = thread_cpu_ns() - r->cpu_main_ns;
-	gpupipe_get_stats(b->pipe, &s1);
+	gpupipe_get_stats(pipe, &s1);
 	if (ret) {
 		fprintf(stderr, "gpupipe_push: %s\n", gpupipe_errmsg());
 		r->bad = n;
 	}
 	r->bad += atomic_load(&b->bad) + (n - atomic_load(&b->ndone));
-	b->last_stats = s1;
+	if (pipe == b->pipe || !b->pipe)
+		b->last_stats = s1;
 	r->cpu_prep_ns = s1.prep_cpu_ns - s0.prep_cpu_ns;
 	r->cpu_submit_ns = s1.submit_cpu_ns - s0.submit_cpu_ns;
 	r->cpu_readback_ns = s1.readback_cpu_ns - s0.readback_cpu_ns +
@@ -312,7 +346,7 @@ static void run_gpupipe(struct bench *b, bool queries, struct run_result *r)
 		uint64_t *pairs;
 		size_t cnt, i;
 
-		if (gpupipe_trace_end(b->pipe, &rec, &cnt) == 0) {
+		if (gpupipe_trace_end(pipe, &rec, &cnt) == 0) {
 			pairs = malloc(2 * cnt * sizeof(uint64_t));
 			for (i = 0; pairs && i < cnt; i++) {
 				pairs[2 * i] = rec[i].gpu_start_ns;
@@ -348,12 +382,15 @@ void run_mode(struct bench *b, enum mode m, bool queries,
 		run_ring(b, queries, r);
 		break;
 	case MODE_GPUPIPE:
-		run_gpupipe(b, queries, r);
+		run_gpupipe(b, b->pipe, queries, r);
+		break;
+	case MODE_GPUPIPE_ALL:
+		run_gpupipe(b, b->pipe_all, queries, r);
 		break;
 	default:
 		break;
 	}
-	if (queries && m != MODE_GPUPIPE) {
+	if (queries && m != MODE_GPUPIPE && m != MODE_GPUPIPE_ALL) {
 		r->gpu_busy_ns = qpool_busy_ns(&b->qp);
 		r->has_busy = true;
 	}

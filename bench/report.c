@@ -49,7 +49,7 @@ void report_print(const struct report *r, FILE *f)
 			r->stage_prep_us, r->stage_gpu_us, r->stage_post_us,
 			r->m[MODE_RAW].ran ? r->m[MODE_RAW].us_per_item[1] : 0,
 			r->ideal_us, r->ideal_bound);
-	fprintf(f, "\n%-8s %22s %10s %19s %8s %7s %11s %17s %8s %7s %7s %s\n",
+	fprintf(f, "\n%-11s %22s %10s %19s %8s %7s %11s %17s %8s %7s %7s %s\n",
 		"mode", "us/item med (min-max)", "items/s", "GPU util (min-max)",
 		"idle s", "q-ovh", "cpu us/item", "lat p50/p99 us",
 		"fence/it", "x sync", "x ideal", "check");
@@ -61,7 +61,7 @@ void report_print(const struct report *r, FILE *f)
 		if (!s->ran)
 			continue;
 		if (!s->ok) {
-			fprintf(f, "%-8s FAILED: wrong outputs\n",
+			fprintf(f, "%-11s FAILED: wrong outputs\n",
 				mode_names[m]);
 			continue;
 		}
@@ -75,7 +75,7 @@ void report_print(const struct report *r, FILE *f)
 		if (s->has_latency)
 			snprintf(lat, sizeof(lat), "%.1f/%.1f", s->lat_p50_us,
 				 s->lat_p99_us);
-		fprintf(f, "%-8s %8.3f (%5.3f-%5.3f) %10.0f %19s %8s %7s %11.3f "
+		fprintf(f, "%-11s %8.3f (%5.3f-%5.3f) %10.0f %19s %8s %7s %11.3f "
 			"%17s %8.3f %7.2f %7.2f ok\n", mode_names[m],
 			s->us_per_item[0], s->us_per_item[1], s->us_per_item[2],
 			s->items_per_s, util, idle, ovh, s->cpu_us_per_item,
@@ -86,6 +86,14 @@ void report_print(const struct report *r, FILE *f)
 			if (r->m[m].ran && r->m[m].ok)
 				fprintf(f, "%s: %.1f GFLOP/s\n", mode_names[m],
 					r->m[m].gflops);
+	if (r->m[MODE_GPUPIPE].ran && r->m[MODE_GPUPIPE_ALL].ran &&
+	    r->m[MODE_GPUPIPE_ALL].us_per_item[0] > 0)
+		fprintf(f, "scaling: gpupipe-all on %u devices runs %.2fx the "
+			"items per second of gpupipe on device %u\n",
+			r->b->info_all.ndevices,
+			r->m[MODE_GPUPIPE].us_per_item[0] /
+				r->m[MODE_GPUPIPE_ALL].us_per_item[0],
+			r->b->info.device_index);
 	if (r->m[MODE_GPUPIPE].ran) {
 		const struct gpupipe_stats *st = &r->b->last_stats;
 
@@ -154,7 +162,8 @@ int report_json(const struct report *r, const char *path)
 		"\"prep_us\": %.1f, \"post_us\": %.1f, "
 		"\"gpu_us\": %.1f, \"gpu_iterations\": %u, \"n\": %u, "
 		"\"in_bytes\": %zu, \"out_bytes\": %zu, \"cores\": %u, "
-		"\"reset_notification\": %u},\n",
+		"\"reset_notification\": %u, \"devices\": %u, "
+		"\"scaling\": %.4f},\n",
 		b->wl.name, (unsigned long long)p->items, p->rounds, p->depth,
 		p->prep_threads, p->batch,
 		b->info.wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
@@ -162,7 +171,13 @@ int report_json(const struct report *r, const char *path)
 		p->prep_us, p->post_us, p->gpu_us,
 		b->wl.kind == WL_BALANCED ? b->wl.param1 : 0,
 		b->wl.kind == WL_SGEMM ? b->wl.param1 : 0, b->wl.in_bytes,
-		b->wl.out_bytes, b->cores, b->info.reset_notification);
+		b->wl.out_bytes, b->cores, b->info.reset_notification,
+		b->info_all.ndevices,
+		r->m[MODE_GPUPIPE].ran && r->m[MODE_GPUPIPE_ALL].ran &&
+				r->m[MODE_GPUPIPE_ALL].us_per_item[0] > 0
+			? r->m[MODE_GPUPIPE].us_per_item[0] /
+				  r->m[MODE_GPUPIPE_ALL].us_per_item[0]
+			: 0.0);
 	fprintf(f, "  \"stages_us\": {\"prep\": %.4f, \"gpu\": %.4f, "
 		"\"post\": %.4f},\n", r->stage_prep_us, r->stage_gpu_us,
 		r->stage_post_us);

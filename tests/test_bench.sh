@@ -101,6 +101,18 @@ else
 	bad "--list-devices" "$(cat "$tmp/d.out")"
 fi
 
+# --devices: gpupipe-all over the same device twice, checked, with the
+# scaling ratio in the output and the JSON.
+if "$bench" --workload tiny --items 200 $quick --modes gpupipe --devices 0,0 \
+	--json "$tmp/dv.json" >"$tmp/dv.out" 2>&1 &&
+   grep -q '^gpupipe-all .* ok$' "$tmp/dv.out" &&
+   grep -q '^scaling: gpupipe-all on 2 devices' "$tmp/dv.out" &&
+   grep -q '"devices": 2, "scaling": [0-9]' "$tmp/dv.json"; then
+	ok "--devices 0,0: gpupipe-all runs, checks and scales"
+else
+	bad "--devices 0,0" "$(cat "$tmp/dv.out")"
+fi
+
 # A Chrome trace of the gpupipe mode, and a CSV row per mode.
 if "$bench" --items 100 $quick --modes sync,gpupipe --trace "$tmp/t.json" \
 	--csv "$tmp/t.csv" >/dev/null 2>&1 &&
