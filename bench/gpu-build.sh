@@ -12,7 +12,7 @@ cd build/gpu
 make -j"$(nproc)" >/dev/null
 make -j"$(nproc)" check TESTS= >/dev/null
 for prog in tests/test_pipeline tests/test_api tests/test_lifecycle \
-	tests/test_batching tests/test_timeout \
+	tests/test_batching tests/test_timeout tests/test_devices \
 	tests/soak examples/minimal bench/gpupipe-bench; do
 	[ -x "$prog" ] && cp "$prog" "$top/.carry/"
 done
