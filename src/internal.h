@@ -400,6 +400,13 @@ struct gp_dev {
 	void *map_params_base;
 	struct gpupipe_info info;    /* this device's GL strings, strides */
 
+	/* Adaptive batches: this device's items, counted at push and at
+	 * completion, their latencies (gpupipe_push called to done_cb start)
+	 * in log-scale buckets, and whether a completion left none in
+	 * flight: what its batch search measures. */
+	_Atomic uint64_t pushed, completed;
+	_Atomic uint64_t lat_hist[GP_LAT_BUCKETS];
+	_Atomic int went_idle;
 	/* Adaptive batches: measured by submit, read by stats. */
 	_Atomic unsigned batch_target;
 	_Atomic uint64_t gpu_ns_per_item, batch_cost_ns, fence_polls;
@@ -449,10 +456,6 @@ struct gpupipe {
 	_Atomic uint64_t released;   /* slots freed (completed, not kept) */
 	struct gp_wake done_wake;    /* drainers */
 	_Atomic uint64_t count_by_status[5];
-	/* Adaptive batches: item latencies (gpupipe_push called to done_cb
-	 * start), counted by gp_complete into log-scale buckets. */
-	_Atomic uint64_t lat_hist[GP_LAT_BUCKETS];
-	_Atomic int went_idle;       /* a completion left nothing in flight */
 	_Atomic uint64_t batches;
 
 	/* Shutdown. */

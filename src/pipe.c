@@ -705,6 +705,7 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	}
 	s->job.item = item;
 	s->job.device = s->dev->n;
+	atomic_fetch_add_explicit(&s->dev->pushed, 1, memory_order_relaxed);
 	/* Incomplete from here: a drain that counts this push (its seq is
 	 * below the drain's target) must see that before the seq. */
 	atomic_store(&s->pending_seq, 0);

@@ -88,7 +88,7 @@ void gp_complete(struct gpupipe *p, struct gp_slot *s)
 	status = job->status;
 	if (!(p->flags & GPUPIPE_FIXED_BATCH))
 		atomic_fetch_add_explicit(
-			&p->lat_hist[gp_lat_bucket(t0 - s->enter_ns)], 1,
+			&s->dev->lat_hist[gp_lat_bucket(t0 - s->enter_ns)], 1,
 			memory_order_relaxed);
 	gp_in_callback = p;
 	p->done_cb(job, p->user_data);
@@ -107,11 +107,14 @@ void gp_complete(struct gpupipe *p, struct gp_slot *s)
 	 * its slot can be reused. */
 	atomic_store_explicit(&s->pending_seq, UINT64_MAX,
 			      memory_order_release);
-	/* Adaptive batches: this completion emptied the pipeline. */
-	if (atomic_fetch_add(&p->completed, 1) + 1 ==
-		    atomic_load_explicit(&p->next_seq, memory_order_relaxed) &&
+	atomic_fetch_add(&p->completed, 1);
+	/* Adaptive batches: this completion emptied the device. */
+	if (atomic_fetch_add(&s->dev->completed, 1) + 1 ==
+		    atomic_load_explicit(&s->dev->pushed,
+					 memory_order_relaxed) &&
 	    !(p->flags & GPUPIPE_FIXED_BATCH))
-		atomic_store_explicit(&p->went_idle, 1, memory_order_relaxed);
+		atomic_store_explicit(&s->dev->went_idle, 1,
+				      memory_order_relaxed);
 	if (atomic_compare_exchange_strong(&s->keep, &in_cb, KEEP_HELD))
 		return;
 	keep = atomic_exchange(&s->keep, KEEP_NONE);

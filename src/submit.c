@@ -546,7 +546,7 @@ struct submit {
 	bool ep_on;            /* warm-up over, measuring */
 	uint64_t ep_mark;      /* items pushed before the (re)start */
 	uint64_t ep_t0, ep_done0;
-	uint64_t lat0[GP_LAT_BUCKETS]; /* p->lat_hist at ep_t0 */
+	uint64_t lat0[GP_LAT_BUCKETS]; /* d->lat_hist at ep_t0 */
 	bool debug;            /* GPUPIPE_DEBUG_SEARCH: log each epoch */
 };
 
@@ -567,10 +567,9 @@ static struct gp_flight *flight_at(struct gp_dev *d, unsigned i)
  * would be counted against the new one. */
 static void epoch_restart(struct gp_dev *d, struct submit *st)
 {
-	struct gpupipe *p = d->p;
 	st->ep_batches = 0;
 	st->ep_on = false;
-	st->ep_mark = atomic_load_explicit(&p->next_seq, memory_order_relaxed);
+	st->ep_mark = atomic_load_explicit(&d->pushed, memory_order_relaxed);
 }
 
 /* Aim at t items per batch. Pushes may then hold depth batches' worth of
@@ -579,6 +578,7 @@ static void epoch_restart(struct gp_dev *d, struct submit *st)
 static void set_target(struct gp_dev *d, struct submit *st, unsigned t)
 {
 	struct gpupipe *p = d->p;
+
 	if (t < 1)
 		t = 1;
 	if (t > p->max_batch)
@@ -735,12 +735,11 @@ static void search_step(struct gp_dev *d, struct submit *st,
  * the difference of the histograms, interpolated within its bucket. */
 static uint64_t epoch_median(struct gp_dev *d, const struct submit *st)
 {
-	struct gpupipe *p = d->p;
 	uint64_t diff[GP_LAT_BUCKETS], total = 0, half, cum = 0, lo, hi;
 	unsigned b;
 
 	for (b = 0; b < GP_LAT_BUCKETS; b++) {
-		diff[b] = atomic_load_explicit(&p->lat_hist[b],
+		diff[b] = atomic_load_explicit(&d->lat_hist[b],
 					    memory_order_relaxed) - st->lat0[b];
 		total += diff[b];
 	}
@@ -774,12 +773,12 @@ static void epoch_note(struct gp_dev *d, struct submit *st)
 	/* The pipeline ran empty (gp_complete): the producer was idle,
 	 * which says nothing about the batch size. A GPU or a post stage
 	 * that is the bottleneck never empties it. */
-	if (atomic_exchange_explicit(&p->went_idle, 0, memory_order_relaxed)) {
+	if (atomic_exchange_explicit(&d->went_idle, 0, memory_order_relaxed)) {
 		epoch_restart(d, st);
 		return;
 	}
 	now = gp_now_ns();
-	done = atomic_load_explicit(&p->completed, memory_order_relaxed);
+	done = atomic_load_explicit(&d->completed, memory_order_relaxed);
 	st->ep_batches++;
 	if (!st->ep_on) {
 		if (st->ep_batches < EPOCH_WARM || done < st->ep_mark)
@@ -790,7 +789,7 @@ static void epoch_note(struct gp_dev *d, struct submit *st)
 		st->ep_done0 = done;
 		for (b = 0; b < GP_LAT_BUCKETS; b++)
 			st->lat0[b] = atomic_load_explicit(
-				&p->lat_hist[b], memory_order_relaxed);
+				&d->lat_hist[b], memory_order_relaxed);
 		return;
 	}
 	if (st->ep_batches < EPOCH_BATCHES || now - st->ep_t0 < EPOCH_MIN_NS ||
