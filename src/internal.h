@@ -437,6 +437,8 @@ struct gpupipe {
 	/* The devices, and the slots of all of them. */
 	struct gp_dev *devs;
 	unsigned ndevs;
+	/* The run of items going to one device (slots.c take_room). */
+	_Atomic unsigned run_dev, run_len;
 	struct gp_slot *slots;
 	struct gp_wake free_wake;    /* pushers waiting for a slot */
 	struct gp_queue post_q;      /* DONE, for the post pool */

@@ -106,13 +106,44 @@ static int wake_room(struct gp_dev *d)
 	return limit >= 4 ? limit / 4 : 1;
 }
 
+/* Take a unit of d's in_use if it has room. */
+static bool take_from(struct gp_dev *d)
+{
+	int used = atomic_load(&d->in_use);
+
+	if (atomic_load_explicit(&d->broken, memory_order_relaxed))
+		return false;
+	while (used < atomic_load_explicit(&d->limit, memory_order_relaxed))
+		if (atomic_compare_exchange_weak(&d->in_use, &used, used + 1))
+			return true;
+	return false;
+}
+
 /*
- * Take a unit of in_use from the working device with the fewest items in
- * flight (relative to its limit, so devices of different speed fill in
- * proportion). Returns it, or NULL when none has room.
+ * Choose the device of the next item and take a unit of its in_use, or
+ * return NULL when none has room. Items go in runs of a device's batch
+ * target: completion is in push order, so items of one batch that
+ * alternated between devices would each wait for the other device's
+ * batch, and both devices' slots would stay held. A run ends when it is
+ * a batch long or its device is full; the next goes to the working device
+ * with the fewest items in flight.
  */
 static struct gp_dev *take_room(struct gpupipe *p)
 {
+	unsigned last = atomic_load_explicit(&p->run_dev, memory_order_relaxed);
+
+	if (last < p->ndevs) {
+		struct gp_dev *d = &p->devs[last];
+
+		if (atomic_load_explicit(&p->run_len, memory_order_relaxed) <
+			    atomic_load_explicit(&d->batch_target,
+						 memory_order_relaxed) &&
+		    take_from(d)) {
+			atomic_fetch_add_explicit(&p->run_len, 1,
+						  memory_order_relaxed);
+			return d;
+		}
+	}
 	for (;;) {
 		struct gp_dev *best = NULL;
 		int best_used = 0, used;
@@ -136,8 +167,13 @@ static struct gp_dev *take_room(struct gpupipe *p)
 		if (!best)
 			return NULL;
 		if (atomic_compare_exchange_weak(&best->in_use, &best_used,
-						 best_used + 1))
+						 best_used + 1)) {
+			atomic_store_explicit(&p->run_dev, best->n,
+					      memory_order_relaxed);
+			atomic_store_explicit(&p->run_len, 1,
+					      memory_order_relaxed);
 			return best;
+		}
 	}
 }
 
