@@ -68,11 +68,9 @@ static bool client_has(const char *ext)
 	return epoxy_has_egl_extension(EGL_NO_DISPLAY, ext);
 }
 
-static int get_device_display(unsigned index, EGLDisplay *out)
+/* The EGL client's devices, at most 64, into devices[0..*n). */
+static int query_devices(EGLDeviceEXT devices[64], EGLint *n)
 {
-	EGLDeviceEXT devices[64];
-	EGLint n = 0;
-
 	/* NVIDIA lists only EGL_EXT_device_base, which includes
 	 * enumeration; Mesa lists both. */
 	if (!client_has("EGL_EXT_device_enumeration") &&
@@ -81,11 +79,23 @@ static int get_device_display(unsigned index, EGLDisplay *out)
 				"EGL_EXT_device_enumeration (or "
 				"EGL_EXT_device_base) is missing: cannot list "
 				"EGL devices");
+	if (!eglQueryDevicesEXT(64, devices, n))
+		return egl_fail("eglQueryDevicesEXT");
+	return 0;
+}
+
+static int get_device_display(unsigned index, EGLDisplay *out)
+{
+	EGLDeviceEXT devices[64];
+	EGLint n = 0;
+	int ret;
+
+	ret = query_devices(devices, &n);
+	if (ret)
+		return ret;
 	if (!client_has("EGL_EXT_platform_device"))
 		return gp_error(GPUPIPE_ENOTSUP, "EGL client extension "
 				"EGL_EXT_platform_device is missing");
-	if (!eglQueryDevicesEXT(64, devices, &n))
-		return egl_fail("eglQueryDevicesEXT");
 	if ((EGLint)index >= n || index >= 64)
 		return gp_error(GPUPIPE_EINVAL, "device_index %u: the EGL "
 				"client lists %d device(s), so at most %d",
@@ -113,6 +123,7 @@ int gpupipe_list_devices(struct gpupipe_device *devices, unsigned max,
 {
 	EGLDeviceEXT found[64];
 	EGLint n = 0, i;
+	int ret;
 
 	gp_error_clear();
 	if (!count || (!devices && max))
@@ -120,14 +131,9 @@ int gpupipe_list_devices(struct gpupipe_device *devices, unsigned max,
 				!count ? "count is NULL"
 				       : "devices is NULL but max is not 0");
 	*count = 0;
-	if (!client_has("EGL_EXT_device_enumeration") &&
-	    !client_has("EGL_EXT_device_base"))
-		return gp_error(GPUPIPE_ENOTSUP, "EGL client extension "
-				"EGL_EXT_device_enumeration (or "
-				"EGL_EXT_device_base) is missing: cannot list "
-				"EGL devices");
-	if (!eglQueryDevicesEXT(64, found, &n))
-		return egl_fail("eglQueryDevicesEXT");
+	ret = query_devices(found, &n);
+	if (ret)
+		return ret;
 	for (i = 0; i < n && (unsigned)i < max; i++) {
 		struct gpupipe_device *d = &devices[i];
 		const char *ext = eglQueryDeviceStringEXT(found[i],

@@ -43,31 +43,36 @@
 
 #include "gpupipe.h"
 
-/* X(name): every point, in order. Keep the GL and EGL names equal to the
- * wrapped functions' (gl.h). */
-#define GP_FAULT_POINTS(X) \
-	X(malloc) X(calloc) X(realloc) X(strdup) X(pthread_create) \
-	X(fence_timeout) \
+/* X(name): the GL and EGL calls that are points, named as the wrapped
+ * functions (gl.h redirects each, and glGetError and eglGetError, which
+ * report injected failures but are not points). */
+#define GP_FAULT_GL_CALLS(X) \
 	X(glAttachShader) X(glBindBuffer) X(glBindBuffersRange) \
 	X(glBufferStorage) X(glClientWaitSync) X(glCompileShader) \
 	X(glCreateProgram) X(glCreateShader) X(glDeleteBuffers) \
 	X(glDeleteProgram) X(glDeleteQueries) X(glDeleteShader) \
 	X(glDeleteSync) X(glDetachShader) X(glDispatchCompute) \
 	X(glFenceSync) X(glFinish) X(glFlush) X(glGenBuffers) \
-	X(glGenQueries) X(glGetGraphicsResetStatus) \
-	X(glGetInteger64v) X(glGetIntegeri_v) X(glGetIntegerv) \
-	X(glGetProgramInfoLog) X(glGetProgramInterfaceiv) \
-	X(glGetProgramResourceiv) X(glGetProgramiv) \
-	X(glGetQueryObjectui64v) X(glGetQueryObjectuiv) X(glGetQueryiv) \
-	X(glGetShaderInfoLog) X(glGetShaderiv) X(glGetString) \
-	X(glLinkProgram) X(glMapBufferRange) X(glMemoryBarrier) \
-	X(glQueryCounter) X(glShaderSource) X(glUnmapBuffer) \
-	X(glUseProgram) \
+	X(glGenQueries) X(glGetGraphicsResetStatus) X(glGetInteger64v) \
+	X(glGetIntegeri_v) X(glGetIntegerv) X(glGetProgramInfoLog) \
+	X(glGetProgramInterfaceiv) X(glGetProgramResourceiv) \
+	X(glGetProgramiv) X(glGetQueryObjectui64v) X(glGetQueryObjectuiv) \
+	X(glGetQueryiv) X(glGetShaderInfoLog) X(glGetShaderiv) \
+	X(glGetString) X(glLinkProgram) X(glMapBufferRange) \
+	X(glMemoryBarrier) X(glQueryCounter) X(glShaderSource) \
+	X(glUnmapBuffer) X(glUseProgram)
+#define GP_FAULT_EGL_CALLS(X) \
 	X(eglBindAPI) X(eglCreateContext) X(eglDestroyContext) \
 	X(eglGetPlatformDisplayEXT) X(eglInitialize) X(eglMakeCurrent) \
 	X(eglQueryAPI) X(eglQueryDeviceAttribEXT) \
 	X(eglQueryDeviceStringEXT) X(eglQueryDevicesEXT) X(eglQueryString) \
 	X(eglReleaseThread) X(eglTerminate)
+
+/* X(name): every point, in order. */
+#define GP_FAULT_POINTS(X) \
+	X(malloc) X(calloc) X(realloc) X(strdup) X(pthread_create) \
+	X(fence_timeout) \
+	GP_FAULT_GL_CALLS(X) GP_FAULT_EGL_CALLS(X)
 
 enum gp_fault_point {
 #define GP_FAULT_ENUM(name) GP_FAULT_##name,

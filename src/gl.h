@@ -15,23 +15,6 @@
 #ifdef GPUPIPE_FAULT_INJECTION
 #include "fault.h"
 
-/* X(name): every GL and EGL function the library calls. Keep sorted. */
-#define GP_FI_GL_CALLS(X) \
-	X(glAttachShader) X(glBindBuffer) X(glBindBuffersRange) \
-	X(glBufferStorage) X(glClientWaitSync) X(glCompileShader) \
-	X(glCreateProgram) X(glCreateShader) X(glDeleteBuffers) \
-	X(glDeleteProgram) X(glDeleteQueries) X(glDeleteShader) \
-	X(glDeleteSync) X(glDetachShader) X(glDispatchCompute) \
-	X(glFenceSync) X(glFinish) X(glFlush) X(glGenBuffers) \
-	X(glGenQueries) X(glGetError) X(glGetGraphicsResetStatus) \
-	X(glGetInteger64v) X(glGetIntegeri_v) X(glGetIntegerv) \
-	X(glGetProgramInfoLog) X(glGetProgramInterfaceiv) \
-	X(glGetProgramResourceiv) X(glGetProgramiv) \
-	X(glGetQueryObjectui64v) X(glGetQueryObjectuiv) X(glGetQueryiv) \
-	X(glGetShaderInfoLog) X(glGetShaderiv) X(glGetString) \
-	X(glLinkProgram) X(glMapBufferRange) X(glMemoryBarrier) \
-	X(glQueryCounter) X(glShaderSource) X(glUnmapBuffer) X(glUseProgram)
-
 #undef glAttachShader
 #define glAttachShader gp_fi_glAttachShader
 #undef glBindBuffer
@@ -149,14 +132,10 @@
 /* The wrappers' prototypes: each the same as the function it wraps. */
 #define GP_FI_DECLARE(name) extern __typeof__(*epoxy_##name) gp_fi_##name \
 	__attribute__((visibility("hidden")));
-GP_FI_GL_CALLS(GP_FI_DECLARE)
-GP_FI_DECLARE(eglBindAPI) GP_FI_DECLARE(eglCreateContext)
-GP_FI_DECLARE(eglDestroyContext) GP_FI_DECLARE(eglGetError)
-GP_FI_DECLARE(eglGetPlatformDisplayEXT) GP_FI_DECLARE(eglInitialize)
-GP_FI_DECLARE(eglMakeCurrent) GP_FI_DECLARE(eglQueryAPI)
-GP_FI_DECLARE(eglQueryDeviceAttribEXT) GP_FI_DECLARE(eglQueryDeviceStringEXT)
-GP_FI_DECLARE(eglQueryDevicesEXT) GP_FI_DECLARE(eglQueryString)
-GP_FI_DECLARE(eglReleaseThread) GP_FI_DECLARE(eglTerminate)
+GP_FAULT_GL_CALLS(GP_FI_DECLARE)
+GP_FAULT_EGL_CALLS(GP_FI_DECLARE)
+GP_FI_DECLARE(glGetError)
+GP_FI_DECLARE(eglGetError)
 #undef GP_FI_DECLARE
 
 #endif /* GPUPIPE_FAULT_INJECTION */

@@ -166,8 +166,7 @@ static struct gp_dev *take_room(struct gpupipe *p)
 		}
 		if (!best)
 			return NULL;
-		if (atomic_compare_exchange_weak(&best->in_use, &best_used,
-						 best_used + 1)) {
+		if (take_from(best)) {
 			atomic_store_explicit(&p->run_dev, best->n,
 					      memory_order_relaxed);
 			atomic_store_explicit(&p->run_len, 1,

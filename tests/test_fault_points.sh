@@ -22,32 +22,29 @@ code() {
 	sed -e 's#/\*.*\*/##g' -e '/\/\*/,/\*\//d' -e 's/"[^"]*"//g' "$1"
 }
 
-hits=
-for f in "$top"/src/*.c; do
-	case $f in */fault.c) continue ;; esac
-	h=$(code "$f" | grep -nE "(^|[^_a-zA-Z0-9])$direct[[:space:]]*\(" |
-		sed "s#^#$(basename "$f"):#")
-	[ -n "$h" ] && hits="$hits$h
-"
-done
-if [ -z "$hits" ]; then
+# hits PATTERN FILE...: the lines of code matching PATTERN, by file,
+# outside fault.c and gl.h (the layer itself).
+hits() {
+	pattern=$1
+	shift
+	for f in "$@"; do
+		case $f in */fault.c | */gl.h) continue ;; esac
+		code "$f" | grep -nE "$pattern" | sed "s#^#$(basename "$f"):#"
+	done
+}
+
+h=$(hits "(^|[^_a-zA-Z0-9])$direct[[:space:]]*\(" "$top"/src/*.c)
+if [ -z "$h" ]; then
 	ok "src/*.c allocate and start threads only through gp_* (fault.h)"
 else
-	bad "src/*.c allocate and start threads only through gp_*" "$hits"
+	bad "src/*.c allocate and start threads only through gp_*" "$h"
 fi
 
-hits=
-for f in "$top"/src/*.c "$top"/src/*.h; do
-	case $f in */fault.c | */gl.h) continue ;; esac
-	h=$(code "$f" | grep -nE 'epoxy_(gl|egl)[A-Z]|#include <epoxy/' |
-		sed "s#^#$(basename "$f"):#")
-	[ -n "$h" ] && hits="$hits$h
-"
-done
-if [ -z "$hits" ]; then
+h=$(hits 'epoxy_(gl|egl)[A-Z]|#include <epoxy/' "$top"/src/*.c "$top"/src/*.h)
+if [ -z "$h" ]; then
 	ok "src/ reaches libepoxy only through gl.h"
 else
-	bad "src/ reaches libepoxy only through gl.h" "$hits"
+	bad "src/ reaches libepoxy only through gl.h" "$h"
 fi
 
 # Every gl*/egl* function the sources call is redirected in gl.h.
