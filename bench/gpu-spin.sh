@@ -4,7 +4,8 @@
 # idle consumer sleeps at once, as before; 20: the default), raw beside
 # each: tiny (the latency of wakeups against 1.5 us items), balanced and
 # sgemm (what polling costs where the CPU stages or the GPU bound the
-# pace). Build first with bench/gpu-build.sh; run from the repository root
+# pace). Measured library f15c2cd, where GPUPIPE_SPIN_US existed (reverted:
+# polling bought nothing, NOTES 2.7). Build first with bench/gpu-build.sh; run from the repository root
 # with .gl and .carry carried:  sh bench/gpu-spin.sh
 set -u
 res=/tmp/spin

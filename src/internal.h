@@ -113,25 +113,15 @@ GP_HIDDEN void gp_wake_wait(struct gp_wake *w, uint32_t gen,
 			    uint64_t deadline_ns);
 GP_HIDDEN void gp_wake_signal(struct gp_wake *w, bool all);
 
-/*
- * A liburcu wait-free queue with its event count. A consumer about to
- * sleep may first poll the queue for spin_ns: at a few microseconds per
- * item a futex wake and the switch it causes cost more than the item
- * (bench/NOTES.md 2.7), and a push that finds a consumer polling makes no
- * system call at all.
- */
+/* A liburcu wait-free queue with its event count. */
 struct gp_queue {
 	struct cds_wfcq_head head;
 	struct cds_wfcq_tail tail;
 	struct gp_wake wake;
-	bool multi_consumer;       /* dequeue under liburcu's dequeue lock */
-	uint64_t spin_ns;          /* poll this long before sleeping; 0: not */
-	_Atomic uint32_t spinning; /* consumers polling now */
+	bool multi_consumer; /* dequeue under liburcu's dequeue lock */
 };
 
 GP_HIDDEN void gp_queue_init(struct gp_queue *q, bool multi_consumer);
-/* Let q's consumers poll it for ns before they sleep (0: never). */
-GP_HIDDEN void gp_queue_set_spin(struct gp_queue *q, uint64_t ns);
 GP_HIDDEN void gp_queue_fini(struct gp_queue *q);
 GP_HIDDEN void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n);
 /* A private list of nodes (no locking), to hand over as one splice. */

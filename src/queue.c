@@ -26,8 +26,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <urcu/arch.h>
-
 #include "internal.h"
 
 #if defined(__SANITIZE_THREAD__)
@@ -139,28 +137,6 @@ void gp_queue_init(struct gp_queue *q, bool multi_consumer)
 	cds_wfcq_init(&q->head, &q->tail);
 	gp_wake_init(&q->wake);
 	q->multi_consumer = multi_consumer;
-	q->spin_ns = 0;
-	atomic_init(&q->spinning, 0);
-}
-
-void gp_queue_set_spin(struct gp_queue *q, uint64_t ns)
-{
-	q->spin_ns = ns;
-}
-
-/*
- * After an enqueue: a consumer polling the queue will find the node, so
- * wake nobody. Polling consumers count themselves in `spinning` and go
- * through gp_wake_prepare's re-check before they sleep; the RMW here and
- * theirs on `spinning` are totally ordered, so either this one sees the
- * poller, whose later re-check sees the node, or it does not and wakes a
- * sleeper as before. Nothing is lost either way.
- */
-static void queue_signal(struct gp_queue *q)
-{
-	if (q->spin_ns && atomic_fetch_add(&q->spinning, 0))
-		return;
-	gp_wake_signal(&q->wake, false);
 }
 
 void gp_queue_fini(struct gp_queue *q)
@@ -173,7 +149,7 @@ void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n)
 	cds_wfcq_node_init(n);
 	hand_off_release(n);
 	cds_wfcq_enqueue(&q->head, &q->tail, n);
-	queue_signal(q);
+	gp_wake_signal(&q->wake, false);
 }
 
 void gp_list_init(struct gp_list *l)
@@ -214,7 +190,7 @@ void gp_queue_push_list(struct gp_queue *q, struct gp_list *l)
 	/* One splice: one hand-off and at most one wakeup for the list. */
 	__cds_wfcq_splice_blocking(&q->head, &q->tail, &l->head, &l->tail);
 	l->count = 0;
-	queue_signal(q);
+	gp_wake_signal(&q->wake, false);
 }
 
 struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q)
@@ -234,43 +210,6 @@ struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q)
 	return n;
 }
 
-/*
- * Poll q for up to spin_ns (and not past deadline_ns or a stop) before
- * sleeping, unless another consumer polls it already. Pushes made meanwhile woke nobody (queue_signal): if more
- * nodes wait behind the one taken, wake another consumer for them, so a
- * pool does not shrink to the one thread that polled.
- */
-static struct cds_wfcq_node *spin_pop(struct gp_queue *q,
-				      const _Atomic int *stop,
-				      uint64_t deadline_ns)
-{
-	struct cds_wfcq_node *n = NULL;
-	uint64_t end = gp_now_ns() + q->spin_ns;
-	unsigned i;
-
-	if (deadline_ns && deadline_ns < end)
-		end = deadline_ns;
-	/* One poller at a time: more would only fight over the dequeue
-	 * lock when a node comes, and each push wakes nobody anyway. */
-	if (atomic_fetch_add(&q->spinning, 1)) {
-		atomic_fetch_sub(&q->spinning, 1);
-		return NULL;
-	}
-	for (i = 1;; i++) {
-		n = gp_queue_pop_try(q);
-		if (n || (stop && atomic_load_explicit(stop,
-						       memory_order_relaxed)))
-			break;
-		caa_cpu_relax();
-		if (i % 8 == 0 && gp_now_ns() >= end)
-			break;
-	}
-	atomic_fetch_sub(&q->spinning, 1);
-	if (n && q->multi_consumer && !cds_wfcq_empty(&q->head, &q->tail))
-		queue_signal(q);
-	return n;
-}
-
 struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
 					const _Atomic int *stop,
 					uint64_t deadline_ns)
@@ -286,15 +225,6 @@ struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
 			return NULL;
 		if (deadline_ns && gp_now_ns() >= deadline_ns)
 			return NULL;
-		if (q->spin_ns) {
-			n = spin_pop(q, stop, deadline_ns);
-			if (n)
-				return n;
-			if (stop && atomic_load(stop))
-				return NULL;
-			if (deadline_ns && gp_now_ns() >= deadline_ns)
-				return NULL;
-		}
 		gen = gp_wake_prepare(&q->wake);
 		n = gp_queue_pop_try(q);
 		if (n) {

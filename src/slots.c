@@ -39,44 +39,12 @@
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sched.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "internal.h"
 
-/*
- * How long a prep or post thread, or a submit thread, polls its queue
- * before it sleeps: about ten items of a tiny kernel, a few tenths of a
- * percent of a core next to a heavy one (bench/NOTES.md 2.7). Only where
- * every pipeline thread and the producer have a core of their own: on
- * fewer cores a poller takes the time of the thread it waits for.
- * GPUPIPE_SPIN_US overrides it for measurements; 0 turns polling off.
- */
-#define GP_SPIN_NS 20000u
-
-static uint64_t queue_spin_ns(const struct gpupipe *p)
-{
-	const char *e = getenv("GPUPIPE_SPIN_US");
-	unsigned threads = p->prep_threads + p->post_threads + 2 * p->ndevs + 1;
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned long v;
-	cpu_set_t set;
-	char *end;
-
-	if (e && *e) {
-		v = strtoul(e, &end, 10);
-		if (!*end && v <= 1000)
-			return v * 1000u;
-	}
-	if (!sched_getaffinity(0, sizeof(set), &set))
-		cores = CPU_COUNT(&set);
-	return cores >= (long)threads ? GP_SPIN_NS : 0;
-}
-
 int gp_slots_init(struct gpupipe *p)
 {
-	uint64_t spin = queue_spin_ns(p);
 	unsigned i, k;
 
 	p->slots = gp_calloc(p->nslots, sizeof(*p->slots));
@@ -85,15 +53,12 @@ int gp_slots_init(struct gpupipe *p)
 				p->nslots);
 	gp_queue_init(&p->prep_q, true);
 	gp_queue_init(&p->post_q, true);
-	gp_queue_set_spin(&p->prep_q, spin);
-	gp_queue_set_spin(&p->post_q, spin);
 	gp_wake_init(&p->free_wake);
 	for (k = 0; k < p->ndevs; k++) {
 		struct gp_dev *d = &p->devs[k];
 
 		gp_queue_init(&d->free_q, true);
 		gp_queue_init(&d->ready_q, false);
-		gp_queue_set_spin(&d->ready_q, spin);
 		gp_queue_init(&d->flight_q, false);
 		for (i = 0; i < d->nslots; i++) {
 			struct gp_slot *s = &p->slots[d->first + i];

@@ -108,18 +108,12 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 	unsigned prep = 1 + rand_r(seed) % 8;
 	unsigned post = rand_r(seed) % 2 ? 0 : 1 + rand_r(seed) % 3;
 	unsigned ending = rand_r(seed) % 3; /* drain, racing, held */
-	/* Queue polling (off by default on a machine with fewer cores than
-	 * threads) in one round in two; set while no pipeline exists. */
-	unsigned spin_us = rand_r(seed) % 2 ? 0 : 1 + rand_r(seed) % 50;
-	char spin_str[16];
 	uint64_t total = (uint64_t)MAX_PUSHERS * PER_PUSHER, id, after;
 	uint64_t accepted = 0, seen_bad = 0, statuses;
 	int bad = 0, ret;
 	uint8_t *ok;
 
 
-	snprintf(spin_str, sizeof(spin_str), "%u", spin_us);
-	setenv("GPUPIPE_SPIN_US", spin_str, 1);
 	harness_init(&h, 16 + rand_r(seed) % 240, depth, batch, prep, total);
 	h.cfg.post_threads = post;
 	/* One round in three runs on two or three "devices": the same EGL
@@ -142,13 +136,13 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 		atomic_store(&h.gate, 0);
 	}
 	snprintf(desc, dlen, "%u device%s, depth %u batch %s%u prep %u post %u "
-		 "wait %s, spin %u us, "
+		 "wait %s, "
 		 "%u pushers, prep delay %u us, %s, ending %s",
 		 h.cfg.ndevices ? h.cfg.ndevices : 1,
 		 h.cfg.ndevices ? "s" : "", depth,
 		 h.cfg.flags ? "fixed " : "", batch, prep, post,
 		 h.cfg.wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
-		 spin_us, pushers, h.prep_delay_us, h.fail_every ? "failures" : "no "
+		 pushers, h.prep_delay_us, h.fail_every ? "failures" : "no "
 		 "failures", ending == 0 ? "drain" : ending == 1 ? "racing "
 		 "destroy" : "destroy with held prep");
 #ifdef GPUPIPE_FAULT_INJECTION
