@@ -11,9 +11,10 @@ cd build/gpu
 [ -f Makefile ] || ../../configure --disable-shared --enable-fatal-warnings >/dev/null
 make -j"$(nproc)" >/dev/null
 make -j"$(nproc)" check TESTS= >/dev/null
+make bench/probe-dispatch >/dev/null
 for prog in tests/test_pipeline tests/test_api tests/test_lifecycle \
 	tests/test_batching tests/test_timeout tests/test_devices \
-	tests/soak examples/minimal bench/gpupipe-bench; do
+	tests/soak examples/minimal bench/gpupipe-bench bench/probe-dispatch; do
 	[ -x "$prog" ] && cp "$prog" "$top/.carry/"
 done
 ls -la "$top/.carry"

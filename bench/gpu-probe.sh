@@ -1,0 +1,22 @@
+#!/bin/sh
+# On the NVIDIA GPU machine: where a tiny item's dispatch cost goes
+# (bench/NOTES.md 2.7). bench/probe-dispatch times the two GL calls per
+# item in five GL setups without the library (plain; robust; a shared
+# context idle or waiting on fences on another thread; gpupipe's setup),
+# then gpupipe-bench runs tiny (raw and gpupipe) for the library's figures
+# beside them, twice, alternated. Build first with bench/gpu-build.sh; run
+# from the repository root with .gl and .carry carried:
+#   sh bench/gpu-probe.sh
+set -u
+res=/tmp/probe
+. bench/gpu-env.sh
+for round in 1 2; do
+	echo
+	echo "=== [probe-$round] probe-dispatch --device 0 --items 20000 --reps 7"
+	.carry/probe-dispatch --device 0 --items 20000 --reps 7 |
+		tee "$res/probe-$round.txt" || rc=1
+	run "tiny-$round" --rounds 5 --workload tiny --check sampled \
+		--prep-threads 4 --modes raw,gpupipe
+done
+tar czf "$OUT/probe.tgz" -C "$res" .
+exit $rc

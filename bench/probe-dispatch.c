@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probe-dispatch: what one dispatch of a tiny kernel costs the thread that
+ * makes it, in the GL setups gpupipe's submit thread can be in, without
+ * the library around it (bench/NOTES.md 2.7). The library's submit thread
+ * spends about 2.2 us per item where the bench's raw loop spends 1.5 us
+ * on the same two GL calls; this tells whether the context's setup
+ * (robust, shared with a second context, that context busy on another
+ * thread) or the library's own work makes the difference.
+ *
+ * Each setup runs two loops over the same 16 KiB items (64 groups of 64
+ * invocations, as the bench's tiny): "raw", glBindBuffersRange and
+ * glDispatchCompute per item and a barrier when the slots wrap (the
+ * bench's raw mode), and "batch16", closing every 16 items with a
+ * client-mapped barrier, a fence and a flush, as gpupipe does, the fence
+ * waited on by the second context's thread where there is one (else
+ * polled and deleted here). Prints wall and CPU microseconds per item,
+ * medians of the repetitions.
+ *
+ *   probe-dispatch [--device N] [--items N] [--reps N]
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <epoxy/egl.h>
+#include <epoxy/gl.h>
+
+#define SLOTS 192
+#define ELEMS 4096
+#define BATCH 16
+#define MAX_REPS 15
+
+static const char shader_src[] =
+	"#version 430\n"
+	"layout(local_size_x = 64) in;\n"
+	"layout(std430, binding = 0) readonly buffer In { uint in_[]; };\n"
+	"layout(std430, binding = 1) readonly buffer W { uint w_[]; };\n"
+	"layout(std430, binding = 2) writeonly buffer Out { uint out_[]; };\n"
+	"layout(std430, binding = 3) readonly buffer P { uint p_[]; };\n"
+	"void main() {\n"
+	"  uint i = gl_GlobalInvocationID.x;\n"
+	"  out_[i] = in_[i] * 3u + p_[0];\n"
+	"}\n";
+
+enum setup {
+	PLAIN,          /* one context, nothing else */
+	ROBUST,         /* one context with reset notification */
+	SHARED_IDLE,    /* a second, shared context current on an idle thread */
+	SHARED_WAITING, /* ... on a thread that waits on each batch's fence */
+	PIPELINE,       /* robust, shared, waiting: gpupipe's setup */
+	SETUPS
+};
+
+static const char *const setup_names[SETUPS] = {
+	"plain", "robust", "shared, idle", "shared, waiting",
+	"robust, shared, waiting (gpupipe's)"
+};
+
+/* The fences handed to the waiting thread: a small ring under a lock. */
+struct waiter {
+	EGLDisplay dpy;
+	EGLContext ctx;
+	bool waits;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	GLsync ring[64];
+	unsigned head, count;
+	bool stop;
+};
+
+static uint64_t ns_of(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+
+	if (!eglMakeCurrent(w->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, w->ctx)) {
+		fprintf(stderr, "probe: eglMakeCurrent (waiter) failed\n");
+		return NULL;
+	}
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		GLsync f;
+
+		while (!w->count && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->count)
+			break;
+		f = w->ring[w->head];
+		w->head = (w->head + 1) % 64;
+		w->count--;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		glClientWaitSync(f, 0, 1000000000u);
+		glDeleteSync(f);
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	eglMakeCurrent(w->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE,
+		       EGL_NO_CONTEXT);
+	return NULL;
+}
+
+static void hand_fence(struct waiter *w, GLsync f)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->count == 64)
+		pthread_cond_wait(&w->cond, &w->lock);
+	w->ring[(w->head + w->count) % 64] = f;
+	w->count++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* OpenGL 4.6 core as gpupipe asks first, else 4.5 (Mesa 22's llvmpipe). */
+static EGLContext make_context(EGLDisplay dpy, EGLContext share, bool robust)
+{
+	EGLint minor;
+
+	for (minor = 6; minor >= 5; minor--) {
+		const EGLint attrs[] = {
+			EGL_CONTEXT_MAJOR_VERSION, 4,
+			EGL_CONTEXT_MINOR_VERSION, minor,
+			EGL_CONTEXT_OPENGL_PROFILE_MASK,
+			EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
+			robust ? EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY
+			       : EGL_NONE, EGL_LOSE_CONTEXT_ON_RESET,
+			EGL_NONE
+		};
+		EGLContext ctx = eglCreateContext(dpy, EGL_NO_CONFIG_KHR,
+						  share, attrs);
+
+		if (ctx != EGL_NO_CONTEXT)
+			return ctx;
+	}
+	return EGL_NO_CONTEXT;
+}
+
+static EGLDisplay open_display(int device)
+{
+	EGLDisplay dpy;
+
+	if (device >= 0) {
+		EGLDeviceEXT devs[16];
+		EGLint n = 0;
+
+		if (!eglQueryDevicesEXT(16, devs, &n) || device >= n)
+			return EGL_NO_DISPLAY;
+		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_DEVICE_EXT,
+					       devs[device], NULL);
+	} else {
+		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
+					       EGL_DEFAULT_DISPLAY, NULL);
+	}
+	if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, NULL, NULL) ||
+	    !eglBindAPI(EGL_OPENGL_API))
+		return EGL_NO_DISPLAY;
+	return dpy;
+}
+
+struct gl_objects {
+	GLuint prog, buf[4];
+	uint32_t *in, *out;
+};
+
+static int make_objects(struct gl_objects *o)
+{
+	const GLbitfield wr = GL_MAP_WRITE_BIT | GL_MAP_PERSISTENT_BIT |
+			      GL_MAP_COHERENT_BIT;
+	const GLbitfield rd = GL_MAP_READ_BIT | GL_MAP_PERSISTENT_BIT |
+			      GL_MAP_COHERENT_BIT;
+	const char *src = shader_src;
+	GLuint sh = glCreateShader(GL_COMPUTE_SHADER);
+	GLint ok = 0;
+	unsigned i;
+
+	glShaderSource(sh, 1, &src, NULL);
+	glCompileShader(sh);
+	o->prog = glCreateProgram();
+	glAttachShader(o->prog, sh);
+	glLinkProgram(o->prog);
+	glDeleteShader(sh);
+	glGetProgramiv(o->prog, GL_LINK_STATUS, &ok);
+	if (!ok)
+		return -1;
+	glGenBuffers(4, o->buf);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, o->buf[0]);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, SLOTS * ELEMS * 4, NULL, wr);
+	o->in = glMapBufferRange(GL_SHADER_STORAGE_BUFFER, 0,
+				 SLOTS * ELEMS * 4, wr);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, o->buf[1]);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, 256, NULL, 0);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, o->buf[2]);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, SLOTS * ELEMS * 4, NULL,
+			rd | GL_CLIENT_STORAGE_BIT);
+	o->out = glMapBufferRange(GL_SHADER_STORAGE_BUFFER, 0,
+				  SLOTS * ELEMS * 4, rd);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, o->buf[3]);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, SLOTS * 256, NULL,
+			GL_DYNAMIC_STORAGE_BIT);
+	if (!o->in || !o->out)
+		return -1;
+	for (i = 0; i < SLOTS * ELEMS; i++)
+		o->in[i] = i;
+	glUseProgram(o->prog);
+	return glGetError() == GL_NO_ERROR ? 0 : -1;
+}
+
+static void free_objects(struct gl_objects *o)
+{
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		glBindBuffer(GL_SHADER_STORAGE_BUFFER, o->buf[i]);
+		glUnmapBuffer(GL_SHADER_STORAGE_BUFFER);
+	}
+	glDeleteBuffers(4, o->buf);
+	glDeleteProgram(o->prog);
+}
+
+static void bind_slot(const struct gl_objects *o, unsigned k)
+{
+	const GLintptr offs[4] = { (GLintptr)k * ELEMS * 4, 0,
+				   (GLintptr)k * ELEMS * 4, (GLintptr)k * 256 };
+	const GLsizeiptr sizes[4] = { ELEMS * 4, 256, ELEMS * 4, 16 };
+
+	glBindBuffersRange(GL_SHADER_STORAGE_BUFFER, 0, 4, o->buf, offs,
+			   sizes);
+}
+
+/* One loop of n items; returns wall and CPU ns. batch: close every BATCH
+ * items as gpupipe does; w: hand the fences to the waiting thread. */
+static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
+		     struct waiter *w, uint64_t *wall, uint64_t *cpu)
+{
+	GLsync pending[SLOTS / BATCH];
+	unsigned np = 0, i;
+	uint64_t t0, c0;
+	unsigned long k;
+
+	glFinish();
+	t0 = ns_of(CLOCK_MONOTONIC);
+	c0 = ns_of(CLOCK_THREAD_CPUTIME_ID);
+	for (k = 0; k < n; k++) {
+		unsigned slot = (unsigned)(k % SLOTS);
+
+		if (!batch && k && slot == 0)
+			glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
+		bind_slot(o, slot);
+		glDispatchCompute(ELEMS / 64, 1, 1);
+		if (batch && (k + 1) % BATCH == 0) {
+			GLsync f;
+
+			glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
+			f = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+			glFlush();
+			if (w) {
+				hand_fence(w, f);
+				continue;
+			}
+			/* No second thread: poll the oldest, as gpupipe's
+			 * submit thread does, and keep at most the slots'
+			 * worth in flight. */
+			pending[np++] = f;
+			while (np && (np == SLOTS / BATCH ||
+				      glClientWaitSync(pending[0], 0, 0) !=
+					      GL_TIMEOUT_EXPIRED)) {
+				if (np == SLOTS / BATCH)
+					glClientWaitSync(pending[0], 0,
+							 1000000000u);
+				glDeleteSync(pending[0]);
+				memmove(pending, pending + 1,
+					--np * sizeof(pending[0]));
+			}
+		}
+	}
+	glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
+	glFinish();
+	*wall = ns_of(CLOCK_MONOTONIC) - t0;
+	*cpu = ns_of(CLOCK_THREAD_CPUTIME_ID) - c0;
+	for (i = 0; i < np; i++)
+		glDeleteSync(pending[i]);
+	if (w) {
+		pthread_mutex_lock(&w->lock);
+		while (w->count)
+			pthread_cond_wait(&w->cond, &w->lock);
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int run_setup(EGLDisplay dpy, enum setup s, unsigned long items,
+		     unsigned reps)
+{
+	bool robust = s == ROBUST || s == PIPELINE;
+	bool second = s >= SHARED_IDLE;
+	struct waiter w = { .dpy = dpy, .waits = s >= SHARED_WAITING };
+	struct gl_objects o;
+	EGLContext ctx = make_context(dpy, EGL_NO_CONTEXT, robust);
+	pthread_t th;
+	unsigned loop, r;
+	bool ok = true;
+
+	if (ctx == EGL_NO_CONTEXT ||
+	    !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx) ||
+	    make_objects(&o)) {
+		fprintf(stderr, "probe: %s: context or objects failed "
+			"(EGL 0x%x)\n", setup_names[s], eglGetError());
+		return 1;
+	}
+	if (second) {
+		w.ctx = make_context(dpy, ctx, robust);
+		pthread_mutex_init(&w.lock, NULL);
+		pthread_cond_init(&w.cond, NULL);
+		if (w.ctx == EGL_NO_CONTEXT ||
+		    pthread_create(&th, NULL, waiter_main, &w)) {
+			fprintf(stderr, "probe: %s: second context failed\n",
+				setup_names[s]);
+			return 1;
+		}
+	}
+	for (loop = 0; loop < 2; loop++) {
+		uint64_t wall[MAX_REPS], cpu[MAX_REPS];
+
+		run_loop(&o, items, loop, w.waits ? &w : NULL, &wall[0],
+			 &cpu[0]); /* warm-up */
+		for (r = 0; r < reps; r++)
+			run_loop(&o, items, loop, w.waits ? &w : NULL,
+				 &wall[r], &cpu[r]);
+		qsort(wall, reps, sizeof(wall[0]), cmp_u64);
+		qsort(cpu, reps, sizeof(cpu[0]), cmp_u64);
+		printf("%-38s %-8s wall %6.3f us/item (min %6.3f)  "
+		       "cpu %6.3f us/item\n", setup_names[s],
+		       loop ? "batch16" : "raw",
+		       wall[reps / 2] / 1e3 / items, wall[0] / 1e3 / items,
+		       cpu[reps / 2] / 1e3 / items);
+	}
+	/* Every output must hold in * 3 (params are zero): the dispatches
+	 * really ran. */
+	if (o.out[5 * ELEMS + 7] != (5u * ELEMS + 7) * 3u)
+		ok = false;
+	if (second) {
+		pthread_mutex_lock(&w.lock);
+		w.stop = true;
+		pthread_cond_broadcast(&w.cond);
+		pthread_mutex_unlock(&w.lock);
+		pthread_join(th, NULL);
+		eglDestroyContext(dpy, w.ctx);
+	}
+	free_objects(&o);
+	eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+	eglDestroyContext(dpy, ctx);
+	if (!ok)
+		fprintf(stderr, "probe: %s: wrong output\n", setup_names[s]);
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "items", required_argument, NULL, 'n' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	unsigned long items = 20000;
+	unsigned reps = 5, s;
+	int device = -1, c, rc = 0;
+	EGLDisplay dpy;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': device = atoi(optarg); break;
+		case 'n': items = strtoul(optarg, NULL, 10); break;
+		case 'r': reps = (unsigned)atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: probe-dispatch [--device N] "
+				"[--items N] [--reps N]\n");
+			return 2;
+		}
+	}
+	if (items < SLOTS || reps < 1 || reps > MAX_REPS) {
+		fprintf(stderr, "probe: --items >= %d, --reps 1..%d\n", SLOTS,
+			MAX_REPS);
+		return 2;
+	}
+	dpy = open_display(device);
+	if (dpy == EGL_NO_DISPLAY) {
+		fprintf(stderr, "probe: no EGL display (0x%x)\n",
+			eglGetError());
+		return 1;
+	}
+	for (s = 0; s < SETUPS; s++)
+		rc |= run_setup(dpy, (enum setup)s, items, reps);
+	eglTerminate(dpy);
+	return rc;
+}
