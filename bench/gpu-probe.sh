@@ -1,8 +1,9 @@
 #!/bin/sh
 # On the NVIDIA GPU machine: where a tiny item's dispatch cost goes
 # (bench/NOTES.md 2.7). bench/probe-dispatch times the two GL calls per
-# item in five GL setups without the library (plain; robust; a shared
-# context idle or waiting on fences on another thread; gpupipe's setup),
+# item in eight GL setups without the library (plain; robust; a shared
+# context idle, or on another thread blocking on pending fences, deleting
+# or waiting on signalled ones; gpupipe's signalled and block setups),
 # then gpupipe-bench runs tiny (raw and gpupipe) for the library's figures
 # beside them, twice, alternated. Build first with bench/gpu-build.sh; run
 # from the repository root with .gl and .carry carried:

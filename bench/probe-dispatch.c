@@ -8,7 +8,7 @@
  * (robust, shared with a second context, that context busy on another
  * thread) or the library's own work makes the difference.
  *
- * Each setup runs two loops over the same 16 KiB items (64 groups of 64
+ * Each setup (the table below) runs two loops over the same 16 KiB items (64 groups of 64
  * invocations, as the bench's tiny): "raw", glBindBuffersRange and
  * glDispatchCompute per item and a barrier when the slots wrap (the
  * bench's raw mode), and "batch16", closing every 16 items with a
@@ -49,25 +49,41 @@ static const char shader_src[] =
 	"  out_[i] = in_[i] * 3u + p_[0];\n"
 	"}\n";
 
-enum setup {
-	PLAIN,          /* one context, nothing else */
-	ROBUST,         /* one context with reset notification */
-	SHARED_IDLE,    /* a second, shared context current on an idle thread */
-	SHARED_WAITING, /* ... on a thread that waits on each batch's fence */
-	PIPELINE,       /* robust, shared, waiting: gpupipe's setup */
-	SETUPS
+/* A GL setup of the dispatching thread and, where there is one, of a
+ * second thread current in a context that shares its objects. */
+struct setup {
+	const char *name;
+	bool robust;    /* both contexts ask for reset notification */
+	bool second;    /* a shared context, current on a second thread */
+	bool fences;    /* that thread takes each batch's fence ... */
+	bool signalled; /* ... once the dispatcher saw it signalled */
+	bool wait;      /* it calls glClientWaitSync on the fence */
+	bool reset;     /* and glGetGraphicsResetStatus after it */
 };
 
-static const char *const setup_names[SETUPS] = {
-	"plain", "robust", "shared, idle", "shared, waiting",
-	"robust, shared, waiting (gpupipe's)"
+static const struct setup setups[] = {
+	{ "plain", false, false, false, false, false, false },
+	{ "robust", true, false, false, false, false, false },
+	{ "shared, idle", false, true, false, false, false, false },
+	{ "shared, blocks on pending fences", false, true, true, false,
+	  true, false },
+	{ "shared, deletes signalled fences", false, true, true, true,
+	  false, false },
+	{ "shared, waits on signalled fences", false, true, true, true,
+	  true, false },
+	{ "robust, shared, signalled, reset check (gpupipe's)", true, true,
+	  true, true, true, true },
+	{ "robust, shared, blocks, reset check (gpupipe block)", true, true,
+	  true, false, true, true },
 };
+
+#define SETUPS (sizeof(setups) / sizeof(setups[0]))
 
 /* The fences handed to the waiting thread: a small ring under a lock. */
 struct waiter {
 	EGLDisplay dpy;
 	EGLContext ctx;
-	bool waits;
+	const struct setup *s;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	GLsync ring[64];
@@ -104,7 +120,10 @@ static void *waiter_main(void *arg)
 		w->count--;
 		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
-		glClientWaitSync(f, 0, 1000000000u);
+		if (w->s->wait)
+			glClientWaitSync(f, 0, 1000000000u);
+		if (w->s->reset)
+			glGetGraphicsResetStatus();
 		glDeleteSync(f);
 		pthread_mutex_lock(&w->lock);
 	}
@@ -267,13 +286,13 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 			glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
 			f = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
 			glFlush();
-			if (w) {
+			if (w && !w->s->signalled) {
 				hand_fence(w, f);
 				continue;
 			}
-			/* No second thread: poll the oldest, as gpupipe's
-			 * submit thread does, and keep at most the slots'
-			 * worth in flight. */
+			/* Poll the oldest, as gpupipe's submit thread does,
+			 * keeping at most the slots' worth in flight; a
+			 * signalled one goes to the second thread, if any. */
 			pending[np++] = f;
 			while (np && (np == SLOTS / BATCH ||
 				      glClientWaitSync(pending[0], 0, 0) !=
@@ -281,7 +300,10 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 				if (np == SLOTS / BATCH)
 					glClientWaitSync(pending[0], 0,
 							 1000000000u);
-				glDeleteSync(pending[0]);
+				if (w)
+					hand_fence(w, pending[0]);
+				else
+					glDeleteSync(pending[0]);
 				memmove(pending, pending + 1,
 					--np * sizeof(pending[0]));
 			}
@@ -291,8 +313,12 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 	glFinish();
 	*wall = ns_of(CLOCK_MONOTONIC) - t0;
 	*cpu = ns_of(CLOCK_THREAD_CPUTIME_ID) - c0;
-	for (i = 0; i < np; i++)
-		glDeleteSync(pending[i]);
+	for (i = 0; i < np; i++) {
+		if (w)
+			hand_fence(w, pending[i]);
+		else
+			glDeleteSync(pending[i]);
+	}
 	if (w) {
 		pthread_mutex_lock(&w->lock);
 		while (w->count)
@@ -308,12 +334,12 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int run_setup(EGLDisplay dpy, enum setup s, unsigned long items,
-		     unsigned reps)
+static int run_setup(EGLDisplay dpy, const struct setup *s,
+		     unsigned long items, unsigned reps)
 {
-	bool robust = s == ROBUST || s == PIPELINE;
-	bool second = s >= SHARED_IDLE;
-	struct waiter w = { .dpy = dpy, .waits = s >= SHARED_WAITING };
+	bool robust = s->robust, second = s->second;
+	struct waiter w = { .dpy = dpy, .s = s };
+	struct waiter *wp = s->fences ? &w : NULL;
 	struct gl_objects o;
 	EGLContext ctx = make_context(dpy, EGL_NO_CONTEXT, robust);
 	pthread_t th;
@@ -324,7 +350,7 @@ static int run_setup(EGLDisplay dpy, enum setup s, unsigned long items,
 	    !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx) ||
 	    make_objects(&o)) {
 		fprintf(stderr, "probe: %s: context or objects failed "
-			"(EGL 0x%x)\n", setup_names[s], eglGetError());
+			"(EGL 0x%x)\n", s->name, eglGetError());
 		return 1;
 	}
 	if (second) {
@@ -334,22 +360,22 @@ static int run_setup(EGLDisplay dpy, enum setup s, unsigned long items,
 		if (w.ctx == EGL_NO_CONTEXT ||
 		    pthread_create(&th, NULL, waiter_main, &w)) {
 			fprintf(stderr, "probe: %s: second context failed\n",
-				setup_names[s]);
+				s->name);
 			return 1;
 		}
 	}
 	for (loop = 0; loop < 2; loop++) {
 		uint64_t wall[MAX_REPS], cpu[MAX_REPS];
 
-		run_loop(&o, items, loop, w.waits ? &w : NULL, &wall[0],
+		run_loop(&o, items, loop, wp, &wall[0],
 			 &cpu[0]); /* warm-up */
 		for (r = 0; r < reps; r++)
-			run_loop(&o, items, loop, w.waits ? &w : NULL,
+			run_loop(&o, items, loop, wp,
 				 &wall[r], &cpu[r]);
 		qsort(wall, reps, sizeof(wall[0]), cmp_u64);
 		qsort(cpu, reps, sizeof(cpu[0]), cmp_u64);
-		printf("%-38s %-8s wall %6.3f us/item (min %6.3f)  "
-		       "cpu %6.3f us/item\n", setup_names[s],
+		printf("%-52s %-8s wall %6.3f us/item (min %6.3f)  "
+		       "cpu %6.3f us/item\n", s->name,
 		       loop ? "batch16" : "raw",
 		       wall[reps / 2] / 1e3 / items, wall[0] / 1e3 / items,
 		       cpu[reps / 2] / 1e3 / items);
@@ -370,7 +396,7 @@ static int run_setup(EGLDisplay dpy, enum setup s, unsigned long items,
 	eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
 	eglDestroyContext(dpy, ctx);
 	if (!ok)
-		fprintf(stderr, "probe: %s: wrong output\n", setup_names[s]);
+		fprintf(stderr, "probe: %s: wrong output\n", s->name);
 	return ok ? 0 : 1;
 }
 
@@ -383,7 +409,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	unsigned long items = 20000;
-	unsigned reps = 5, s;
+	unsigned reps = 5;
+	size_t s;
 	int device = -1, c, rc = 0;
 	EGLDisplay dpy;
 
@@ -410,7 +437,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (s = 0; s < SETUPS; s++)
-		rc |= run_setup(dpy, (enum setup)s, items, reps);
+		rc |= run_setup(dpy, &setups[s], items, reps);
 	eglTerminate(dpy);
 	return rc;
 }
