@@ -11,13 +11,13 @@
  * Each setup (the table below) runs two loops over the same 16 KiB items (64 groups of 64
  * invocations, as the bench's tiny): "raw", glBindBuffersRange and
  * glDispatchCompute per item and a barrier when the slots wrap (the
- * bench's raw mode), and "batch16", closing every 16 items with a
+ * bench's raw mode), and "batched", closing every --batch items (16) with a
  * client-mapped barrier, a fence and a flush, as gpupipe does, the fence
  * waited on by the second context's thread where there is one (else
  * polled and deleted here). Prints wall and CPU microseconds per item,
  * medians of the repetitions.
  *
- *   probe-dispatch [--device N] [--items N] [--reps N]
+ *   probe-dispatch [--device N] [--items N] [--reps N] [--batch N]
  */
 #include "config.h"
 
@@ -34,8 +34,9 @@
 
 #define SLOTS 192
 #define ELEMS 4096
-#define BATCH 16
 #define MAX_REPS 15
+
+static unsigned batch_items = 16; /* --batch */
 
 static const char shader_src[] =
 	"#version 430\n"
@@ -59,22 +60,27 @@ struct setup {
 	bool signalled; /* ... once the dispatcher saw it signalled */
 	bool wait;      /* it calls glClientWaitSync on the fence */
 	bool reset;     /* and glGetGraphicsResetStatus after it */
+	bool no_gl;     /* it makes no GL call: the dispatcher deletes */
 };
 
 static const struct setup setups[] = {
-	{ "plain", false, false, false, false, false, false },
-	{ "robust", true, false, false, false, false, false },
-	{ "shared, idle", false, true, false, false, false, false },
-	{ "shared, blocks on pending fences", false, true, true, false,
-	  true, false },
-	{ "shared, deletes signalled fences", false, true, true, true,
-	  false, false },
-	{ "shared, waits on signalled fences", false, true, true, true,
-	  true, false },
-	{ "robust, shared, signalled, reset check (gpupipe's)", true, true,
-	  true, true, true, true },
-	{ "robust, shared, blocks, reset check (gpupipe block)", true, true,
-	  true, false, true, true },
+	{ .name = "plain" },
+	{ .name = "robust", .robust = true },
+	{ .name = "shared, idle", .second = true },
+	{ .name = "shared, blocks on pending fences", .second = true,
+	  .fences = true, .wait = true },
+	{ .name = "shared, handed signalled fences, no GL call",
+	  .second = true, .fences = true, .signalled = true, .no_gl = true },
+	{ .name = "shared, deletes signalled fences", .second = true,
+	  .fences = true, .signalled = true },
+	{ .name = "shared, waits on signalled fences", .second = true,
+	  .fences = true, .signalled = true, .wait = true },
+	{ .name = "robust, shared, signalled, reset check (gpupipe's)",
+	  .robust = true, .second = true, .fences = true, .signalled = true,
+	  .wait = true, .reset = true },
+	{ .name = "robust, shared, blocks, reset check (gpupipe block)",
+	  .robust = true, .second = true, .fences = true, .wait = true,
+	  .reset = true },
 };
 
 #define SETUPS (sizeof(setups) / sizeof(setups[0]))
@@ -120,6 +126,8 @@ static void *waiter_main(void *arg)
 		w->count--;
 		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
+		if (w->s->no_gl)
+			continue;
 		if (w->s->wait)
 			glClientWaitSync(f, 0, 1000000000u);
 		if (w->s->reset)
@@ -260,12 +268,12 @@ static void bind_slot(const struct gl_objects *o, unsigned k)
 			   sizes);
 }
 
-/* One loop of n items; returns wall and CPU ns. batch: close every BATCH
+/* One loop of n items; returns wall and CPU ns. batch: close every batch_items
  * items as gpupipe does; w: hand the fences to the waiting thread. */
 static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 		     struct waiter *w, uint64_t *wall, uint64_t *cpu)
 {
-	GLsync pending[SLOTS / BATCH];
+	GLsync pending[SLOTS];
 	unsigned np = 0, i;
 	uint64_t t0, c0;
 	unsigned long k;
@@ -280,7 +288,7 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 			glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
 		bind_slot(o, slot);
 		glDispatchCompute(ELEMS / 64, 1, 1);
-		if (batch && (k + 1) % BATCH == 0) {
+		if (batch && (k + 1) % batch_items == 0) {
 			GLsync f;
 
 			glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
@@ -294,15 +302,15 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 			 * keeping at most the slots' worth in flight; a
 			 * signalled one goes to the second thread, if any. */
 			pending[np++] = f;
-			while (np && (np == SLOTS / BATCH ||
+			while (np && (np == SLOTS / batch_items ||
 				      glClientWaitSync(pending[0], 0, 0) !=
 					      GL_TIMEOUT_EXPIRED)) {
-				if (np == SLOTS / BATCH)
+				if (np == SLOTS / batch_items)
 					glClientWaitSync(pending[0], 0,
 							 1000000000u);
 				if (w)
 					hand_fence(w, pending[0]);
-				else
+				if (!w || w->s->no_gl)
 					glDeleteSync(pending[0]);
 				memmove(pending, pending + 1,
 					--np * sizeof(pending[0]));
@@ -316,7 +324,7 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 	for (i = 0; i < np; i++) {
 		if (w)
 			hand_fence(w, pending[i]);
-		else
+		if (!w || w->s->no_gl)
 			glDeleteSync(pending[i]);
 	}
 	if (w) {
@@ -376,7 +384,7 @@ static int run_setup(EGLDisplay dpy, const struct setup *s,
 		qsort(cpu, reps, sizeof(cpu[0]), cmp_u64);
 		printf("%-52s %-8s wall %6.3f us/item (min %6.3f)  "
 		       "cpu %6.3f us/item\n", s->name,
-		       loop ? "batch16" : "raw",
+		       loop ? "batched" : "raw",
 		       wall[reps / 2] / 1e3 / items, wall[0] / 1e3 / items,
 		       cpu[reps / 2] / 1e3 / items);
 	}
@@ -406,6 +414,7 @@ int main(int argc, char **argv)
 		{ "device", required_argument, NULL, 'd' },
 		{ "items", required_argument, NULL, 'n' },
 		{ "reps", required_argument, NULL, 'r' },
+		{ "batch", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 }
 	};
 	unsigned long items = 20000;
@@ -419,15 +428,17 @@ int main(int argc, char **argv)
 		case 'd': device = atoi(optarg); break;
 		case 'n': items = strtoul(optarg, NULL, 10); break;
 		case 'r': reps = (unsigned)atoi(optarg); break;
+		case 'b': batch_items = (unsigned)atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: probe-dispatch [--device N] "
-				"[--items N] [--reps N]\n");
+				"[--items N] [--reps N] [--batch N]\n");
 			return 2;
 		}
 	}
-	if (items < SLOTS || reps < 1 || reps > MAX_REPS) {
-		fprintf(stderr, "probe: --items >= %d, --reps 1..%d\n", SLOTS,
-			MAX_REPS);
+	if (items < SLOTS || reps < 1 || reps > MAX_REPS || batch_items < 1 ||
+	    batch_items > SLOTS / 2) {
+		fprintf(stderr, "probe: --items >= %d, --reps 1..%d, --batch "
+			"1..%d\n", SLOTS, MAX_REPS, SLOTS / 2);
 		return 2;
 	}
 	dpy = open_display(device);
