@@ -5,8 +5,9 @@
 # context idle, or on another thread blocking on pending fences, deleting
 # or waiting on signalled ones, or taking them without a GL call;
 # gpupipe's signalled and block setups), at batches of 16 and 64, twice;
-# then gpupipe-bench runs tiny (raw and gpupipe) for the library's figures. Build first with bench/gpu-build.sh; run
-# from the repository root with .gl and .carry carried:
+# then gpupipe-bench runs tiny (raw and gpupipe) for the library's
+# figures. Build first with bench/gpu-build.sh; run from the repository
+# root with .gl and .carry carried:
 #   sh bench/gpu-probe.sh
 set -u
 res=/tmp/probe
