@@ -148,6 +148,21 @@ GP_HIDDEN struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
 						  const _Atomic int *stop,
 						  uint64_t deadline_ns);
 GP_HIDDEN void gp_queue_wake_all(struct gp_queue *q);
+
+/* A bounded ring of pointers between one producer and one consumer
+ * thread, without locks or system calls. */
+struct gp_ring {
+	void **items;
+	unsigned cap;
+	_Atomic unsigned head, tail; /* consumer's, producer's */
+};
+
+GP_HIDDEN int gp_ring_init(struct gp_ring *r, unsigned cap);
+GP_HIDDEN void gp_ring_fini(struct gp_ring *r);
+/* False when the ring is full. */
+GP_HIDDEN bool gp_ring_push(struct gp_ring *r, void *v);
+/* NULL when the ring is empty. */
+GP_HIDDEN void *gp_ring_pop(struct gp_ring *r);
 GP_HIDDEN bool gp_queue_empty(struct gp_queue *q);
 
 GP_HIDDEN uint64_t gp_now_ns(void);
@@ -379,6 +394,11 @@ struct gp_dev {
 	struct gp_queue ready_q;     /* READY; consumer: submit */
 	struct gp_queue flight_q;    /* IN_FLIGHT; consumer: readback */
 	_Atomic int broken;          /* gp_break: 0 or the status */
+	_Atomic bool lost;           /* submit saw a GPU reset (SIGNALLED) */
+	/* Fences readback is done with, for submit to delete in its own
+	 * context: on NVIDIA each GL call readback makes costs the submit
+	 * thread's next dispatches microseconds (bench/NOTES.md 2.7). */
+	struct gp_ring spent;
 	_Atomic int submit_attn;     /* submit: look at stop/collect_req */
 	_Atomic int collect_req;     /* trace_end: read the pending queries */
 	bool reset_checks;           /* ask glGetGraphicsResetStatus */

@@ -201,7 +201,11 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 		d->batch_queries = gp_calloc(d->nslots,
 					     sizeof(*d->batch_queries));
 		d->flights = gp_calloc(d->nslots, sizeof(*d->flights));
-		if (!d->queries || !d->batch_queries || !d->flights)
+		/* Fences not yet deleted: at most one per slot in flight,
+		 * and one per slot done with but not yet reached by
+		 * submit. */
+		if (!d->queries || !d->batch_queries || !d->flights ||
+		    gp_ring_init(&d->spent, 2 * d->nslots))
 			return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
 					"pipeline's bookkeeping");
 	}
@@ -488,6 +492,7 @@ static void free_pipe(struct gpupipe *p)
 		free(d->queries);
 		free(d->batch_queries);
 		free(d->flights);
+		gp_ring_fini(&d->spent);
 	}
 	gp_slots_fini(p);
 	free(p->devs);

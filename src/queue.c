@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -247,4 +248,45 @@ bool gp_queue_empty(struct gp_queue *q)
 void gp_queue_wake_all(struct gp_queue *q)
 {
 	gp_wake_signal(&q->wake, true);
+}
+
+/* ---- a ring with one producer and one consumer ------------------------ */
+
+int gp_ring_init(struct gp_ring *r, unsigned cap)
+{
+	r->items = gp_calloc(cap, sizeof(*r->items));
+	r->cap = cap;
+	atomic_init(&r->head, 0);
+	atomic_init(&r->tail, 0);
+	return r->items ? 0 : -1;
+}
+
+void gp_ring_fini(struct gp_ring *r)
+{
+	free(r->items);
+	r->items = NULL;
+}
+
+bool gp_ring_push(struct gp_ring *r, void *v)
+{
+	unsigned tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+	if (tail - atomic_load_explicit(&r->head, memory_order_acquire) ==
+	    r->cap)
+		return false;
+	r->items[tail % r->cap] = v;
+	atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+	return true;
+}
+
+void *gp_ring_pop(struct gp_ring *r)
+{
+	unsigned head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	void *v;
+
+	if (head == atomic_load_explicit(&r->tail, memory_order_acquire))
+		return NULL;
+	v = r->items[head % r->cap];
+	atomic_store_explicit(&r->head, head + 1, memory_order_release);
+	return v;
 }

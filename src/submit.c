@@ -841,6 +841,15 @@ static void read_flight_time(struct gp_dev *d, struct submit *st,
 	st->last_items = f->items_to_end;
 }
 
+/* Delete the fences readback is done with (see gp_dev.spent). */
+static void delete_spent_fences(struct gp_dev *d)
+{
+	void *fence;
+
+	while ((fence = gp_ring_pop(&d->spent)))
+		glDeleteSync(fence);
+}
+
 static void pop_flight(struct gp_dev *d)
 {
 	d->flight_head = (d->flight_head + 1) % d->nslots;
@@ -917,6 +926,24 @@ static void keep_batch_error(struct submit *st)
 		st->batch_err = e;
 }
 
+/*
+ * SIGNALLED: a fence was seen signalled. A lost context reports every
+ * fence signalled, so rule out a reset before readback trusts the
+ * outputs; asked here, in submit's own context, since a GL call in the
+ * readback context slows the next dispatches (bench/NOTES.md 2.7). A
+ * reset is reported once: `lost` remembers it for every later batch.
+ */
+static void check_reset(struct gp_dev *d)
+{
+	if (!d->reset_checks || atomic_load_explicit(&d->lost,
+						     memory_order_relaxed))
+		return;
+	if (glGetGraphicsResetStatus() != GL_NO_ERROR) {
+		atomic_store(&d->lost, true);
+		gp_break(d, GPUPIPE_DEVICE_LOST);
+	}
+}
+
 static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 {
 	struct gpupipe *p = d->p;
@@ -959,6 +986,7 @@ static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 				learn_fence(st, f, gp_now_ns(), fresh);
 				fresh = true;
 				read_flight_time(d, st, idx, f);
+				check_reset(d);
 			}
 			gp_fault_handoff(f->fence);
 			gp_queue_push_list(&d->flight_q, &f->slots);
@@ -1033,6 +1061,7 @@ static void fail_batch(struct gp_dev *d, struct gp_list *batch, GLsync fence,
 	    (err == GL_CONTEXT_LOST || err == GL_OUT_OF_MEMORY || !fence))
 		reset = glGetGraphicsResetStatus();
 	if (err == GL_CONTEXT_LOST || reset != GL_NO_ERROR) {
+		atomic_store(&d->lost, true);
 		status = GPUPIPE_DEVICE_LOST;
 		error = GPUPIPE_EBROKEN;
 		snprintf(why, sizeof(why), "the GPU was reset (device lost) "
@@ -1065,6 +1094,7 @@ static void close_batch(struct gp_dev *d, struct submit *st,
 
 	if (d->flight_count == d->nslots)
 		poll_flights(d, st, true); /* cannot happen; stay safe */
+	delete_spent_fences(d);
 	idx = (d->flight_head + d->flight_count) % d->nslots;
 	st->items += batch->count;
 	if (sample && st->timestamps)
@@ -1297,7 +1327,9 @@ void *gp_submit_main(void *arg)
 
 	run(d);
 
-	/* Every item has completed before stop is set: the GPU is idle. */
+	/* Every item has completed before stop is set: the GPU is idle, and
+	 * readback is done with every fence. */
+	delete_spent_fences(d);
 	destroy_gl(d);
 	gp_egl_release_current(&d->egl);
 	return NULL;
