@@ -16,6 +16,6 @@ run tiny-3 $T
 run tiny-full --rounds 3 --workload tiny --check full --prep-threads 4 --modes raw,gpupipe
 run balanced --rounds 3 --items 2000 --workload balanced --prep-threads 8 --post-threads 4 --modes raw,sync,gpupipe
 run sgemm --rounds 3 --items 200 --workload sgemm --n 2048 --prep-threads 4 --modes raw,gpupipe
-run stream --rounds 3 --workload stream --prep-threads 8 --post-threads 4 --modes raw,gpupipe
+run stream --rounds 3 --workload stream --prep-threads 4 --post-threads 4 --modes raw,gpupipe
 tar czf "$OUT/issue5b.tgz" -C "$res" .
 exit $rc
