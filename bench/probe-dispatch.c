@@ -17,7 +17,11 @@
  * polled and deleted here). Prints wall and CPU microseconds per item,
  * medians of the repetitions.
  *
+ * With --parallel N it runs the plain setup on EGL devices 0..N-1, each
+ * alone and then all at once from one thread each.
+ *
  *   probe-dispatch [--device N] [--items N] [--reps N] [--batch N]
+ *                  [--parallel N]
  */
 #include "config.h"
 
@@ -408,6 +412,101 @@ static int run_setup(EGLDisplay dpy, const struct setup *s,
 	return ok ? 0 : 1;
 }
 
+/* --parallel: the plain setup on one device per thread. */
+struct par {
+	EGLDisplay dpy;
+	unsigned long items;
+	unsigned reps;
+	pthread_barrier_t *start; /* NULL: alone */
+	double us[2];             /* median wall us per item: raw, batched */
+	int rc;
+};
+
+static void *par_main(void *arg)
+{
+	struct par *a = arg;
+	struct gl_objects o;
+	unsigned loop, r;
+	EGLContext ctx;
+
+	eglBindAPI(EGL_OPENGL_API); /* the bound API is per thread */
+	ctx = make_context(a->dpy, EGL_NO_CONTEXT, false);
+
+	if (ctx == EGL_NO_CONTEXT ||
+	    !eglMakeCurrent(a->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx) ||
+	    make_objects(&o)) {
+		fprintf(stderr, "probe: parallel: context or objects failed "
+			"(EGL 0x%x)\n", eglGetError());
+		a->rc = 1;
+		if (a->start) /* keep the others' barriers whole */
+			for (loop = 0; loop < 2; loop++)
+				pthread_barrier_wait(a->start);
+		return NULL;
+	}
+	for (loop = 0; loop < 2; loop++) {
+		uint64_t wall[MAX_REPS], cpu;
+
+		run_loop(&o, a->items, loop, NULL, &wall[0], &cpu);
+		if (a->start)
+			pthread_barrier_wait(a->start);
+		for (r = 0; r < a->reps; r++)
+			run_loop(&o, a->items, loop, NULL, &wall[r], &cpu);
+		qsort(wall, a->reps, sizeof(wall[0]), cmp_u64);
+		a->us[loop] = wall[a->reps / 2] / 1e3 / a->items;
+	}
+	if (o.out[5 * ELEMS + 7] != (5u * ELEMS + 7) * 3u)
+		a->rc = 1;
+	free_objects(&o);
+	eglMakeCurrent(a->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE,
+		       EGL_NO_CONTEXT);
+	eglDestroyContext(a->dpy, ctx);
+	return NULL;
+}
+
+/* Devices 0..n-1 each alone, then all at once, one thread each: does the
+ * driver let two threads of one process dispatch side by side? */
+static int run_parallel(unsigned n, unsigned long items, unsigned reps)
+{
+	struct par a[8];
+	pthread_t th[8];
+	pthread_barrier_t start;
+	unsigned i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].dpy = open_display((int)i);
+		a[i].items = items;
+		a[i].reps = reps;
+		if (a[i].dpy == EGL_NO_DISPLAY) {
+			fprintf(stderr, "probe: no EGL device %u\n", i);
+			return 1;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		pthread_create(&th[i], NULL, par_main, &a[i]);
+		pthread_join(th[i], NULL);
+		rc |= a[i].rc;
+		printf("device %u alone          raw %6.3f  batched %6.3f "
+		       "us/item\n", i, a[i].us[0], a[i].us[1]);
+	}
+	pthread_barrier_init(&start, NULL, n);
+	for (i = 0; i < n; i++) {
+		a[i].start = &start;
+		pthread_create(&th[i], NULL, par_main, &a[i]);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(th[i], NULL);
+		rc |= a[i].rc;
+		printf("device %u, %u at once     raw %6.3f  batched %6.3f "
+		       "us/item\n", i, n, a[i].us[0], a[i].us[1]);
+	}
+	pthread_barrier_destroy(&start);
+	for (i = 0; i < n; i++)
+		eglTerminate(a[i].dpy);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -415,10 +514,11 @@ int main(int argc, char **argv)
 		{ "items", required_argument, NULL, 'n' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "batch", required_argument, NULL, 'b' },
+		{ "parallel", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 }
 	};
 	unsigned long items = 20000;
-	unsigned reps = 5;
+	unsigned reps = 5, parallel = 0;
 	size_t s;
 	int device = -1, c, rc = 0;
 	EGLDisplay dpy;
@@ -429,9 +529,11 @@ int main(int argc, char **argv)
 		case 'n': items = strtoul(optarg, NULL, 10); break;
 		case 'r': reps = (unsigned)atoi(optarg); break;
 		case 'b': batch_items = (unsigned)atoi(optarg); break;
+		case 'p': parallel = (unsigned)atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: probe-dispatch [--device N] "
-				"[--items N] [--reps N] [--batch N]\n");
+				"[--items N] [--reps N] [--batch N] "
+				"[--parallel NDEVICES]\n");
 			return 2;
 		}
 	}
@@ -441,6 +543,8 @@ int main(int argc, char **argv)
 			"1..%d\n", SLOTS, MAX_REPS, SLOTS / 2);
 		return 2;
 	}
+	if (parallel)
+		return parallel > 8 ? 2 : run_parallel(parallel, items, reps);
 	dpy = open_display(device);
 	if (dpy == EGL_NO_DISPLAY) {
 		fprintf(stderr, "probe: no EGL display (0x%x)\n",
