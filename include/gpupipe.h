@@ -288,7 +288,12 @@ struct gpupipe_config {
 	/* Several devices (display GPUPIPE_DISPLAY_DEVICES): each has depth
 	 * batches in flight, its own submit and readback threads; the prep
 	 * pool is shared; each item goes to the working device with the
-	 * fewest items in flight; completions stay in push order. */
+	 * fewest items in flight; completions stay in push order. NVIDIA's
+	 * GL driver (580) makes each dispatch 11-12x slower while two
+	 * threads of one process dispatch to two GPUs: there this pays
+	 * only for items whose GPU time dwarfs their dispatch (sgemm 2048
+	 * on two H200s: 1.45x), and one process per GPU scales (1.93-1.96x;
+	 * gpupipe(7), bench/RESULTS.md). */
 	unsigned ndevices;         /* 0: every hardware device */
 	unsigned devices[GPUPIPE_MAX_DEVICES]; /* EGL device indexes
 				    * (gpupipe_list_devices); one may repeat */
