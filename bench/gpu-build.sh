@@ -11,10 +11,11 @@ cd build/gpu
 [ -f Makefile ] || ../../configure --disable-shared --enable-fatal-warnings >/dev/null
 make -j"$(nproc)" >/dev/null
 make -j"$(nproc)" check TESTS= >/dev/null
-make bench/probe-dispatch >/dev/null
+make bench/probe-dispatch bench/probe-mapping >/dev/null
 for prog in tests/test_pipeline tests/test_api tests/test_lifecycle \
 	tests/test_batching tests/test_timeout tests/test_devices \
-	tests/soak examples/minimal bench/gpupipe-bench bench/probe-dispatch; do
+	tests/soak examples/minimal bench/gpupipe-bench bench/probe-dispatch \
+	bench/probe-mapping; do
 	[ -x "$prog" ] && cp "$prog" "$top/.carry/"
 done
 ls -la "$top/.carry"

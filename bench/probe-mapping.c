@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probe-mapping: how fast the CPU writes a persistently mapped input
+ * buffer and reads a persistently mapped output buffer, per set of storage
+ * and mapping flags and per copy method, without the library
+ * (bench/NOTES.md 2.8). The stream workload (1 MiB in, 1 MiB out per item)
+ * is bound by its prep and post threads' copies, not by the GPU.
+ *
+ * Output side: a compute shader fills the buffer, then a client-mapped
+ * barrier, a fence and a wait, as gpupipe does; the CPU then reads it in
+ * 1 MiB pieces with memcpy, with plain 16-byte loads, and with
+ * non-temporal (streaming) loads, and the contents are checked. Input
+ * side: the CPU writes 1 MiB pieces with memcpy and with non-temporal
+ * stores, and a shader reads them back to check. One thread; GB/s,
+ * medians of the repetitions.
+ *
+ *   probe-mapping [--device N] [--reps N]
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <immintrin.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <epoxy/egl.h>
+#include <epoxy/gl.h>
+
+#define BUF_BYTES (16u << 20)
+#define PIECE (1u << 20)
+#define MAX_REPS 15
+
+struct flags {
+	const char *name;
+	GLbitfield storage, map;
+};
+
+#define R GL_MAP_READ_BIT
+#define W GL_MAP_WRITE_BIT
+#define P GL_MAP_PERSISTENT_BIT
+#define C GL_MAP_COHERENT_BIT
+#define CS GL_CLIENT_STORAGE_BIT
+
+static const struct flags out_flags[] = {
+	{ "read, coherent, client storage (gpupipe's)", R | P | C | CS,
+	  R | P | C },
+	{ "read, coherent", R | P | C, R | P | C },
+	{ "read, not coherent, client storage", R | P | CS, R | P },
+	{ "read, not coherent", R | P, R | P },
+	{ "read+write, coherent, client storage", R | W | P | C | CS,
+	  R | W | P | C },
+};
+
+static const struct flags in_flags[] = {
+	{ "write, coherent (gpupipe's)", W | P | C, W | P | C },
+	{ "write, coherent, client storage", W | P | C | CS, W | P | C },
+	{ "read+write, coherent, client storage", R | W | P | C | CS,
+	  R | W | P | C },
+};
+
+static const char fill_src[] =
+	"#version 430\n"
+	"layout(local_size_x = 256) in;\n"
+	"layout(std430, binding = 0) buffer B { uint b[]; };\n"
+	"layout(std430, binding = 1) buffer S { uint bad; };\n"
+	"uniform uint mode;\n" /* 0: fill, 1: check b[i] == i ^ key */
+	"uniform uint key;\n"
+	"void main() {\n"
+	"  uint i = gl_GlobalInvocationID.x;\n"
+	"  if (mode == 0u) b[i] = i * 3u + key;\n"
+	"  else if (b[i] != (i ^ key)) atomicAdd(bad, 1u);\n"
+	"}\n";
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+__attribute__((target("sse4.1"))) static void
+read_stream(void *dst, const void *src, size_t n)
+{
+	__m128i *d = dst;
+	__m128i *s = (__m128i *)src;
+	size_t i;
+
+	for (i = 0; i < n / 16; i += 4) {
+		__m128i a = _mm_stream_load_si128(s + i);
+		__m128i b = _mm_stream_load_si128(s + i + 1);
+		__m128i c = _mm_stream_load_si128(s + i + 2);
+		__m128i e = _mm_stream_load_si128(s + i + 3);
+
+		_mm_store_si128(d + i, a);
+		_mm_store_si128(d + i + 1, b);
+		_mm_store_si128(d + i + 2, c);
+		_mm_store_si128(d + i + 3, e);
+	}
+}
+
+static void read_plain(void *dst, const void *src, size_t n)
+{
+	__m128i *d = dst;
+	const __m128i *s = src;
+	size_t i;
+
+	for (i = 0; i < n / 16; i++)
+		_mm_store_si128(d + i, _mm_load_si128(s + i));
+}
+
+static void copy_memcpy(void *dst, const void *src, size_t n)
+{
+	memcpy(dst, src, n);
+}
+
+static void write_stream(void *dst, const void *src, size_t n)
+{
+	__m128i *d = dst;
+	const __m128i *s = src;
+	size_t i;
+
+	for (i = 0; i < n / 16; i++)
+		_mm_stream_si128(d + i, _mm_load_si128(s + i));
+	_mm_sfence();
+}
+
+typedef void (*copy_fn)(void *, const void *, size_t);
+
+static GLuint prog, bad_buf;
+static GLint u_mode, u_key;
+
+static void gpu_pass(GLuint buf, unsigned mode, unsigned key)
+{
+	GLsync f;
+
+	glUseProgram(prog);
+	glUniform1ui(u_mode, mode);
+	glUniform1ui(u_key, key);
+	glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 0, buf);
+	glBindBufferBase(GL_SHADER_STORAGE_BUFFER, 1, bad_buf);
+	glDispatchCompute(BUF_BYTES / 4 / 256, 1, 1);
+	glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT |
+			GL_BUFFER_UPDATE_BARRIER_BIT);
+	f = glFenceSync(GL_SYNC_GPU_COMMANDS_COMPLETE, 0);
+	glFlush();
+	glClientWaitSync(f, GL_SYNC_FLUSH_COMMANDS_BIT, 10000000000ull);
+	glDeleteSync(f);
+}
+
+static int probe_out(const struct flags *fl, unsigned reps, void *host)
+{
+	static const struct {
+		const char *name;
+		copy_fn fn;
+	} ways[] = {
+		{ "memcpy", copy_memcpy },
+		{ "16-byte loads", read_plain },
+		{ "streaming loads", read_stream },
+	};
+	GLuint buf;
+	uint32_t *map;
+	unsigned w, r, k;
+	int rc = 0;
+
+	glGenBuffers(1, &buf);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, buf);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, BUF_BYTES, NULL,
+			fl->storage);
+	map = glMapBufferRange(GL_SHADER_STORAGE_BUFFER, 0, BUF_BYTES,
+			       fl->map);
+	if (!map) {
+		printf("out  %-44s cannot map (0x%x)\n", fl->name,
+		       glGetError());
+		glDeleteBuffers(1, &buf);
+		return 1;
+	}
+	for (w = 0; w < 3; w++) {
+		double gbs[MAX_REPS];
+
+		for (r = 0; r < reps; r++) {
+			uint64_t t0;
+			const uint32_t *h = host;
+
+			gpu_pass(buf, 0, r + 1); /* fresh data, cold caches */
+			t0 = now_ns();
+			for (k = 0; k < BUF_BYTES / PIECE; k++)
+				ways[w].fn((uint8_t *)host + k * PIECE,
+					   (const uint8_t *)map + k * PIECE,
+					   PIECE);
+			gbs[r] = BUF_BYTES / (double)(now_ns() - t0);
+			for (k = 0; k < BUF_BYTES / 4; k += 4099)
+				if (h[k] != k * 3u + r + 1)
+					rc = 1;
+		}
+		qsort(gbs, reps, sizeof(gbs[0]), cmp_double);
+		printf("out  %-44s %-16s %6.2f GB/s (max %6.2f)%s\n", fl->name,
+		       ways[w].name, gbs[reps / 2], gbs[reps - 1],
+		       rc ? "  WRONG DATA" : "");
+	}
+	glUnmapBuffer(GL_SHADER_STORAGE_BUFFER);
+	glDeleteBuffers(1, &buf);
+	return rc;
+}
+
+static int probe_in(const struct flags *fl, unsigned reps, uint32_t *host)
+{
+	static const struct {
+		const char *name;
+		copy_fn fn;
+	} ways[] = {
+		{ "memcpy", copy_memcpy },
+		{ "streaming stores", write_stream },
+	};
+	const uint32_t zero = 0;
+	GLuint buf;
+	void *map;
+	unsigned w, r, k;
+	int rc = 0;
+
+	glGenBuffers(1, &buf);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, buf);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, BUF_BYTES, NULL,
+			fl->storage);
+	map = glMapBufferRange(GL_SHADER_STORAGE_BUFFER, 0, BUF_BYTES,
+			       fl->map);
+	if (!map) {
+		printf("in   %-44s cannot map (0x%x)\n", fl->name,
+		       glGetError());
+		glDeleteBuffers(1, &buf);
+		return 1;
+	}
+	for (w = 0; w < 2; w++) {
+		double gbs[MAX_REPS];
+
+		for (r = 0; r < reps; r++) {
+			uint32_t key = 0x9e3779b9u * (r + 1 + 16 * w), bad = 1;
+			uint64_t t0;
+
+			for (k = 0; k < BUF_BYTES / 4; k++)
+				host[k] = k ^ key;
+			gpu_pass(buf, 0, 0); /* the GPU touched it last */
+			t0 = now_ns();
+			for (k = 0; k < BUF_BYTES / PIECE; k++)
+				ways[w].fn((uint8_t *)map + k * PIECE,
+					   (const uint8_t *)host + k * PIECE,
+					   PIECE);
+			gbs[r] = BUF_BYTES / (double)(now_ns() - t0);
+			glBindBuffer(GL_SHADER_STORAGE_BUFFER, bad_buf);
+			glBufferSubData(GL_SHADER_STORAGE_BUFFER, 0, 4, &zero);
+			gpu_pass(buf, 1, key);
+			glBindBuffer(GL_SHADER_STORAGE_BUFFER, bad_buf);
+			glGetBufferSubData(GL_SHADER_STORAGE_BUFFER, 0, 4,
+					   &bad);
+			if (bad)
+				rc = 1;
+		}
+		qsort(gbs, reps, sizeof(gbs[0]), cmp_double);
+		printf("in   %-44s %-16s %6.2f GB/s (max %6.2f)%s\n", fl->name,
+		       ways[w].name, gbs[reps / 2], gbs[reps - 1],
+		       rc ? "  WRONG DATA" : "");
+	}
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, buf);
+	glUnmapBuffer(GL_SHADER_STORAGE_BUFFER);
+	glDeleteBuffers(1, &buf);
+	return rc;
+}
+
+static EGLDisplay open_display(int device)
+{
+	EGLDisplay dpy;
+
+	if (device >= 0) {
+		EGLDeviceEXT devs[16];
+		EGLint n = 0;
+
+		if (!eglQueryDevicesEXT(16, devs, &n) || device >= n)
+			return EGL_NO_DISPLAY;
+		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_DEVICE_EXT,
+					       devs[device], NULL);
+	} else {
+		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
+					       EGL_DEFAULT_DISPLAY, NULL);
+	}
+	if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, NULL, NULL) ||
+	    !eglBindAPI(EGL_OPENGL_API))
+		return EGL_NO_DISPLAY;
+	return dpy;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "device", required_argument, NULL, 'd' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const EGLint attrs[] = {
+		EGL_CONTEXT_MAJOR_VERSION, 4, EGL_CONTEXT_MINOR_VERSION, 5,
+		EGL_CONTEXT_OPENGL_PROFILE_MASK,
+		EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE
+	};
+	const char *src = fill_src;
+	unsigned reps = 5, i;
+	int device = -1, c, rc = 0;
+	EGLDisplay dpy;
+	EGLContext ctx;
+	GLuint sh;
+	void *host;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': device = atoi(optarg); break;
+		case 'r': reps = (unsigned)atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: probe-mapping [--device N] "
+				"[--reps N]\n");
+			return 2;
+		}
+	}
+	if (reps < 1 || reps > MAX_REPS) {
+		fprintf(stderr, "probe-mapping: --reps 1..%d\n", MAX_REPS);
+		return 2;
+	}
+	dpy = open_display(device);
+	ctx = dpy == EGL_NO_DISPLAY ? EGL_NO_CONTEXT
+				    : eglCreateContext(dpy, EGL_NO_CONFIG_KHR,
+						       EGL_NO_CONTEXT, attrs);
+	if (ctx == EGL_NO_CONTEXT ||
+	    !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx)) {
+		fprintf(stderr, "probe-mapping: no GL context (0x%x)\n",
+			eglGetError());
+		return 1;
+	}
+	printf("renderer: %s | %s\n", (const char *)glGetString(GL_RENDERER),
+	       (const char *)glGetString(GL_VERSION));
+	sh = glCreateShader(GL_COMPUTE_SHADER);
+	glShaderSource(sh, 1, &src, NULL);
+	glCompileShader(sh);
+	prog = glCreateProgram();
+	glAttachShader(prog, sh);
+	glLinkProgram(prog);
+	glDeleteShader(sh);
+	u_mode = glGetUniformLocation(prog, "mode");
+	u_key = glGetUniformLocation(prog, "key");
+	glGenBuffers(1, &bad_buf);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, bad_buf);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, 4, NULL,
+			GL_DYNAMIC_STORAGE_BIT);
+	if (posix_memalign(&host, 64, BUF_BYTES))
+		return 1;
+	memset(host, 1, BUF_BYTES);
+	for (i = 0; i < sizeof(out_flags) / sizeof(out_flags[0]); i++)
+		rc |= probe_out(&out_flags[i], reps, host);
+	for (i = 0; i < sizeof(in_flags) / sizeof(in_flags[0]); i++)
+		rc |= probe_in(&in_flags[i], reps, host);
+	free(host);
+	glDeleteBuffers(1, &bad_buf);
+	glDeleteProgram(prog);
+	eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+	eglDestroyContext(dpy, ctx);
+	eglTerminate(dpy);
+	return rc;
+}
