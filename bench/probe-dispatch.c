@@ -18,10 +18,12 @@
  * medians of the repetitions.
  *
  * With --parallel N it runs the plain setup on EGL devices 0..N-1, each
- * alone and then all at once from one thread each.
+ * alone and then all at once from one thread each; with --locked the
+ * threads take turns, holding one process-wide lock over each batch;
+ * with --one-device every thread uses device 0 (a context each).
  *
  *   probe-dispatch [--device N] [--items N] [--reps N] [--batch N]
- *                  [--parallel N]
+ *                  [--parallel N [--locked] [--one-device]]
  */
 #include "config.h"
 
@@ -41,6 +43,35 @@
 #define MAX_REPS 15
 
 static unsigned batch_items = 16; /* --batch */
+
+/* --parallel with --locked: the threads take turns, in order, each
+ * holding one process-wide ticket lock over a batch of dispatches. */
+static bool locked;
+static pthread_mutex_t gl_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gl_turn = PTHREAD_COND_INITIALIZER;
+static unsigned long next_ticket, now_serving; /* FIFO: strict turns */
+
+static void lock_turn(void)
+{
+	unsigned long t;
+
+	pthread_mutex_lock(&gl_lock);
+	t = next_ticket++;
+	while (now_serving != t)
+		pthread_cond_wait(&gl_turn, &gl_lock);
+	pthread_mutex_unlock(&gl_lock);
+}
+
+/* --parallel with --one-device: every thread on EGL device 0. */
+static bool one_device;
+
+static void unlock_turn(void)
+{
+	pthread_mutex_lock(&gl_lock);
+	now_serving++;
+	pthread_cond_broadcast(&gl_turn);
+	pthread_mutex_unlock(&gl_lock);
+}
 
 static const char shader_src[] =
 	"#version 430\n"
@@ -288,10 +319,15 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 	for (k = 0; k < n; k++) {
 		unsigned slot = (unsigned)(k % SLOTS);
 
+		if (locked && k % batch_items == 0)
+			lock_turn();
 		if (!batch && k && slot == 0)
 			glMemoryBarrier(GL_SHADER_STORAGE_BARRIER_BIT);
 		bind_slot(o, slot);
 		glDispatchCompute(ELEMS / 64, 1, 1);
+		if (locked && ((k + 1) % batch_items == 0 || k + 1 == n) &&
+		    !batch)
+			unlock_turn();
 		if (batch && (k + 1) % batch_items == 0) {
 			GLsync f;
 
@@ -300,6 +336,8 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 			glFlush();
 			if (w && !w->s->signalled) {
 				hand_fence(w, f);
+				if (locked)
+					unlock_turn();
 				continue;
 			}
 			/* Poll the oldest, as gpupipe's submit thread does,
@@ -320,6 +358,8 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 					--np * sizeof(pending[0]));
 			}
 		}
+		if (locked && batch && ((k + 1) % batch_items == 0 || k + 1 == n))
+			unlock_turn();
 	}
 	glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
 	glFinish();
@@ -475,7 +515,7 @@ static int run_parallel(unsigned n, unsigned long items, unsigned reps)
 
 	for (i = 0; i < n; i++) {
 		memset(&a[i], 0, sizeof(a[i]));
-		a[i].dpy = open_display((int)i);
+		a[i].dpy = open_display(one_device ? 0 : (int)i);
 		a[i].items = items;
 		a[i].reps = reps;
 		if (a[i].dpy == EGL_NO_DISPLAY) {
@@ -487,7 +527,7 @@ static int run_parallel(unsigned n, unsigned long items, unsigned reps)
 		pthread_create(&th[i], NULL, par_main, &a[i]);
 		pthread_join(th[i], NULL);
 		rc |= a[i].rc;
-		printf("device %u alone          raw %6.3f  batched %6.3f "
+		printf("thread %u alone          raw %6.3f  batched %6.3f "
 		       "us/item\n", i, a[i].us[0], a[i].us[1]);
 	}
 	pthread_barrier_init(&start, NULL, n);
@@ -498,12 +538,13 @@ static int run_parallel(unsigned n, unsigned long items, unsigned reps)
 	for (i = 0; i < n; i++) {
 		pthread_join(th[i], NULL);
 		rc |= a[i].rc;
-		printf("device %u, %u at once     raw %6.3f  batched %6.3f "
+		printf("thread %u, %u at once     raw %6.3f  batched %6.3f "
 		       "us/item\n", i, n, a[i].us[0], a[i].us[1]);
 	}
 	pthread_barrier_destroy(&start);
 	for (i = 0; i < n; i++)
-		eglTerminate(a[i].dpy);
+		if (!i || a[i].dpy != a[0].dpy)
+			eglTerminate(a[i].dpy);
 	return rc;
 }
 
@@ -515,6 +556,8 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "batch", required_argument, NULL, 'b' },
 		{ "parallel", required_argument, NULL, 'p' },
+		{ "locked", no_argument, NULL, 'l' },
+		{ "one-device", no_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
 	unsigned long items = 20000;
@@ -530,10 +573,12 @@ int main(int argc, char **argv)
 		case 'r': reps = (unsigned)atoi(optarg); break;
 		case 'b': batch_items = (unsigned)atoi(optarg); break;
 		case 'p': parallel = (unsigned)atoi(optarg); break;
+		case 'l': locked = true; break;
+		case 'o': one_device = true; break;
 		default:
 			fprintf(stderr, "usage: probe-dispatch [--device N] "
 				"[--items N] [--reps N] [--batch N] "
-				"[--parallel NDEVICES]\n");
+				"[--parallel N [--locked] [--one-device]]\n");
 			return 2;
 		}
 	}
