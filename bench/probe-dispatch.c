@@ -18,12 +18,13 @@
  * medians of the repetitions.
  *
  * With --parallel N it runs the plain setup on EGL devices 0..N-1, each
- * alone and then all at once from one thread each; with --locked the
- * threads take turns, holding one process-wide lock over each batch;
+ * alone and then all at once from one thread each. With --locked the
+ * threads take turns under one process-wide lock, a dispatching thread
+ * holding it over each batch, a second thread over its calls on a fence;
  * with --one-device every thread uses device 0 (a context each).
  *
  *   probe-dispatch [--device N] [--items N] [--reps N] [--batch N]
- *                  [--parallel N [--locked] [--one-device]]
+ *                  [--locked] [--parallel N [--one-device]]
  */
 #include "config.h"
 
@@ -44,8 +45,9 @@
 
 static unsigned batch_items = 16; /* --batch */
 
-/* --parallel with --locked: the threads take turns, in order, each
- * holding one process-wide ticket lock over a batch of dispatches. */
+/* --locked: the threads take turns, in order, under one process-wide
+ * ticket lock: a dispatching thread for a batch, a second thread for its
+ * GL calls on each fence. */
 static bool locked;
 static pthread_mutex_t gl_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gl_turn = PTHREAD_COND_INITIALIZER;
@@ -161,13 +163,17 @@ static void *waiter_main(void *arg)
 		w->count--;
 		pthread_cond_broadcast(&w->cond);
 		pthread_mutex_unlock(&w->lock);
-		if (w->s->no_gl)
-			continue;
-		if (w->s->wait)
-			glClientWaitSync(f, 0, 1000000000u);
-		if (w->s->reset)
-			glGetGraphicsResetStatus();
-		glDeleteSync(f);
+		if (!w->s->no_gl) {
+			if (locked)
+				lock_turn();
+			if (w->s->wait)
+				glClientWaitSync(f, 0, 1000000000u);
+			if (w->s->reset)
+				glGetGraphicsResetStatus();
+			glDeleteSync(f);
+			if (locked)
+				unlock_turn();
+		}
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -390,6 +396,13 @@ static int run_setup(EGLDisplay dpy, const struct setup *s,
 		     unsigned long items, unsigned reps)
 {
 	bool robust = s->robust, second = s->second;
+
+	/* Taking turns with a thread that blocks in GL would stall both. */
+	if (locked && s->fences && !s->signalled) {
+		printf("%-52s (not with --locked: it blocks in GL)\n",
+		       s->name);
+		return 0;
+	}
 	struct waiter w = { .dpy = dpy, .s = s };
 	struct waiter *wp = s->fences ? &w : NULL;
 	struct gl_objects o;
@@ -578,7 +591,7 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: probe-dispatch [--device N] "
 				"[--items N] [--reps N] [--batch N] "
-				"[--parallel N [--locked] [--one-device]]\n");
+				"[--locked] [--parallel N [--one-device]]\n");
 			return 2;
 		}
 	}
