@@ -149,6 +149,27 @@ GP_HIDDEN struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
 						  uint64_t deadline_ns);
 GP_HIDDEN void gp_queue_wake_all(struct gp_queue *q);
 
+/*
+ * Turns at the GL driver, for a pipeline over several devices: NVIDIA's
+ * driver makes every GL call 11-12x slower while two threads of a process
+ * make GL calls at once, and not when they take turns (bench/NOTES.md
+ * 2.9). A submit thread holds a turn over a batch and its fence polls,
+ * a readback thread over its wait; first come, first served. With `on`
+ * false (one device, or GPUPIPE_WAIT_BLOCK, whose readback blocks in GL)
+ * take and give do nothing.
+ */
+struct gp_turns {
+	bool on;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t next, serving; /* tickets: handed out, being served */
+};
+
+GP_HIDDEN void gp_turns_init(struct gp_turns *t, bool on);
+GP_HIDDEN void gp_turns_fini(struct gp_turns *t);
+GP_HIDDEN void gp_turn_take(struct gp_turns *t);
+GP_HIDDEN void gp_turn_give(struct gp_turns *t);
+
 /* A bounded ring of pointers between one producer and one consumer
  * thread, without locks or system calls. */
 struct gp_ring {
@@ -471,6 +492,9 @@ struct gpupipe {
 	uint64_t order_next;
 	unsigned order_unsignalled;
 	pthread_mutex_t order_lock;
+
+	/* GL calls of the devices' threads, one thread at a time. */
+	struct gp_turns turns;
 
 	/* Sequence and completion counters. */
 	_Atomic uint64_t next_seq;   /* next push's seq == pushed so far */

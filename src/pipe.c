@@ -502,6 +502,7 @@ static void free_pipe(struct gpupipe *p)
 	pthread_mutex_destroy(&p->start.lock);
 	pthread_cond_destroy(&p->start.cond);
 	pthread_mutex_destroy(&p->order_lock);
+	gp_turns_fini(&p->turns);
 	free(p->preps);
 	free(p->posts);
 	free(p->order);
@@ -537,12 +538,16 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	pthread_mutex_init(&p->start.lock, NULL);
 	pthread_cond_init(&p->start.cond, NULL);
 	pthread_mutex_init(&p->order_lock, NULL);
+	gp_turns_init(&p->turns, false);
 	gp_wake_init(&p->done_wake);
 	gp_trace_init(&p->trace);
 
 	ret = resolve_devices(p, cfg);
 	if (!ret)
 		ret = take_config(p, cfg);
+	/* Several devices take turns at the driver (gp_turns); not with
+	 * GPUPIPE_WAIT_BLOCK, whose readback blocks in GL. */
+	p->turns.on = p->ndevs > 1 && p->wait == GPUPIPE_WAIT_SIGNALLED;
 	if (!ret)
 		ret = gp_slots_init(p);
 	for (i = 0; !ret && i < p->ndevs; i++) {

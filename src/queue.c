@@ -290,3 +290,45 @@ void *gp_ring_pop(struct gp_ring *r)
 	atomic_store_explicit(&r->head, head + 1, memory_order_release);
 	return v;
 }
+
+/* ---- turns at the GL driver ---------------------------------------------- */
+
+void gp_turns_init(struct gp_turns *t, bool on)
+{
+	t->on = on;
+	t->next = t->serving = 0;
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->cond, NULL);
+}
+
+void gp_turns_fini(struct gp_turns *t)
+{
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->cond);
+}
+
+/* A ticket, then wait for it: turns go in the order they were asked
+ * for, so no device's thread waits behind another's twice. */
+void gp_turn_take(struct gp_turns *t)
+{
+	uint64_t mine;
+
+	if (!t->on)
+		return;
+	pthread_mutex_lock(&t->lock);
+	mine = t->next++;
+	while (t->serving != mine)
+		pthread_cond_wait(&t->cond, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void gp_turn_give(struct gp_turns *t)
+{
+	if (!t->on)
+		return;
+	pthread_mutex_lock(&t->lock);
+	t->serving++;
+	if (t->next != t->serving)
+		pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}

@@ -91,7 +91,11 @@ static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
 		uint64_t slice = limit - waited < WAIT_SLICE_NS
 					 ? limit - waited : WAIT_SLICE_NS;
 
+		/* SIGNALLED: the fence has signalled (or submit gave up on
+		 * it, limit 0), so this returns at once: a short turn. */
+		gp_turn_take(&p->turns);
 		r = glClientWaitSync(fence, 0, slice);
+		gp_turn_give(&p->turns);
 		if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED)
 			return reset_status(d, GPUPIPE_DONE, msg, n, error);
 		if (r == GL_WAIT_FAILED) {
@@ -172,8 +176,11 @@ static void run(struct gp_dev *d)
 						  batch_msg, sizeof(batch_msg),
 						  &batch_error);
 			/* Submit deletes it, in its own context. */
-			if (!gp_ring_push(&d->spent, s->fence))
+			if (!gp_ring_push(&d->spent, s->fence)) {
+				gp_turn_take(&p->turns);
 				glDeleteSync(s->fence);
+				gp_turn_give(&p->turns);
+			}
 			s->fence = NULL;
 			left = s->batch_len;
 			signalled_ns = gp_now_ns();

@@ -1206,10 +1206,13 @@ static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 	while (d->flight_count && gp_now_ns() < until &&
 	       !atomic_load_explicit(&d->submit_attn, memory_order_relaxed)) {
 		uint64_t poll = next_poll(d, st);
-		struct cds_wfcq_node *n = gp_queue_pop_wait(
-			&d->ready_q, &d->submit_attn,
-			poll && poll < until ? poll : until);
+		struct cds_wfcq_node *n;
 
+		/* Not while asleep: other devices' threads take turns. */
+		gp_turn_give(&d->p->turns);
+		n = gp_queue_pop_wait(&d->ready_q, &d->submit_attn,
+				      poll && poll < until ? poll : until);
+		gp_turn_take(&d->p->turns);
 		if (n)
 			return n;
 		poll_flights(d, st, false);
@@ -1220,7 +1223,7 @@ static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 /* Dispatch n and what else is ready, up to the batch target, and fence
  * them. A batch closes when it is full or when nothing more is ready (and,
  * adaptive, the GPU has run out of earlier work: hold_for_more): a slow
- * producer never waits for a full batch. */
+ * producer never waits for a full batch. The caller holds a turn. */
 static void dispatch_batch(struct gp_dev *d, struct submit *st,
 			   struct cds_wfcq_node *n)
 {
@@ -1280,14 +1283,21 @@ static void run(struct gp_dev *d)
 		if (atomic_exchange(&d->submit_attn, 0)) {
 			if (atomic_load(&p->stop))
 				break;
-			if (atomic_exchange(&d->collect_req, 0))
+			if (atomic_exchange(&d->collect_req, 0)) {
+				gp_turn_take(&p->turns);
 				collect_trace(d);
+				gp_turn_give(&p->turns);
+			}
 		}
 		n = gp_queue_pop_try(&d->ready_q);
-		if (n)
-			dispatch_batch(d, &st, n);
-		if (d->flight_count)
-			poll_flights(d, &st, false);
+		if (n || d->flight_count) {
+			gp_turn_take(&p->turns);
+			if (n)
+				dispatch_batch(d, &st, n);
+			if (d->flight_count)
+				poll_flights(d, &st, false);
+			gp_turn_give(&p->turns);
+		}
 		if (n)
 			continue;
 		/* An idle spell is not GPU time: measure the GPU pace
@@ -1298,8 +1308,11 @@ static void run(struct gp_dev *d)
 		 * fence is due to be polled again. */
 		n = gp_queue_pop_wait(&d->ready_q, &d->submit_attn,
 				      next_poll(d, &st));
-		if (n)
+		if (n) {
+			gp_turn_take(&p->turns);
 			dispatch_batch(d, &st, n);
+			gp_turn_give(&p->turns);
+		}
 	}
 }
 
