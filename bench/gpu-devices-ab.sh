@@ -1,0 +1,32 @@
+#!/bin/sh
+# On a GPU machine with two GPUs (nvidia-h200-x2): gpupipe-all on both
+# devices against gpupipe on one, for this library (.carry/gpupipe-bench)
+# and an earlier one (.carry/gpupipe-bench-base, BASE=<commit>
+# bench/gpu-build-base.sh), alternated: tiny, sgemm 2048 and balanced
+# (bench/NOTES.md 2.9). Build both first; run from the repository root
+# with .gl and .carry carried:  sh bench/gpu-devices-ab.sh
+set -u
+res=/tmp/devab
+. bench/gpu-env.sh
+T="--devices all --rounds 3 --workload tiny --check sampled --prep-threads 4 --modes gpupipe"
+S="--devices all --rounds 3 --items 200 --workload sgemm --n 2048 --prep-threads 4 --modes gpupipe"
+B="--devices all --rounds 3 --items 2000 --workload balanced --prep-threads 8 --post-threads 4 --modes raw,sync,gpupipe"
+ab() {
+	name=$1
+	shift
+	for v in new base; do
+		bin=.carry/gpupipe-bench
+		[ "$v" = base ] && bin=.carry/gpupipe-bench-base
+		echo
+		echo "=== [$name-$v] $bin $*"
+		$bin "$@" --json "$res/$name-$v.json" |
+			grep -E '^(raw|sync|gpupipe|gpupipe-all) |^scaling|^stages' ||
+			rc=1
+	done
+}
+ab tiny $T
+ab sgemm $S
+ab balanced $B
+ab tiny-2 $T
+tar czf "$OUT/devab.tgz" -C "$res" .
+exit $rc
