@@ -3,8 +3,9 @@
 # devices against gpupipe on one, for this library (.carry/gpupipe-bench)
 # and an earlier one (.carry/gpupipe-bench-base, BASE=<commit>
 # bench/gpu-build-base.sh), alternated: tiny, sgemm 2048 and balanced
-# (bench/NOTES.md 2.9). Build both first; run from the repository root
-# with .gl and .carry carried:  sh bench/gpu-devices-ab.sh
+# (bench/NOTES.md 2.9); WHICH=heavy: sgemm and balanced only, twice.
+# Build both first; run from the repository root with .gl and .carry
+# carried:  sh bench/gpu-devices-ab.sh
 set -u
 res=/tmp/devab
 . bench/gpu-env.sh
@@ -24,9 +25,19 @@ ab() {
 			rc=1
 	done
 }
-ab tiny $T
-ab sgemm $S
-ab balanced $B
-ab tiny-2 $T
+case ${WHICH:-all} in
+all)
+	ab tiny $T
+	ab sgemm $S
+	ab balanced $B
+	ab tiny-2 $T
+	;;
+heavy) # sgemm and balanced again, twice
+	for round in 2 3; do
+		ab "sgemm-$round" $S
+		ab "balanced-$round" $B
+	done
+	;;
+esac
 tar czf "$OUT/devab.tgz" -C "$res" .
 exit $rc
