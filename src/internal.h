@@ -154,10 +154,13 @@ GP_HIDDEN void gp_queue_wake_all(struct gp_queue *q);
  * driver makes every GL call 11-12x slower while two threads of a process
  * make GL calls at once, and not when they take turns (bench/NOTES.md
  * 2.9). A submit thread holds a turn over a batch and its fence polls,
- * a readback thread over its wait; first come, first served. With `on`
- * false (one device, or GPUPIPE_WAIT_BLOCK, whose readback blocks in GL)
- * take and give do nothing.
+ * a readback thread over its wait; first come, first served. Only for
+ * small items (a GPU pace under GP_TURN_GPU_NS): heavy ones make few
+ * calls, and a call the driver holds up (sgemm) would hold up every
+ * device. With `on` false (one device, or GPUPIPE_WAIT_BLOCK, whose
+ * readback blocks in GL) nobody takes turns.
  */
+#define GP_TURN_GPU_NS 50000
 struct gp_turns {
 	bool on;
 	pthread_mutex_t lock;
@@ -167,7 +170,9 @@ struct gp_turns {
 
 GP_HIDDEN void gp_turns_init(struct gp_turns *t, bool on);
 GP_HIDDEN void gp_turns_fini(struct gp_turns *t);
-GP_HIDDEN void gp_turn_take(struct gp_turns *t);
+/* Take a turn if turns are on and want is true; returns whether it
+ * did, and then the caller gives it back. */
+GP_HIDDEN bool gp_turn_take(struct gp_turns *t, bool want);
 GP_HIDDEN void gp_turn_give(struct gp_turns *t);
 
 /* A bounded ring of pointers between one producer and one consumer
@@ -458,6 +463,14 @@ struct gp_dev {
 	clockid_t submit_cpu_clock, readback_cpu_clock;
 	_Atomic uint64_t submit_busy_ns, readback_busy_ns;
 };
+
+/* Whether d's threads take turns at the driver (gp_turns): its items are
+ * small, or their pace is not known yet. */
+static inline bool gp_wants_turns(struct gp_dev *d)
+{
+	return atomic_load_explicit(&d->gpu_ns_per_item,
+				    memory_order_relaxed) < GP_TURN_GPU_NS;
+}
 
 struct gpupipe {
 	/* Configuration, resolved. */

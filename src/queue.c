@@ -309,23 +309,22 @@ void gp_turns_fini(struct gp_turns *t)
 
 /* A ticket, then wait for it: turns go in the order they were asked
  * for, so no device's thread waits behind another's twice. */
-void gp_turn_take(struct gp_turns *t)
+bool gp_turn_take(struct gp_turns *t, bool want)
 {
 	uint64_t mine;
 
-	if (!t->on)
-		return;
+	if (!t->on || !want)
+		return false;
 	pthread_mutex_lock(&t->lock);
 	mine = t->next++;
 	while (t->serving != mine)
 		pthread_cond_wait(&t->cond, &t->lock);
 	pthread_mutex_unlock(&t->lock);
+	return true;
 }
 
 void gp_turn_give(struct gp_turns *t)
 {
-	if (!t->on)
-		return;
 	pthread_mutex_lock(&t->lock);
 	t->serving++;
 	if (t->next != t->serving)

@@ -78,6 +78,7 @@ static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
 	struct gpupipe *p = d->p;
 	uint64_t limit = (uint64_t)p->fence_timeout_ms * 1000000u;
 	uint64_t start = gp_now_ns(), waited = 0;
+	bool turn;
 	GLenum r;
 
 	/* Submit gave up on this fence (GPUPIPE_WAIT_SIGNALLED), or the
@@ -93,9 +94,10 @@ static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
 
 		/* SIGNALLED: the fence has signalled (or submit gave up on
 		 * it, limit 0), so this returns at once: a short turn. */
-		gp_turn_take(&p->turns);
+		turn = gp_turn_take(&p->turns, gp_wants_turns(d));
 		r = glClientWaitSync(fence, 0, slice);
-		gp_turn_give(&p->turns);
+		if (turn)
+			gp_turn_give(&p->turns);
 		if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED)
 			return reset_status(d, GPUPIPE_DONE, msg, n, error);
 		if (r == GL_WAIT_FAILED) {
@@ -177,9 +179,12 @@ static void run(struct gp_dev *d)
 						  &batch_error);
 			/* Submit deletes it, in its own context. */
 			if (!gp_ring_push(&d->spent, s->fence)) {
-				gp_turn_take(&p->turns);
+				bool turn = gp_turn_take(&p->turns,
+							 gp_wants_turns(d));
+
 				glDeleteSync(s->fence);
-				gp_turn_give(&p->turns);
+				if (turn)
+					gp_turn_give(&p->turns);
 			}
 			s->fence = NULL;
 			left = s->batch_len;

@@ -531,6 +531,7 @@ struct submit {
 				* error check */
 	GLenum batch_err;      /* an error of this batch read early */
 	bool batch_open;       /* dispatches made, batch not closed yet */
+	bool turn;             /* holds a turn at the driver (gp_turns) */
 	/* the search */
 	enum search_phase phase;
 	struct measure best;   /* the incumbent: best size measured */
@@ -1180,6 +1181,18 @@ static void close_batch(struct gp_dev *d, struct submit *st,
 	epoch_note(d, st);
 }
 
+static void take_turn(struct gp_dev *d, struct submit *st)
+{
+	st->turn = gp_turn_take(&d->p->turns, gp_wants_turns(d));
+}
+
+static void give_turn(struct gp_dev *d, struct submit *st)
+{
+	if (st->turn)
+		gp_turn_give(&d->p->turns);
+	st->turn = false;
+}
+
 /*
  * Nothing more is ready for the open batch. With adaptive batches, wait
  * for more while the GPU still has earlier batches to run, since then an
@@ -1209,10 +1222,10 @@ static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 		struct cds_wfcq_node *n;
 
 		/* Not while asleep: other devices' threads take turns. */
-		gp_turn_give(&d->p->turns);
+		give_turn(d, st);
 		n = gp_queue_pop_wait(&d->ready_q, &d->submit_attn,
 				      poll && poll < until ? poll : until);
-		gp_turn_take(&d->p->turns);
+		take_turn(d, st);
 		if (n)
 			return n;
 		poll_flights(d, st, false);
@@ -1284,19 +1297,19 @@ static void run(struct gp_dev *d)
 			if (atomic_load(&p->stop))
 				break;
 			if (atomic_exchange(&d->collect_req, 0)) {
-				gp_turn_take(&p->turns);
+				take_turn(d, &st);
 				collect_trace(d);
-				gp_turn_give(&p->turns);
+				give_turn(d, &st);
 			}
 		}
 		n = gp_queue_pop_try(&d->ready_q);
 		if (n || d->flight_count) {
-			gp_turn_take(&p->turns);
+			take_turn(d, &st);
 			if (n)
 				dispatch_batch(d, &st, n);
 			if (d->flight_count)
 				poll_flights(d, &st, false);
-			gp_turn_give(&p->turns);
+			give_turn(d, &st);
 		}
 		if (n)
 			continue;
@@ -1309,9 +1322,9 @@ static void run(struct gp_dev *d)
 		n = gp_queue_pop_wait(&d->ready_q, &d->submit_attn,
 				      next_poll(d, &st));
 		if (n) {
-			gp_turn_take(&p->turns);
+			take_turn(d, &st);
 			dispatch_batch(d, &st, n);
-			gp_turn_give(&p->turns);
+			give_turn(d, &st);
 		}
 	}
 }
