@@ -3,7 +3,8 @@
 # devices against gpupipe on one, for this library (.carry/gpupipe-bench)
 # and an earlier one (.carry/gpupipe-bench-base, BASE=<commit>
 # bench/gpu-build-base.sh), alternated: tiny, sgemm 2048 and balanced
-# (bench/NOTES.md 2.9); WHICH=heavy: sgemm and balanced only, twice.
+# (bench/NOTES.md 2.9); WHICH=heavy: sgemm and balanced only, twice;
+# ORDER="base new" runs the earlier library first in each pair.
 # Build both first; run from the repository root with .gl and .carry
 # carried:  sh bench/gpu-devices-ab.sh
 set -u
@@ -15,7 +16,7 @@ B="--devices all --rounds 3 --items 2000 --workload balanced --prep-threads 8 --
 ab() {
 	name=$1
 	shift
-	for v in new base; do
+	for v in ${ORDER:-new base}; do
 		bin=.carry/gpupipe-bench
 		[ "$v" = base ] && bin=.carry/gpupipe-bench-base
 		echo
