@@ -155,12 +155,11 @@ GP_HIDDEN void gp_queue_wake_all(struct gp_queue *q);
  * make GL calls at once, and not when they take turns (bench/NOTES.md
  * 2.9). A submit thread holds a turn over a batch and its fence polls,
  * a readback thread over its wait; first come, first served. Only for
- * small items (a GPU pace under GP_TURN_GPU_NS): heavy ones make few
- * calls, and a call the driver holds up (sgemm) would hold up every
- * device. With `on` false (one device, or GPUPIPE_WAIT_BLOCK, whose
- * readback blocks in GL) nobody takes turns.
+ * items small enough to batch (a batch target above 1): heavy ones make
+ * few calls, and on two H200s sgemm scaled worse taking turns. With `on`
+ * false (one device, or GPUPIPE_WAIT_BLOCK, whose readback blocks in GL)
+ * nobody takes turns.
  */
-#define GP_TURN_GPU_NS 50000
 struct gp_turns {
 	bool on;
 	pthread_mutex_t lock;
@@ -465,11 +464,11 @@ struct gp_dev {
 };
 
 /* Whether d's threads take turns at the driver (gp_turns): its items are
- * small, or their pace is not known yet. */
+ * small enough to batch. */
 static inline bool gp_wants_turns(struct gp_dev *d)
 {
-	return atomic_load_explicit(&d->gpu_ns_per_item,
-				    memory_order_relaxed) < GP_TURN_GPU_NS;
+	return atomic_load_explicit(&d->batch_target,
+				    memory_order_relaxed) > 1;
 }
 
 struct gpupipe {
