@@ -290,10 +290,11 @@ struct gpupipe_config {
 	 * pool is shared; each item goes to the working device with the
 	 * fewest items in flight; completions stay in push order. NVIDIA's
 	 * GL driver (580) makes each dispatch 11-12x slower while two
-	 * threads of one process dispatch to two GPUs: there this pays
-	 * only for items whose GPU time dwarfs their dispatch (sgemm 2048
-	 * on two H200s: 1.45x), and one process per GPU scales (1.93-1.96x;
-	 * gpupipe(7), bench/RESULTS.md). */
+	 * threads of one process dispatch to two GPUs; the devices take
+	 * turns at the driver to avoid most of it, but in one process two
+	 * GPUs pay only for items whose GPU time dwarfs their dispatch
+	 * (sgemm 2048 on two H200s: 1.6x; small items 1.0-1.2x), and one
+	 * process per GPU scales (1.93-1.96x; gpupipe(7), RESULTS.md). */
 	unsigned ndevices;         /* 0: every hardware device */
 	unsigned devices[GPUPIPE_MAX_DEVICES]; /* EGL device indexes
 				    * (gpupipe_list_devices); one may repeat */
