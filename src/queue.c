@@ -252,10 +252,16 @@ void gp_queue_wake_all(struct gp_queue *q)
 
 /* ---- a ring with one producer and one consumer ------------------------ */
 
+/* The capacity is rounded up to a power of two, so that the free-running
+ * counters index the same slot across their wrap at 2^32. */
 int gp_ring_init(struct gp_ring *r, unsigned cap)
 {
-	r->items = gp_calloc(cap, sizeof(*r->items));
-	r->cap = cap;
+	unsigned pow2 = 1;
+
+	while (pow2 < cap)
+		pow2 *= 2;
+	r->items = gp_calloc(pow2, sizeof(*r->items));
+	r->cap = pow2;
 	atomic_init(&r->head, 0);
 	atomic_init(&r->tail, 0);
 	return r->items ? 0 : -1;
@@ -274,7 +280,7 @@ bool gp_ring_push(struct gp_ring *r, void *v)
 	if (tail - atomic_load_explicit(&r->head, memory_order_acquire) ==
 	    r->cap)
 		return false;
-	r->items[tail % r->cap] = v;
+	r->items[tail & (r->cap - 1)] = v;
 	atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
 	return true;
 }
@@ -286,7 +292,7 @@ void *gp_ring_pop(struct gp_ring *r)
 
 	if (head == atomic_load_explicit(&r->tail, memory_order_acquire))
 		return NULL;
-	v = r->items[head % r->cap];
+	v = r->items[head & (r->cap - 1)];
 	atomic_store_explicit(&r->head, head + 1, memory_order_release);
 	return v;
 }

@@ -33,20 +33,21 @@
  * fence had signalled, so a reset must be ruled out before the outputs are
  * trusted. Returns status, or GPUPIPE_DEVICE_LOST with the reason.
  */
-static int reset_status(struct gp_dev *d, int status, char *msg, size_t n,
-			int *error)
+static int reset_status(struct gp_dev *d, int status, bool checked,
+			char *msg, size_t n, int *error)
 {
 	GLenum r;
 
 	if (!d->reset_checks)
 		return status;
 	/* A reset is reported once per context: `lost` remembers it for the
-	 * batches after it. SIGNALLED: submit asked, in its own context,
-	 * when it saw the fence signalled, since every GL call made here
-	 * slows its dispatches on NVIDIA (bench/NOTES.md 2.7). */
+	 * batches after it. checked: submit asked, in its own context, when
+	 * it saw the fence signalled (SIGNALLED), since every GL call made
+	 * here slows its dispatches on NVIDIA (bench/NOTES.md 2.7); not for
+	 * a fence it gave up on, which a reset since may have "signalled". */
 	if (atomic_load(&d->lost)) {
 		r = GL_UNKNOWN_CONTEXT_RESET;
-	} else if (d->p->wait == GPUPIPE_WAIT_SIGNALLED) {
+	} else if (checked) {
 		return status;
 	} else {
 		r = glGetGraphicsResetStatus();
@@ -69,7 +70,10 @@ static int reset_status(struct gp_dev *d, int status, char *msg, size_t n,
  * completion. With GPUPIPE_WAIT_BLOCK it blocks here in glClientWaitSync
  * with the shared context current (the design card's plain hand-off).
  * With GPUPIPE_WAIT_SIGNALLED the submit thread hands over a batch only
- * once it saw the fence signalled, and this call returns at once.
+ * once it saw the fence signalled (or gave up on it), and the first look,
+ * a zero wait in a turn at the driver (gp_turns), finds it so; only a
+ * fence whose poll failed in submit waits on, without a turn, which must
+ * never be held across a wait.
  * Returns the status for the batch's items, with the reason in msg.
  */
 static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
@@ -78,7 +82,8 @@ static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
 	struct gpupipe *p = d->p;
 	uint64_t limit = (uint64_t)p->fence_timeout_ms * 1000000u;
 	uint64_t start = gp_now_ns(), waited = 0;
-	bool turn;
+	bool signalled = p->wait == GPUPIPE_WAIT_SIGNALLED;
+	bool checked = signalled && !expired, first = true, turn;
 	GLenum r;
 
 	/* Submit gave up on this fence (GPUPIPE_WAIT_SIGNALLED), or the
@@ -92,19 +97,23 @@ static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
 		uint64_t slice = limit - waited < WAIT_SLICE_NS
 					 ? limit - waited : WAIT_SLICE_NS;
 
-		/* SIGNALLED: the fence has signalled (or submit gave up on
-		 * it, limit 0), so this returns at once: a short turn. */
-		turn = gp_turn_take(&p->turns, gp_wants_turns(d));
+		turn = false;
+		if (signalled && first) {
+			slice = 0;
+			turn = gp_turn_take(&p->turns, gp_wants_turns(d));
+		}
+		first = false;
 		r = glClientWaitSync(fence, 0, slice);
 		if (turn)
 			gp_turn_give(&p->turns);
 		if (r == GL_ALREADY_SIGNALED || r == GL_CONDITION_SATISFIED)
-			return reset_status(d, GPUPIPE_DONE, msg, n, error);
+			return reset_status(d, GPUPIPE_DONE, checked, msg, n,
+					    error);
 		if (r == GL_WAIT_FAILED) {
 			GLenum e = glGetError();
 
-			if (reset_status(d, GPUPIPE_DONE, msg, n, error) !=
-			    GPUPIPE_DONE)
+			if (reset_status(d, GPUPIPE_DONE, false, msg, n,
+					 error) != GPUPIPE_DONE)
 				return GPUPIPE_DEVICE_LOST;
 			*error = GPUPIPE_EDRIVER;
 			snprintf(msg, n, "glClientWaitSync failed: GL error "

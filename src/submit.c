@@ -553,6 +553,18 @@ struct submit {
 
 static void keep_batch_error(struct submit *st);
 
+static void take_turn(struct gp_dev *d, struct submit *st)
+{
+	st->turn = gp_turn_take(&d->p->turns, gp_wants_turns(d));
+}
+
+static void give_turn(struct gp_dev *d, struct submit *st)
+{
+	if (st->turn)
+		gp_turn_give(&d->p->turns);
+	st->turn = false;
+}
+
 /* One batch in this many carries a GL_TIMESTAMP: on NVIDIA a timestamp
  * drains the GPU's pipeline (several microseconds), too much for every
  * small batch. */
@@ -599,14 +611,14 @@ static void set_target(struct gp_dev *d, struct submit *st, unsigned t)
  * over, latency no worse and the pace faster, or as fast with lower
  * latency: a lower latency bought with a slower pace is no gain (on
  * balanced it was half the throughput). A candidate counts as within
- * only below the limit by the noise, the incumbent as over only beyond
- * it: a size whose median sits at the limit neither wins nor flaps, and
+ * the configured budget only below it by the noise (margin), the
+ * incumbent as over only beyond it: a size whose median sits at the limit neither wins nor flaps, and
  * the run's median stays within it (tiny on the H100 took batch 32 and
  * ran at a median of 159 us against a 150 us limit: NOTES 2.7). */
 static bool better(const struct measure *c, const struct measure *b,
-		   uint64_t budget)
+		   uint64_t budget, bool margin)
 {
-	bool c_over = c->lat_ns > budget - budget / PACE_HYST;
+	bool c_over = c->lat_ns > budget - (margin ? budget / PACE_HYST : 0);
 	bool b_over = b->lat_ns > budget + budget / PACE_HYST;
 	bool faster = c->pace_ns + c->pace_ns / PACE_HYST < b->pace_ns;
 	bool as_fast = c->pace_ns <= b->pace_ns + b->pace_ns / PACE_HYST;
@@ -680,6 +692,7 @@ static void search_step(struct gp_dev *d, struct submit *st,
 {
 	struct gpupipe *p = d->p;
 	uint64_t budget = (uint64_t)p->depth * p->batch_latency_us * 1000u;
+	bool margin = true; /* candidates must beat the budget by the noise */
 	unsigned t = st->target;
 
 	if (m->lat_ns <= budget)
@@ -688,8 +701,10 @@ static void search_step(struct gp_dev *d, struct submit *st,
 		st->lat1_ns = m->lat_ns;
 	/* The latency limit: the budget, or, while no size has met it,
 	 * what batches of one gave (beyond the noise). */
-	if (!st->met && st->lat1_ns > budget)
+	if (!st->met && st->lat1_ns > budget) {
 		budget = st->lat1_ns + st->lat1_ns / PACE_HYST;
+		margin = false; /* that limit has the noise in it already */
+	}
 
 	if (st->debug)
 		fprintf(stderr, "search: phase %d T %u pace %.3f lat %.1f | "
@@ -699,7 +714,7 @@ static void search_step(struct gp_dev *d, struct submit *st,
 	switch (st->phase) {
 	case SEARCH_GROW:
 	case SEARCH_PROBE:
-		if (st->best.target && !better(m, &st->best, budget)) {
+		if (st->best.target && !better(m, &st->best, budget, margin)) {
 			/* The step did not pay: back to the incumbent. */
 			st->phase = SEARCH_STEADY;
 			new_best(st, &st->best, false);
@@ -845,13 +860,19 @@ static void read_flight_time(struct gp_dev *d, struct submit *st,
 	st->last_items = f->items_to_end;
 }
 
-/* Delete the fences readback is done with (see gp_dev.spent). */
+/* Delete the fences readback is done with (see gp_dev.spent), between
+ * batches: a failed delete is no batch's error. */
 static void delete_spent_fences(struct gp_dev *d)
 {
 	void *fence;
+	bool any = false;
 
-	while ((fence = gp_ring_pop(&d->spent)))
+	while ((fence = gp_ring_pop(&d->spent))) {
 		glDeleteSync(fence);
+		any = true;
+	}
+	if (any)
+		clear_gl_errors();
 }
 
 static void pop_flight(struct gp_dev *d)
@@ -1053,8 +1074,8 @@ static uint64_t next_poll(struct gp_dev *d, struct submit *st)
  * nothing would tell readback when the GPU is done with the batch's
  * slots, so glFinish waits for that here.
  */
-static void fail_batch(struct gp_dev *d, struct gp_list *batch, GLsync fence,
-		       GLenum err)
+static void fail_batch(struct gp_dev *d, struct submit *st,
+		       struct gp_list *batch, GLsync fence, GLenum err)
 {
 	struct cds_wfcq_node *n;
 	GLenum reset = GL_NO_ERROR;
@@ -1072,7 +1093,11 @@ static void fail_batch(struct gp_dev *d, struct gp_list *batch, GLsync fence,
 			 "while this item's batch was dispatched");
 		gp_break(d, GPUPIPE_DEVICE_LOST);
 	} else if (!fence) {
+		/* It may wait for a hung GPU: not in a turn, which would
+		 * hold up the other devices' threads too. */
+		give_turn(d, st);
 		glFinish();
+		take_turn(d, st);
 		snprintf(why, sizeof(why), "glFenceSync failed (%s) after "
 			 "this item's batch", gl_error_name(err));
 	} else {
@@ -1098,7 +1123,6 @@ static void close_batch(struct gp_dev *d, struct submit *st,
 
 	if (d->flight_count == d->nslots)
 		poll_flights(d, st, true); /* cannot happen; stay safe */
-	delete_spent_fences(d);
 	idx = (d->flight_head + d->flight_count) % d->nslots;
 	st->items += batch->count;
 	if (sample && st->timestamps)
@@ -1124,7 +1148,7 @@ static void close_batch(struct gp_dev *d, struct submit *st,
 	first->fence = fence;
 	first->batch_len = batch->count;
 	if (!fence || err != GL_NO_ERROR)
-		fail_batch(d, batch, fence, err);
+		fail_batch(d, st, batch, fence, err);
 	id = atomic_fetch_add_explicit(&p->batches, 1, memory_order_relaxed);
 	if (atomic_load_explicit(&p->trace.rec, memory_order_relaxed)) {
 		struct cds_wfcq_node *n;
@@ -1181,18 +1205,6 @@ static void close_batch(struct gp_dev *d, struct submit *st,
 	epoch_note(d, st);
 }
 
-static void take_turn(struct gp_dev *d, struct submit *st)
-{
-	st->turn = gp_turn_take(&d->p->turns, gp_wants_turns(d));
-}
-
-static void give_turn(struct gp_dev *d, struct submit *st)
-{
-	if (st->turn)
-		gp_turn_give(&d->p->turns);
-	st->turn = false;
-}
-
 /*
  * Nothing more is ready for the open batch. With adaptive batches, wait
  * for more while the GPU still has earlier batches to run, since then an
@@ -1243,6 +1255,7 @@ static void dispatch_batch(struct gp_dev *d, struct submit *st,
 	struct gp_list batch;
 	uint64_t t0 = gp_now_ns();
 
+	delete_spent_fences(d);
 	gp_list_init(&batch);
 	do {
 		struct gp_slot *s = gp_slot_of_node(n);
@@ -1296,11 +1309,9 @@ static void run(struct gp_dev *d)
 		if (atomic_exchange(&d->submit_attn, 0)) {
 			if (atomic_load(&p->stop))
 				break;
-			if (atomic_exchange(&d->collect_req, 0)) {
-				take_turn(d, &st);
+			/* Its query reads may wait for the GPU: no turn. */
+			if (atomic_exchange(&d->collect_req, 0))
 				collect_trace(d);
-				give_turn(d, &st);
-			}
 		}
 		n = gp_queue_pop_try(&d->ready_q);
 		if (n || d->flight_count) {
