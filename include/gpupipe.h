@@ -293,7 +293,7 @@ struct gpupipe_config {
 	 * threads of one process dispatch to two GPUs; the devices take
 	 * turns at the driver to avoid most of it, but in one process two
 	 * GPUs pay only for items whose GPU time dwarfs their dispatch
-	 * (sgemm 2048 on two H200s: 1.6x; small items 1.0-1.2x), and one
+	 * (sgemm 2048 on two H200s: 1.5-1.9x; small items 1.0-1.2x), and one
 	 * process per GPU scales (1.93-1.96x; gpupipe(7), RESULTS.md). */
 	unsigned ndevices;         /* 0: every hardware device */
 	unsigned devices[GPUPIPE_MAX_DEVICES]; /* EGL device indexes
