@@ -8,11 +8,11 @@
  * (robust, shared with a second context, that context busy on another
  * thread) or the library's own work makes the difference.
  *
- * Each setup (the table below) runs two loops over the same 16 KiB items (64 groups of 64
- * invocations, as the bench's tiny): "raw", glBindBuffersRange and
- * glDispatchCompute per item and a barrier when the slots wrap (the
- * bench's raw mode), and "batched", closing every --batch items (16) with a
- * client-mapped barrier, a fence and a flush, as gpupipe does, the fence
+ * Each setup (the table below) runs two loops over the same 16 KiB
+ * items (64 groups of 64 invocations, as the bench's tiny): "raw",
+ * glBindBuffersRange and glDispatchCompute per item and a barrier when
+ * the slots wrap (the bench's raw mode), and "batched", closing every
+ * --batch items (16) with a client-mapped barrier, a fence and a flush, as gpupipe does, the fence
  * waited on by the second context's thread where there is one (else
  * polled and deleted here). Prints wall and CPU microseconds per item,
  * medians of the repetitions.
@@ -364,7 +364,8 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 					--np * sizeof(pending[0]));
 			}
 		}
-		if (locked && batch && ((k + 1) % batch_items == 0 || k + 1 == n))
+		if (locked && batch &&
+		    ((k + 1) % batch_items == 0 || k + 1 == n))
 			unlock_turn();
 	}
 	glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);

@@ -612,9 +612,9 @@ static void set_target(struct gp_dev *d, struct submit *st, unsigned t)
  * latency: a lower latency bought with a slower pace is no gain (on
  * balanced it was half the throughput). A candidate counts as within
  * the configured budget only below it by the noise (margin), the
- * incumbent as over only beyond it: a size whose median sits at the limit neither wins nor flaps, and
- * the run's median stays within it (tiny on the H100 took batch 32 and
- * ran at a median of 159 us against a 150 us limit: NOTES 2.7). */
+ * incumbent as over only beyond it: a size whose median sits at the
+ * limit neither wins nor flaps (tiny on the H100 took batch 32 and ran at
+ * a median of 159 us against a 150 us limit: NOTES 2.7). */
 static bool better(const struct measure *c, const struct measure *b,
 		   uint64_t budget, bool margin)
 {
