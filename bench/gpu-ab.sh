@@ -2,7 +2,8 @@
 # On the NVIDIA GPU machine: this library (.carry/gpupipe-bench) against
 # an earlier one (.carry/gpupipe-bench-base, from BASE=<commit>
 # bench/gpu-build-base.sh), alternated, raw beside each: tiny three times,
-# balanced (8 prep, 4 post threads) and sgemm once each. Build both first;
+# tiny with full checks (readback-bound), balanced (8 prep, 4 post threads)
+# and sgemm once each. Build both first;
 # run from the repository root with .gl and .carry carried:
 #   sh bench/gpu-ab.sh
 set -u
@@ -27,6 +28,7 @@ ab() {
 for round in 1 2 3; do
 	ab "tiny-$round" $T
 done
+ab tiny-full --rounds 3 --workload tiny --check full --prep-threads 4 --modes raw,gpupipe
 ab balanced $B
 ab sgemm $S
 tar czf "$OUT/ab.tgz" -C "$res" .
