@@ -15,20 +15,21 @@ BAL="--rounds 3 --items 2000 --workload balanced --prep-threads 8 --post-threads
 SGEMM="--rounds 3 --items 200 --workload sgemm --n 2048 --prep-threads 4"
 STREAM="--rounds 3 --workload stream --prep-threads 4 --post-threads 4"
 # table NAME "FIXED BATCHES" ARGS...
+# (run sets name: this one keeps its own, wl.)
 table() {
-	name=$1
+	wl=$1
 	fixed=$2
 	shift 2
-	run "$name-base" "$@" --modes raw,sync,ring,gpupipe
-	run "$name-block-auto" "$@" --modes raw,gpupipe --wait block
+	run "$wl-base" "$@" --modes raw,sync,ring,gpupipe
+	run "$wl-block-auto" "$@" --modes raw,gpupipe --wait block
 	for b in $fixed; do
 		for w in signalled block; do
-			run "$name-$w-b$b" "$@" --modes raw,gpupipe --wait $w \
+			run "$wl-$w-b$b" "$@" --modes raw,gpupipe --wait $w \
 				--batch "$b"
 		done
 	done
 	for w in signalled block; do
-		run "$name-$w-full" "$@" --modes raw,gpupipe --wait $w \
+		run "$wl-$w-full" "$@" --modes raw,gpupipe --wait $w \
 			--check full
 	done
 }

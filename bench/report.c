@@ -107,8 +107,7 @@ void report_print(const struct report *r, FILE *f)
 			"target %u, in-flight limit %u, GPU pace %.2f us per "
 			"item, batch cost %.2f us; over its life: %llu batches, "
 			"%.2f us closing and %.2f us polling per batch, %.2f "
-			"polls per batch, %.2f batches per readback wait; "
-			"reset notification %s\n",
+			"polls per batch; reset notification %s\n",
 			r->b->info.slots, r->b->info.max_batch,
 			st->batch_target, st->in_flight_limit,
 			(double)st->gpu_ns_per_item / 1e3,
@@ -120,9 +119,6 @@ void report_print(const struct report *r, FILE *f)
 					      (double)st->batches : 0,
 			st->batches ? (double)st->fence_polls /
 					      (double)st->batches : 0,
-			r->b->info.wait == GPUPIPE_WAIT_BLOCK ? 1.0 :
-			st->handoffs ? (double)st->batches /
-					       (double)st->handoffs : 0,
 			r->b->info.reset_notification ? "on" : "off");
 	}
 }

@@ -346,9 +346,6 @@ struct gpupipe_stats {
 	uint64_t readback_cpu_ns;    /* thread CPU time, readback thread */
 	uint64_t post_cpu_ns;        /* thread CPU time, all post threads */
 	uint64_t fence_polls;        /* SIGNALLED: fences polled by submit */
-	uint64_t handoffs;           /* SIGNALLED: fences readback waited on;
-				      * batches that signalled while it was
-				      * busy go over under one, the newest */
 	unsigned batch_target;       /* items per batch the pipeline aims at
 				      * now (adaptive), or max_batch */
 	unsigned in_flight_limit;    /* slots pushes may hold now */

@@ -137,8 +137,6 @@ GP_HIDDEN void gp_list_append(struct gp_list *l, struct cds_wfcq_node *n);
 GP_HIDDEN struct cds_wfcq_node *gp_list_first(struct gp_list *l);
 GP_HIDDEN struct cds_wfcq_node *gp_list_next(struct gp_list *l,
 					     struct cds_wfcq_node *n);
-/* Move every node of src to the end of dst; src is empty after. */
-GP_HIDDEN void gp_list_splice(struct gp_list *dst, struct gp_list *src);
 /* Append the whole list to q as one hand-off; l is empty after. */
 GP_HIDDEN void gp_queue_push_list(struct gp_queue *q, struct gp_list *l);
 
@@ -458,13 +456,6 @@ struct gp_dev {
 	_Atomic unsigned batch_target;
 	_Atomic uint64_t gpu_ns_per_item, batch_cost_ns, fence_polls;
 	_Atomic uint64_t close_ns, poll_ns;
-	/* SIGNALLED: groups of signalled batches handed to readback (one
-	 * fence each), and how many of them readback has finished: submit
-	 * holds newly signalled batches while the two differ (submit.c,
-	 * hand_over). */
-	_Atomic uint64_t handoffs, groups_done;
-	_Atomic int held_wake;       /* submit sleeps holding batches:
-				      * readback wakes it (submit_attn) */
 
 	pthread_t submit_thread, readback_thread;
 	bool submit_started, readback_started;

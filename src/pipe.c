@@ -866,7 +866,6 @@ int gpupipe_get_stats(const gpupipe *p, struct gpupipe_stats *st)
 		st->submit_cpu_ns += cpu_ns(d->submit_cpu_clock);
 		st->readback_cpu_ns += cpu_ns(d->readback_cpu_clock);
 		st->fence_polls += atomic_load(&d->fence_polls);
-		st->handoffs += atomic_load(&d->handoffs);
 		st->in_flight_limit += (unsigned)atomic_load(&d->limit);
 		st->close_ns += atomic_load(&d->close_ns);
 		st->poll_ns += atomic_load(&d->poll_ns);

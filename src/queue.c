@@ -176,16 +176,6 @@ struct cds_wfcq_node *gp_list_next(struct gp_list *l, struct cds_wfcq_node *n)
 	return __cds_wfcq_next_blocking(&l->head, &l->tail, n);
 }
 
-void gp_list_splice(struct gp_list *dst, struct gp_list *src)
-{
-	if (!src->count)
-		return;
-	__cds_wfcq_splice_blocking(&dst->head, &dst->tail, &src->head,
-				   &src->tail);
-	dst->count += src->count;
-	src->count = 0;
-}
-
 void gp_queue_push_list(struct gp_queue *q, struct gp_list *l)
 {
 #ifdef GP_TSAN

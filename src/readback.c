@@ -69,13 +69,11 @@ static int reset_status(struct gp_dev *d, int status, bool checked,
  * Wait for a batch's fence: the one place where readback learns of
  * completion. With GPUPIPE_WAIT_BLOCK it blocks here in glClientWaitSync
  * with the shared context current (the design card's plain hand-off).
- * With GPUPIPE_WAIT_SIGNALLED the submit thread hands over batches only
- * once it saw their fence signalled (or gave up on it), and the first
- * look, a zero wait in a turn at the driver (gp_turns), finds it so; only
- * a fence whose poll failed in submit waits on, without a turn, which
- * must never be held across a wait. There the fence may be the newest of
- * a group of batches that signalled while this thread was busy: it
- * covers them all, since fences signal in order.
+ * With GPUPIPE_WAIT_SIGNALLED the submit thread hands over a batch only
+ * once it saw the fence signalled (or gave up on it), and the first look,
+ * a zero wait in a turn at the driver (gp_turns), finds it so; only a
+ * fence whose poll failed in submit waits on, without a turn, which must
+ * never be held across a wait.
  * Returns the status for the batch's items, with the reason in msg.
  */
 static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
@@ -175,7 +173,6 @@ static void run(struct gp_dev *d)
 	uint64_t signalled_ns = 0;
 	int batch_status = GPUPIPE_DONE, batch_error = 0;
 	unsigned left = 0;
-	bool group = false; /* left counts a fenced group's items */
 	char batch_msg[GP_MSG_BYTES];
 
 	gp_list_init(&to_post);
@@ -200,7 +197,6 @@ static void run(struct gp_dev *d)
 			}
 			s->fence = NULL;
 			left = s->batch_len;
-			group = true;
 			signalled_ns = gp_now_ns();
 			atomic_fetch_add_explicit(&d->readback_busy_ns,
 						  signalled_ns - t0,
@@ -228,19 +224,9 @@ static void run(struct gp_dev *d)
 			gp_list_append(&to_post, &s->node);
 			if (!s->dispatched || !left)
 				gp_queue_push_list(&p->post_q, &to_post);
-		} else {
-			complete_in_order(d, s);
+			continue;
 		}
-		/* Submit holds newer signalled batches while this group is
-		 * being completed, then hands them over under one fence. */
-		if (group && !left) {
-			group = false;
-			atomic_fetch_add(&d->groups_done, 1);
-			if (atomic_exchange(&d->held_wake, 0)) {
-				atomic_store(&d->submit_attn, 1);
-				gp_queue_wake_all(&d->ready_q);
-			}
-		}
+		complete_in_order(d, s);
 	}
 }
 

@@ -532,12 +532,6 @@ struct submit {
 	GLenum batch_err;      /* an error of this batch read early */
 	bool batch_open;       /* dispatches made, batch not closed yet */
 	bool turn;             /* holds a turn at the driver (gp_turns) */
-	/* SIGNALLED: signalled batches not handed to readback yet (see
-	 * hand_over), the first slot of them, which carries the newest
-	 * fence, and how many groups were handed so far. */
-	struct gp_list held;
-	struct gp_slot *held_first;
-	uint64_t handed;
 	/* the search */
 	enum search_phase phase;
 	struct measure best;   /* the incumbent: best size measured */
@@ -975,84 +969,12 @@ static void check_reset(struct gp_dev *d)
 	}
 }
 
-/*
- * SIGNALLED: hand the held batches to readback as one group, under the
- * newest fence alone; unless always, only once readback has finished
- * every group before (until then it could not start on them anyway, so
- * holding them costs no latency).
- */
-static void hand_over(struct gp_dev *d, struct submit *st, bool always)
-{
-	if (!st->held.count ||
-	    (!always && atomic_load_explicit(&d->groups_done,
-					     memory_order_acquire) !=
-				st->handed))
-		return;
-	gp_fault_handoff(st->held_first->fence);
-	st->handed++;
-	atomic_fetch_add_explicit(&d->handoffs, 1, memory_order_relaxed);
-	gp_queue_push_list(&d->flight_q, &st->held);
-	st->held_first = NULL;
-}
-
-/*
- * SIGNALLED: f's fence was seen signalled (or given up on: expired).
- * Fences signal in order, since a fence signals once every command before
- * it in this context has completed, so a newer signalled fence covers
- * the held batches: it replaces theirs, which is deleted unseen, and
- * readback makes one glClientWaitSync for the whole group. Each GL call
- * readback makes costs this thread's next dispatches about 15 us on
- * NVIDIA (bench/NOTES.md 2.7); a readback slower than the GPU now makes
- * fewer. A batch given up on goes on its own, after the held ones, for
- * readback to fail. merge false (within close_batch, whose dispatches'
- * errors must stay unread): hand everything over as it comes.
- */
-static void hand_or_hold(struct gp_dev *d, struct submit *st,
-			 struct gp_flight *f, bool expired, bool merge)
-{
-	struct gp_slot *first = gp_slot_of_node(gp_list_first(&f->slots));
-
-	if (expired || !merge) {
-		hand_over(d, st, true);
-		gp_fault_handoff(f->fence);
-		st->handed++;
-		atomic_fetch_add_explicit(&d->handoffs, 1,
-					  memory_order_relaxed);
-		gp_queue_push_list(&d->flight_q, &f->slots);
-		return;
-	}
-	if (st->held_first) {
-		glDeleteSync(st->held_first->fence);
-		st->held_first->fence = first->fence;
-		st->held_first->batch_len += first->batch_len;
-		first->fence = NULL;
-	} else {
-		st->held_first = first;
-	}
-	gp_list_splice(&st->held, &f->slots);
-	hand_over(d, st, false);
-}
-
-/* Before sleeping with batches held: readback wakes this thread when it
- * finishes its group (submit_attn); the look after the flag is set
- * catches a group it finished just before. */
-static void ask_wake_when_free(struct gp_dev *d, struct submit *st)
-{
-	if (!st->held.count)
-		return;
-	atomic_store(&d->held_wake, 1);
-	hand_over(d, st, false);
-	if (!st->held.count)
-		atomic_store(&d->held_wake, 0);
-}
-
 static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 {
 	struct gpupipe *p = d->p;
 	uint64_t t0 = gp_now_ns();
 	bool calls = false;
 	bool fresh = false; /* a fence was seen signalled in this look */
-	bool expired;
 
 	while (d->flight_count) {
 		unsigned idx = d->flight_head;
@@ -1061,7 +983,6 @@ static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 		if (p->wait == GPUPIPE_WAIT_SIGNALLED) {
 			GLenum r;
 
-			expired = false;
 			/* A poll costs about a microsecond: look only once
 			 * the fence is due, then in slices. */
 			if (!force && t0 < f->expect_ns)
@@ -1086,14 +1007,14 @@ static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 				/* Readback fails the batch as TIMEDOUT. */
 				gp_slot_of_node(gp_list_first(&f->slots))
 					->fence_expired = true;
-				expired = true;
 			} else {
 				learn_fence(st, f, gp_now_ns(), fresh);
 				fresh = true;
 				read_flight_time(d, st, idx, f);
 				check_reset(d);
 			}
-			hand_or_hold(d, st, f, expired, !force);
+			gp_fault_handoff(f->fence);
+			gp_queue_push_list(&d->flight_q, &f->slots);
 		} else {
 			GLuint avail = GL_TRUE;
 
@@ -1128,7 +1049,6 @@ static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 	if ((calls || st->read_query) && !force)
 		clear_gl_errors();
 	st->read_query = false;
-	hand_over(d, st, false);
 	t0 = gp_now_ns() - t0;
 	st->poll_ns += t0;
 	atomic_fetch_add_explicit(&d->poll_ns, t0, memory_order_relaxed);
@@ -1313,8 +1233,6 @@ static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 		uint64_t poll = next_poll(d, st);
 		struct cds_wfcq_node *n;
 
-		/* A short sleep with an open batch: no wake-up to ask. */
-		hand_over(d, st, true);
 		/* Not while asleep: other devices' threads take turns. */
 		give_turn(d, st);
 		n = gp_queue_pop_wait(&d->ready_q, &d->submit_attn,
@@ -1358,8 +1276,6 @@ static void dispatch_batch(struct gp_dev *d, struct submit *st,
 		 * poll the oldest fence when it is due, between dispatches. */
 		if (d->flight_count && gp_now_ns() >= flight_at(d, 0)->expect_ns)
 			poll_flights(d, st, false);
-		else
-			hand_over(d, st, false);
 	} while (batch.count < st->target &&
 		 ((n = gp_queue_pop_try(&d->ready_q)) ||
 		  (batch.count && (n = hold_for_more(d, st, t0)))));
@@ -1376,8 +1292,6 @@ static void run(struct gp_dev *d)
 			     .probe_every = PROBE_MIN };
 	GLint bits = 0;
 
-	gp_list_init(&st.held);
-
 	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
 	st.timestamps = bits > 0;
 	st.debug = getenv("GPUPIPE_DEBUG_SEARCH") != NULL;
@@ -1393,15 +1307,12 @@ static void run(struct gp_dev *d)
 		/* stop_threads and gpupipe_trace_end set submit_attn after
 		 * their own flag, and pop_wait returns NULL for it. */
 		if (atomic_exchange(&d->submit_attn, 0)) {
-			if (atomic_load(&p->stop)) {
-				hand_over(d, &st, true); /* none: all done */
+			if (atomic_load(&p->stop))
 				break;
-			}
 			/* Its query reads may wait for the GPU: no turn. */
 			if (atomic_exchange(&d->collect_req, 0))
 				collect_trace(d);
 		}
-		hand_over(d, &st, false);
 		n = gp_queue_pop_try(&d->ready_q);
 		if (n || d->flight_count) {
 			take_turn(d, &st);
@@ -1419,7 +1330,6 @@ static void run(struct gp_dev *d)
 			st.last_end = 0;
 		/* Nothing ready: sleep until work comes, or until the oldest
 		 * fence is due to be polled again. */
-		ask_wake_when_free(d, &st);
 		n = gp_queue_pop_wait(&d->ready_q, &d->submit_attn,
 				      next_poll(d, &st));
 		if (n) {
