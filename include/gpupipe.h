@@ -410,8 +410,9 @@ GPUPIPE_PUBLIC int gpupipe_create(const struct gpupipe_config *cfg,
  * gpupipe_destroy: stop the pipeline and free everything it holds, in this
  * order: pushes fail with GPUPIPE_ESHUTDOWN (a push blocked waiting for a
  * slot wakes; one that got a slot first is accepted and completes), also
- * pushes that race destroy's return; items not yet prepared
- * complete as GPUPIPE_CANCELLED; items being prepared, ready or in flight
+ * pushes that race destroy's return; items no prep thread has taken when
+ * destroy is called complete as GPUPIPE_CANCELLED (a prep thread that
+ * comes free meanwhile takes none); items being prepared, ready or in flight
  * run to completion; all threads join; GL and EGL objects are freed. Every
  * accepted item has had its done_cb when it returns, and no callback runs
  * after. p is invalid afterwards; only a push racing the return is still

@@ -520,7 +520,8 @@ struct gpupipe {
 	_Atomic int pushers;         /* pushes in progress */
 	uint64_t retired_ns;         /* destroyed at; see pipe.c retire() */
 	struct gpupipe *next_retired;
-	_Atomic int shutdown;        /* destroy has begun: refuse pushes */
+	_Atomic int shutdown;        /* destroy has begun: refuse pushes,
+				      * prepare nothing new */
 	_Atomic int stop;            /* threads: exit when idle */
 	_Atomic int broken;          /* every device broken: the first
 				      * device's status */

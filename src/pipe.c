@@ -613,7 +613,8 @@ fail:
  * Destroy, in this order:
  * (1) refuse pushes with GPUPIPE_ESHUTDOWN, and wait for pushes in
  *     progress to finish or give up;
- * (2) complete items no prep thread has taken as CANCELLED;
+ * (2) complete items no prep thread has taken as CANCELLED (from (1)
+ *     on, a prep thread cancels what it takes instead of preparing it);
  * (3) let items in prep, ready or in flight run: submit fences what is
  *     READY and readback completes it (a hung GPU ends by the fence
  *     timeout);

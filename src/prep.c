@@ -75,6 +75,17 @@ static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 	}
 }
 
+/* An item taken from the prep queue unprepared goes on as CANCELLED. */
+static void cancel_one(struct gp_slot *s)
+{
+	gp_slot_set_state(s, GP_SLOT_QUEUED, GP_SLOT_READY);
+	s->job.input = NULL;
+	s->job.params = NULL;
+	gp_slot_fail(s, GPUPIPE_CANCELLED, 0,
+		     "cancelled before it was prepared");
+	gp_queue_push(&s->dev->ready_q, &s->node);
+}
+
 void *gp_prep_main(void *arg)
 {
 	struct gp_prep_thread *t = arg;
@@ -90,6 +101,13 @@ void *gp_prep_main(void *arg)
 	while ((n = gp_queue_pop_wait(&p->prep_q, &p->stop, 0))) {
 		struct gp_slot *s = gp_slot_of_node(n);
 
+		/* Once destroy has begun, an item no prep thread had taken
+		 * is cancelled, whichever of destroy and a prep thread that
+		 * has just come free reaches it first. */
+		if (atomic_load(&p->shutdown)) {
+			cancel_one(s);
+			continue;
+		}
 		gp_slot_set_state(s, GP_SLOT_QUEUED, GP_SLOT_PREP);
 		prep_one(p, t, s);
 		gp_slot_set_state(s, GP_SLOT_PREP, GP_SLOT_READY);
@@ -104,14 +122,7 @@ int gp_prep_cancel_queued(struct gpupipe *p)
 	int count = 0;
 
 	while ((n = gp_queue_pop_try(&p->prep_q))) {
-		struct gp_slot *s = gp_slot_of_node(n);
-
-		gp_slot_set_state(s, GP_SLOT_QUEUED, GP_SLOT_READY);
-		s->job.input = NULL;
-		s->job.params = NULL;
-		gp_slot_fail(s, GPUPIPE_CANCELLED, 0,
-			     "cancelled before it was prepared");
-		gp_queue_push(&s->dev->ready_q, &s->node);
+		cancel_one(gp_slot_of_node(n));
 		count++;
 	}
 	return count;
