@@ -16,6 +16,8 @@ run() {
 	shift
 	echo
 	echo "=== [$name] gpupipe-bench $*"
+	t0=$(date +%s)
 	.carry/gpupipe-bench "$@" --json "$res/$name.json" | grep -v '^$' ||
 		rc=1
+	echo "($(($(date +%s) - t0)) s)"
 }
