@@ -34,7 +34,7 @@ table() {
 	done
 }
 table tiny "1 4 16 64" $TINY
-table balanced "1 4 16" $BAL
+table balanced "1 4 16 64" $BAL
 table sgemm "1 2" $SGEMM
 table stream "1 4" $STREAM
 tar czf "$OUT/table.tgz" -C "$res" .
