@@ -8,7 +8,8 @@
  *   soak [--items N] [--elems N] [--depths 1,3,8] [--batches 1,16]
  *        [--prep-threads N] [--prep-delay-us N]
  *
- * Prints one line per configuration and exits 0 only if every item of
+ * Prints one line per configuration (and its resident set after 10^4,
+ * 10^5, ... items pushed) and exits 0 only if every item of
  * every configuration completed once, in order, with the right output.
  */
 #include "config.h"
@@ -41,11 +42,17 @@ static int run_one(uint64_t items, uint32_t elems, unsigned depth,
 	struct harness h;
 	struct gpupipe_info info;
 	struct gpupipe_stats st;
-	uint64_t t1, id, missing = 0;
+	uint64_t t1, id, missing = 0, pushed = 0, mark = 10000;
+	long rss[8];
+	unsigned nrss = 0, r;
 	int ret, ok;
 
 	harness_init(&h, elems, depth, batch, threads, items);
 	h.prep_delay_us = delay_us;
+	/* The test's own per-item record, touched now, so that the resident
+	 * set measured below grows only with what the library holds. */
+	if (h.seen)
+		memset(h.seen, 0, items);
 	ret = harness_create(&h);
 	if (ret)
 		return 1;
@@ -54,7 +61,19 @@ static int run_one(uint64_t items, uint32_t elems, unsigned depth,
 		struct timespec a, b;
 
 		clock_gettime(CLOCK_MONOTONIC, &a);
-		ret = harness_push(&h, 0, items);
+		/* Push in runs that end at 10^4, 10^5, ... items; note the
+		 * resident set at each. */
+		ret = 0;
+		while (!ret && pushed < items) {
+			uint64_t n = (mark < items ? mark : items) - pushed;
+
+			ret = harness_push(&h, pushed, n);
+			pushed += n;
+			if (pushed == mark && nrss < 8) {
+				rss[nrss++] = rss_kib();
+				mark *= 10;
+			}
+		}
 		if (!ret)
 			ret = gpupipe_drain(h.p, -1);
 		clock_gettime(CLOCK_MONOTONIC, &b);
@@ -80,6 +99,15 @@ static int run_one(uint64_t items, uint32_t elems, unsigned depth,
 				    atomic_load(&h.bad_seq)),
 	       (unsigned long long)missing, (unsigned long long)st.batches,
 	       (double)t1 / 1e3 / (double)items, info.renderer);
+	if (nrss) {
+		printf("     resident set after 10^4");
+		for (r = 1; r < nrss; r++)
+			printf(", 10^%u", r + 4);
+		printf(" items pushed:");
+		for (r = 0; r < nrss; r++)
+			printf(" %ld", rss[r]);
+		printf(" KiB\n");
+	}
 	fflush(stdout);
 	if (harness_fini(&h))
 		ok = 0;
