@@ -69,8 +69,9 @@ static int run_one(uint64_t items, uint32_t elems, unsigned depth,
 
 			ret = harness_push(&h, pushed, n);
 			pushed += n;
-			if (pushed == mark && nrss < 8) {
-				rss[nrss++] = rss_kib();
+			if (pushed == mark) {
+				if (nrss < 8)
+					rss[nrss++] = rss_kib();
 				mark *= 10;
 			}
 		}
