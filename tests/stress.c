@@ -17,11 +17,13 @@
  * wait, a timeout, a GPU reset); then any failure status may come, each
  * with an error and a message, and the books must balance all the same.
  *
- *   stress [--seconds S] [--seed N]
+ *   stress [--rounds N | --seconds S] [--seed N]
  *
- * Prints TAP ("ok N - ...") and "gpupipe-test stress: N passed, M failed".
- * `make check` runs it for GPUPIPE_STRESS_SECONDS (default 10); `make
- * stress` for 600.
+ * Prints TAP ("ok N - seed S: ...") and "gpupipe-test stress: N passed, M
+ * failed". `make check` runs a fixed number of rounds (GPUPIPE_STRESS_ROUNDS,
+ * default 64) with seeds 1..N, so every run counts the same cases; `make
+ * stress` runs for GPUPIPE_STRESS_SECONDS (default 600) from a seed drawn
+ * from the clock and printed. `--seed S --rounds 1` reruns one round.
  */
 #include "config.h"
 
@@ -253,42 +255,65 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 	return bad;
 }
 
+static void usage(void)
+{
+	fprintf(stderr, "usage: stress [--rounds N | --seconds S] "
+		"[--seed N]\n");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "rounds", required_argument, NULL, 'n' },
 		{ "seconds", required_argument, NULL, 's' },
 		{ "seed", required_argument, NULL, 'r' },
 		{ 0 },
 	};
-	const char *env = getenv("GPUPIPE_STRESS_SECONDS");
-	double seconds = env ? atof(env) : 10;
-	unsigned seed = (unsigned)time(NULL), n = 0, failed = 0;
+	const char *env_rounds = getenv("GPUPIPE_STRESS_ROUNDS");
+	const char *env_secs = getenv("GPUPIPE_STRESS_SECONDS");
+	unsigned rounds = env_rounds ? (unsigned)atoi(env_rounds) : 0;
+	double seconds = env_secs ? atof(env_secs) : 0;
+	unsigned seed = 1, n = 0, failed = 0;
+	bool seeded = false;
 	uint64_t end;
 	char desc[512];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 's')
-			seconds = atof(optarg);
+		if (c == 'n')
+			rounds = (unsigned)strtoul(optarg, NULL, 0), seconds = 0;
+		else if (c == 's')
+			seconds = atof(optarg), rounds = 0;
 		else if (c == 'r')
-			seed = (unsigned)strtoul(optarg, NULL, 0);
-		else {
-			fprintf(stderr, "usage: stress [--seconds S] "
-				"[--seed N]\n");
-			return 2;
-		}
+			seed = (unsigned)strtoul(optarg, NULL, 0), seeded = true;
+		else
+			return usage(), 2;
 	}
+	if (!rounds && seconds <= 0)
+		rounds = 64; /* the fixed form `make check` runs */
+	/* The time-bounded form draws new configurations every run; the
+	 * fixed form always runs the same ones (seeds 1..rounds). */
+	if (!rounds && !seeded)
+		seed = (unsigned)time(NULL);
 	setenv("LP_NUM_THREADS", "0", 0);
-	printf("# stress: seed %u (rerun with --seed %u), %.0f s\n", seed,
-	       seed, seconds);
+	if (rounds)
+		printf("# stress: %u rounds, seeds %u..%u\n", rounds, seed,
+		       seed + rounds - 1);
+	else
+		printf("# stress: %.0f s from seed %u (rerun with --seed %u "
+		       "--seconds %.0f)\n", seconds, seed, seed, seconds);
 	end = now_ns() + (uint64_t)(seconds * 1e9);
 	do {
-		int bad = round_once(++n, &seed, desc, sizeof(desc));
+		/* Each round has its own seed, so one can be rerun alone:
+		 * stress --seed S --rounds 1. */
+		unsigned rseed = seed + n;
+		int bad = round_once(++n, &rseed, desc, sizeof(desc));
 
-		printf("%s %u - %s\n", bad ? "not ok" : "ok", n, desc);
+		printf("%s %u - seed %u: %s\n", bad ? "not ok" : "ok", n,
+		       seed + n - 1, desc);
 		fflush(stdout);
 		failed += bad != 0;
-	} while (now_ns() < end);
+	} while (rounds ? n < rounds : now_ns() < end);
 	printf("1..%u\n# %llu items in %u configurations\n", n,
 	       (unsigned long long)total_items, n);
 	printf("\ngpupipe-test stress: %u passed, %u failed\n", n - failed,
