@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "gl.h"
@@ -28,6 +29,14 @@ static _Atomic bool armed_persist;
 static _Atomic unsigned long fired;
 static _Atomic unsigned long unflushed;
 static _Atomic bool reset_simulated;
+
+static const char *const delay_names[] = {
+#define NAME(name) #name,
+	GP_DELAY_POINTS(NAME)
+#undef NAME
+};
+static _Atomic unsigned delay_us[GP_DELAY_COUNT];
+static _Atomic unsigned long delayed[GP_DELAY_COUNT];
 
 /* An injected GL or EGL failure, for this thread's next glGetError or
  * eglGetError. */
@@ -57,6 +66,47 @@ void gpupipe_fault_reset(void)
 	atomic_store(&fired, 0);
 	atomic_store(&unflushed, 0);
 	atomic_store(&reset_simulated, false);
+	for (i = 0; i < GP_DELAY_COUNT; i++) {
+		atomic_store(&delay_us[i], 0);
+		atomic_store(&delayed[i], 0);
+	}
+}
+
+static int delay_index(const char *point)
+{
+	int i;
+
+	for (i = 0; point && i < GP_DELAY_COUNT; i++)
+		if (!strcmp(point, delay_names[i]))
+			return i;
+	return -1;
+}
+
+int gpupipe_fault_delay(const char *point, unsigned us)
+{
+	int i = delay_index(point);
+
+	if (i < 0)
+		return -1;
+	atomic_store(&delay_us[i], us);
+	return 0;
+}
+
+unsigned long gpupipe_fault_delayed(const char *point)
+{
+	int i = delay_index(point);
+
+	return i < 0 ? 0 : atomic_load(&delayed[i]);
+}
+
+void gp_fault_pause(enum gp_delay_point point)
+{
+	unsigned us = atomic_load(&delay_us[point]);
+
+	if (!us)
+		return;
+	atomic_fetch_add(&delayed[point], 1);
+	usleep(us);
 }
 
 void gpupipe_fault_arm(unsigned point, unsigned long nth, bool persist)

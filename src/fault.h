@@ -81,6 +81,26 @@ enum gp_fault_point {
 	GP_FAULT_COUNT
 };
 
+/*
+ * Delay points: places between two steps of the library where a race
+ * needs a window. A test sets a delay on one; each thread that passes it
+ * sleeps that long, so an interleaving that happens once in a million runs
+ * happens every time. Each is named for where it stands.
+ *
+ *   push_seq        gpupipe_push: the slot marked incomplete, its seq not
+ *                   yet taken
+ *   release_keep    gpupipe_release: the job found not yet returned from
+ *                   done_cb (or not kept), before looking again
+ */
+#define GP_DELAY_POINTS(X) X(push_seq) X(release_keep)
+
+enum gp_delay_point {
+#define GP_DELAY_ENUM(name) GP_DELAY_##name,
+	GP_DELAY_POINTS(GP_DELAY_ENUM)
+#undef GP_DELAY_ENUM
+	GP_DELAY_COUNT
+};
+
 /* ---- for tests -------------------------------------------------------- */
 
 /* How many points there are, and the name of each (NULL past the end). */
@@ -100,10 +120,20 @@ GPUPIPE_PUBLIC unsigned long gpupipe_fault_fired(void);
  * reset. */
 GPUPIPE_PUBLIC unsigned long gpupipe_fault_unflushed(void);
 
+/* Sleep us microseconds at the named delay point from now on (0: never);
+ * returns -1 for an unknown name. gpupipe_fault_reset clears every delay. */
+GPUPIPE_PUBLIC int gpupipe_fault_delay(const char *point, unsigned us);
+/* Threads that have passed the named delay point since the last reset. */
+GPUPIPE_PUBLIC unsigned long gpupipe_fault_delayed(const char *point);
+
 /* ---- for the library -------------------------------------------------- */
 
 /* Count a call of point; true if it is to fail. */
 __attribute__((visibility("hidden"))) bool gp_fault_hit(
 	enum gp_fault_point point);
+
+/* Sleep at point if a test set a delay there (GP_DELAY in internal.h). */
+__attribute__((visibility("hidden"))) void gp_fault_pause(
+	enum gp_delay_point point);
 
 #endif /* GPUPIPE_FAULT_H */

@@ -57,6 +57,8 @@ GP_HIDDEN int gp_thread_create(pthread_t *thread, const pthread_attr_t *attr,
 /* Submit, handing fence to readback: count it if no glFlush followed it
  * on this thread. */
 GP_HIDDEN void gp_fault_handoff(const void *fence);
+/* A window a test can widen (fault.h lists the delay points). */
+#define GP_DELAY(name) gp_fault_pause(GP_DELAY_##name)
 #else
 #define gp_malloc malloc
 #define gp_calloc calloc
@@ -65,6 +67,7 @@ GP_HIDDEN void gp_fault_handoff(const void *fence);
 #define gp_thread_create pthread_create
 #define gp_fault_timeout() false
 #define gp_fault_handoff(fence) ((void)(fence))
+#define GP_DELAY(name) ((void)0)
 #endif
 
 struct gpupipe;
@@ -112,6 +115,8 @@ GP_HIDDEN void gp_wake_cancel(struct gp_wake *w);
 GP_HIDDEN void gp_wake_wait(struct gp_wake *w, uint32_t gen,
 			    uint64_t deadline_ns);
 GP_HIDDEN void gp_wake_signal(struct gp_wake *w, bool all);
+/* Wake at most n of the sleepers. */
+GP_HIDDEN void gp_wake_signal_n(struct gp_wake *w, int n);
 
 /* A liburcu wait-free queue with its event count. */
 struct gp_queue {
@@ -268,6 +273,10 @@ GP_HIDDEN void gp_slots_fini(struct gpupipe *p);
 GP_HIDDEN int gp_slot_acquire(struct gpupipe *p, bool nonblock,
 			      struct gp_slot **out);
 GP_HIDDEN void gp_slot_release(struct gpupipe *p, struct gp_slot *s);
+/* done_cb returned keeping s's output: s stays in use until released. */
+GP_HIDDEN void gp_slot_kept(struct gpupipe *p, struct gp_slot *s);
+/* gpupipe_release of a kept slot whose done_cb had returned. */
+GP_HIDDEN void gp_kept_released(struct gpupipe *p, struct gp_slot *s);
 /* How many of d's slots pushes may hold now (adaptive batches move it). */
 GP_HIDDEN void gp_slots_set_limit(struct gp_dev *d, unsigned limit);
 GP_HIDDEN void gp_slot_set_state(struct gp_slot *s, enum gp_slot_state from,
@@ -416,6 +425,7 @@ struct gp_dev {
 	struct gp_queue free_q;      /* FREE slots; consumers: pushers */
 	_Atomic int in_use;          /* slots taken by pushes, not yet free */
 	_Atomic int limit;           /* in_use may not exceed this */
+	_Atomic int kept;            /* of in_use, outputs kept past done_cb */
 	struct gp_queue ready_q;     /* READY; consumer: submit */
 	struct gp_queue flight_q;    /* IN_FLIGHT; consumer: readback */
 	_Atomic int broken;          /* gp_break: 0 or the status */

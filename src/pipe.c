@@ -720,9 +720,13 @@ int gpupipe_push(gpupipe *p, void *item, unsigned flags)
 	/* Incomplete from here: a drain that counts this push (its seq is
 	 * below the drain's target) must see that before the seq. */
 	atomic_store(&s->pending_seq, 0);
+	GP_DELAY(push_seq);
 	s->job.seq = atomic_fetch_add(&p->next_seq, 1);
-	atomic_store_explicit(&s->pending_seq, s->job.seq,
-			      memory_order_release);
+	atomic_store(&s->pending_seq, s->job.seq);
+	/* A drain that began in between counted the transient 0 and may
+	 * sleep on it: this seq is past its target, so tell it to look
+	 * again (a system call only when a drain sleeps). */
+	gp_wake_signal(&p->done_wake, true);
 	s->job.in_bytes = p->in_bytes;
 	s->job.out_bytes = p->out_bytes;
 	s->push_ns = gp_now_ns();
@@ -771,7 +775,9 @@ int gpupipe_drain(gpupipe *p, long timeout_ms)
 				"callback of the same pipeline would wait for "
 				"itself");
 	target = atomic_load(&p->next_seq);
-	if (timeout_ms >= 0)
+	/* A timeout too long to add to the clock is no timeout. */
+	if (timeout_ms >= 0 && (unsigned long)timeout_ms <
+				       (UINT64_MAX - gp_now_ns()) / 1000000u)
 		deadline = gp_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	while ((left = incomplete_before(p, target))) {
 		if (deadline && gp_now_ns() >= deadline)

@@ -45,7 +45,7 @@ int gpupipe_job_keep(struct gpupipe_job *job)
 int gpupipe_release(gpupipe *p, struct gpupipe_job *job)
 {
 	struct gp_slot *s;
-	int held = KEEP_HELD, in_cb = KEEP_IN_CB;
+	int keep;
 
 	if (!p || !job)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_release: %s is NULL",
@@ -56,15 +56,27 @@ int gpupipe_release(gpupipe *p, struct gpupipe_job *job)
 	if (s < p->slots || s >= p->slots + p->nslots)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_release: this job "
 				"is not one of this pipeline's");
-	if (atomic_compare_exchange_strong(&s->keep, &held, KEEP_NONE)) {
-		gp_slot_release(p, s);
-		return 0;
+	/* done_cb may return (IN_CB -> HELD) between our load and our
+	 * exchange: then look again. */
+	keep = atomic_load(&s->keep);
+	for (;;) {
+		if (keep == KEEP_HELD) {
+			if (atomic_compare_exchange_strong(&s->keep, &keep,
+							   KEEP_NONE)) {
+				gp_kept_released(p, s);
+				return 0;
+			}
+		} else if (keep == KEEP_IN_CB) {
+			GP_DELAY(release_keep);
+			if (atomic_compare_exchange_strong(
+				    &s->keep, &keep, KEEP_RELEASED_IN_CB))
+				return 0;
+		} else {
+			return gp_error(GPUPIPE_EINVAL, "gpupipe_release: this "
+					"job is not kept (released twice, or "
+					"never kept)");
+		}
 	}
-	if (atomic_compare_exchange_strong(&s->keep, &in_cb,
-					   KEEP_RELEASED_IN_CB))
-		return 0;
-	return gp_error(GPUPIPE_EINVAL, "gpupipe_release: this job is not "
-			"kept (released twice, or never kept)");
 }
 
 void gp_complete(struct gpupipe *p, struct gp_slot *s)
@@ -115,8 +127,10 @@ void gp_complete(struct gpupipe *p, struct gp_slot *s)
 	    !(p->flags & GPUPIPE_FIXED_BATCH))
 		atomic_store_explicit(&s->dev->went_idle, 1,
 				      memory_order_relaxed);
-	if (atomic_compare_exchange_strong(&s->keep, &in_cb, KEEP_HELD))
+	if (atomic_compare_exchange_strong(&s->keep, &in_cb, KEEP_HELD)) {
+		gp_slot_kept(p, s);
 		return;
+	}
 	keep = atomic_exchange(&s->keep, KEEP_NONE);
 	(void)keep; /* KEEP_NONE, or KEEP_RELEASED_IN_CB: free it now */
 	gp_slot_release(p, s);

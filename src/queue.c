@@ -122,13 +122,18 @@ void gp_wake_wait(struct gp_wake *w, uint32_t gen, uint64_t deadline_ns)
 	atomic_fetch_sub(&w->sleepers, 1);
 }
 
-void gp_wake_signal(struct gp_wake *w, bool all)
+void gp_wake_signal_n(struct gp_wake *w, int n)
 {
 	/* A read-modify-write that writes nothing new; see above. */
 	if (atomic_fetch_add(&w->sleepers, 0) == 0)
 		return;
 	atomic_fetch_add(&w->gen, 1);
-	futex_wake(&w->gen, all ? INT_MAX : 1);
+	futex_wake(&w->gen, n);
+}
+
+void gp_wake_signal(struct gp_wake *w, bool all)
+{
+	gp_wake_signal_n(w, all ? INT_MAX : 1);
 }
 
 /* ---- queues ----------------------------------------------------------- */
@@ -178,6 +183,7 @@ struct cds_wfcq_node *gp_list_next(struct gp_list *l, struct cds_wfcq_node *n)
 
 void gp_queue_push_list(struct gp_queue *q, struct gp_list *l)
 {
+	int wake;
 #ifdef GP_TSAN
 	struct cds_wfcq_node *n;
 
@@ -188,10 +194,12 @@ void gp_queue_push_list(struct gp_queue *q, struct gp_list *l)
 #endif
 	if (!l->count)
 		return;
-	/* One splice: one hand-off and at most one wakeup for the list. */
+	wake = l->count > INT_MAX ? INT_MAX : (int)l->count;
+	/* One splice: one hand-off, and one wakeup call that wakes as many
+	 * consumers as the list has items (a post pool runs them at once). */
 	__cds_wfcq_splice_blocking(&q->head, &q->tail, &l->head, &l->tail);
 	l->count = 0;
-	gp_wake_signal(&q->wake, false);
+	gp_wake_signal_n(&q->wake, wake);
 }
 
 struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q)

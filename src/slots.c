@@ -31,8 +31,11 @@
  * free_q; a push that got a unit of in_use always finds one there.
  *
  * A push that found no room sleeps until a quarter of the limit is free
- * again (or the pipeline empties), not until one slot is: then it pushes
- * a burst, and a saturated pipeline makes no system call per item.
+ * again, not until one slot is: then it pushes a burst, and a saturated
+ * pipeline makes no system call per item. Outputs kept past done_cb hold
+ * their slots until released, so a quarter may never come free: a push is
+ * also woken when every slot in use is a kept one (nothing else will come
+ * back by itself), and by each release of a kept one.
  */
 #include "config.h"
 
@@ -71,6 +74,7 @@ int gp_slots_init(struct gpupipe *p)
 			gp_queue_push(&d->free_q, &s->node);
 		}
 		atomic_init(&d->in_use, 0);
+		atomic_init(&d->kept, 0);
 		atomic_init(&d->limit, (int)d->nslots);
 	}
 	return 0;
@@ -176,22 +180,28 @@ static struct gp_dev *take_room(struct gpupipe *p)
 	}
 }
 
-/* Whether a sleeping push should look again: a device has a quarter of
- * its limit free, or none works any more. */
+/* Whether pushes sleeping for d should look again: a quarter of its limit
+ * is free, or nothing but kept outputs holds its slots. */
+static bool dev_has_room(struct gp_dev *d)
+{
+	int used = atomic_load(&d->in_use);
+
+	return atomic_load(&d->limit) - used >= wake_room(d) ||
+	       used <= atomic_load(&d->kept);
+}
+
+/* Whether a sleeping push should look again: a device has room (above),
+ * or none works any more. */
 static bool room_to_wake(struct gpupipe *p)
 {
 	unsigned k;
 
 	if (atomic_load(&p->broken) || atomic_load(&p->shutdown))
 		return true;
-	for (k = 0; k < p->ndevs; k++) {
-		struct gp_dev *d = &p->devs[k];
-
-		if (!atomic_load(&d->broken) &&
-		    atomic_load(&d->limit) - atomic_load(&d->in_use) >=
-			    wake_room(d))
+	for (k = 0; k < p->ndevs; k++)
+		if (!atomic_load(&p->devs[k].broken) &&
+		    dev_has_room(&p->devs[k]))
 			return true;
-	}
 	return false;
 }
 
@@ -224,16 +234,32 @@ int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
 void gp_slot_release(struct gpupipe *p, struct gp_slot *s)
 {
 	struct gp_dev *d = s->dev;
-	int used;
 
 	gp_slot_set_state(s, GP_SLOT_DONE, GP_SLOT_FREE);
 	gp_queue_push(&d->free_q, &s->node);
-	used = atomic_fetch_sub(&d->in_use, 1) - 1;
+	atomic_fetch_sub(&d->in_use, 1);
 	atomic_fetch_add_explicit(&p->released, 1, memory_order_relaxed);
-	if (atomic_load_explicit(&d->limit, memory_order_relaxed) - used >=
-		    wake_room(d) ||
-	    used == 0)
+	if (dev_has_room(d))
 		gp_wake_signal(&p->free_wake, true);
+}
+
+/*
+ * The kept count and in_use change in separate steps; each step is
+ * followed by a look at both (seq_cst), so whichever step comes last sees
+ * the other, and a push sleeping on the last slot that could come back is
+ * woken.
+ */
+void gp_slot_kept(struct gpupipe *p, struct gp_slot *s)
+{
+	atomic_fetch_add(&s->dev->kept, 1);
+	if (dev_has_room(s->dev))
+		gp_wake_signal(&p->free_wake, true);
+}
+
+void gp_kept_released(struct gpupipe *p, struct gp_slot *s)
+{
+	atomic_fetch_sub(&s->dev->kept, 1);
+	gp_slot_release(p, s);
 }
 
 void gp_slots_set_limit(struct gp_dev *d, unsigned limit)

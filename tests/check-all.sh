@@ -23,7 +23,8 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
-jobs=$(nproc 2>/dev/null || echo 2)
+# Test programs at once in each build (GPUPIPE_CHECK_JOBS; default: cores).
+jobs=${GPUPIPE_CHECK_JOBS:-$(nproc 2>/dev/null || echo 2)}
 export LP_NUM_THREADS=0
 passed=0
 failed=0

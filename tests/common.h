@@ -15,6 +15,9 @@
 
 #include "gpupipe.h"
 
+/* Fail the program with SIGALRM after seconds times
+ * GPUPIPE_TEST_TIMEOUT_SCALE (if set). */
+void test_watchdog(unsigned seconds);
 /* Arm the watchdog, keep Mesa loaded, and set LP_NUM_THREADS=0. */
 void test_init(unsigned watchdog_s);
 /* Run the registered suites; print "gpupipe-test NAME: N passed, M

@@ -698,7 +698,7 @@ int main(void)
 	CU_pSuite s;
 	struct run warm;
 
-	test_init(1200);
+	test_init(1800);
 	/* The first pipeline loads the driver and whatever threads it
 	 * keeps: count the process's resources after one. */
 	run_shape(&shapes[0], gpupipe_fault_count(), 0, false, &warm);

@@ -413,7 +413,7 @@ int main(void)
 {
 	CU_pSuite s;
 
-	test_init(600);
+	test_init(1200);
 	s = CU_add_suite("lifecycle", NULL, NULL);
 	CU_add_test(s, "destroy with items in every state",
 		    test_destroy_every_state);

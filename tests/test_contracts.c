@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_contracts: sentences of gpupipe.h and the man pages that a review
+ * found broken (issue 16), one case each, quoting the sentence. Each case
+ * failed on the library before its fix. Races that need a window widen it
+ * with a delay point of the fault-injection build (src/fault.h); those
+ * cases run only in that build.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+#ifdef GPUPIPE_FAULT_INJECTION
+#include "fault.h"
+#endif
+
+/* Generous bounds on things that take milliseconds: a case that reaches
+ * one has hung (and says so) instead of waiting for the watchdog. */
+#define HANG_S 20
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Wait until *v >= want or HANG_S pass; whether it got there. */
+static bool wait_for(atomic_uint_fast64_t *v, uint64_t want)
+{
+	double end = now_s() + HANG_S;
+
+	while (atomic_load(v) < want)
+		if (now_s() > end)
+			return false;
+		else
+			usleep(1000);
+	return true;
+}
+
+/* ---- a blocking push while outputs are kept --------------------------- */
+
+struct pushes {
+	struct harness *h;
+	uint64_t first, n;
+	atomic_uint_fast64_t returned;
+	int ret;
+};
+
+static void *push_thread(void *arg)
+{
+	struct pushes *ps = arg;
+	uint64_t id;
+
+	for (id = ps->first; id < ps->first + ps->n; id++) {
+		int ret = gpupipe_push(ps->h->p, (void *)(uintptr_t)(id + 1), 0);
+
+		if (ret && !ps->ret)
+			ps->ret = ret;
+		atomic_fetch_add(&ps->returned, 1);
+	}
+	return NULL;
+}
+
+/*
+ * gpupipe_job_keep(3): "Kept slots are busy, so a blocking push waits
+ * until one is released". It waits for a released slot, or for one that
+ * comes free by itself: with seven of eight slots kept, the eighth keeps
+ * cycling, and three blocking pushes all return.
+ */
+static void test_push_while_kept(void)
+{
+	struct harness h;
+	struct pushes ps;
+	pthread_t th;
+	uint64_t id;
+
+	harness_init(&h, 16, 2, 4, 1, 16);
+	h.cfg.flags = GPUPIPE_FIXED_BATCH; /* 2 x 4 = 8 slots */
+	h.keep_every = 1;
+	if (harness_create(&h)) {
+		CU_FAIL("create");
+		return;
+	}
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 7), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	h.keep_every = 0; /* done_cb runs no more: drained */
+	ps = (struct pushes){ .h = &h, .first = 7, .n = 3 };
+	pthread_create(&th, NULL, push_thread, &ps);
+	CU_ASSERT_TRUE(wait_for(&ps.returned, 3));
+	/* Releasing the kept ones lets a stuck push go on, then it ends. */
+	for (id = 0; id < 7; id++)
+		if (h.kept[id])
+			CU_ASSERT_EQUAL(gpupipe_release(h.p, h.kept[id]), 0);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(ps.ret, 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	harness_check(&h, 10, 10);
+	harness_fini(&h);
+}
+
+/* ---- drain ------------------------------------------------------------ */
+
+/*
+ * gpupipe.h: "timeout_ms < 0 waits for ever." and "Returns 0,
+ * GPUPIPE_ETIMEDOUT, ...": a timeout too long to add to the clock
+ * (LONG_MAX) is a long wait, not an instant ETIMEDOUT.
+ */
+static void test_drain_long_timeout(void)
+{
+	struct harness h;
+
+	harness_init(&h, 16, 3, 0, 2, 64);
+	if (harness_create(&h)) {
+		CU_FAIL("create");
+		return;
+	}
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, LONG_MAX), 0);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 64), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, LONG_MAX), 0);
+	harness_check(&h, 64, 64);
+	harness_fini(&h);
+}
+
+#ifdef GPUPIPE_FAULT_INJECTION
+struct drainer {
+	gpupipe *p;
+	atomic_uint_fast64_t returned;
+	int ret;
+};
+
+static void *drain_thread(void *arg)
+{
+	struct drainer *d = arg;
+
+	d->ret = gpupipe_drain(d->p, -1);
+	atomic_store(&d->returned, 1);
+	return NULL;
+}
+
+/*
+ * gpupipe.h: "gpupipe_drain: wait until every item pushed before this
+ * call has completed". A push that began before the drain but took its
+ * seq after it is not waited for, even while its prep_cb is held: the
+ * drain returns with that item still in prep.
+ */
+static void test_drain_ignores_later_push(void)
+{
+	struct harness h;
+	struct pushes ps;
+	struct drainer d;
+	pthread_t pt, dt;
+
+	harness_init(&h, 16, 3, 0, 2, 8);
+	h.hold_from = 1; /* prep_cb of items from 1 on waits for the gate */
+	atomic_store(&h.gate, 0);
+	if (harness_create(&h)) {
+		CU_FAIL("create");
+		return;
+	}
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 1), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	gpupipe_fault_reset();
+	gpupipe_fault_delay("push_seq", 300000);
+	ps = (struct pushes){ .h = &h, .first = 1, .n = 1 };
+	pthread_create(&pt, NULL, push_thread, &ps);
+	/* The push is in its window; the drain starts inside it. */
+	while (!gpupipe_fault_delayed("push_seq"))
+		usleep(1000);
+	d = (struct drainer){ .p = h.p };
+	pthread_create(&dt, NULL, drain_thread, &d);
+	CU_ASSERT_TRUE(wait_for(&d.returned, 1));
+	CU_ASSERT_EQUAL(atomic_load(&h.completions), 1); /* 1 still held */
+	atomic_store(&h.gate, 1);
+	pthread_join(pt, NULL);
+	pthread_join(dt, NULL);
+	gpupipe_fault_reset();
+	CU_ASSERT_EQUAL(d.ret, 0);
+	CU_ASSERT_EQUAL(ps.ret, 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	harness_check(&h, 2, 2);
+	harness_fini(&h);
+}
+#endif
+
+/* ---- the post pool ---------------------------------------------------- */
+
+#define POOL 4
+#define POOL_ITEMS 16
+
+static atomic_int inside, most_inside;
+
+/* Wait (at most a second) until the whole pool is in done_cb. */
+static void pool_done(struct gpupipe_job *job, void *user_data)
+{
+	int now = atomic_fetch_add(&inside, 1) + 1, most;
+	double end = now_s() + 1;
+
+	most = atomic_load(&most_inside);
+	while (now > most &&
+	       !atomic_compare_exchange_weak(&most_inside, &most, now))
+		;
+	while (atomic_load(&most_inside) < POOL && now_s() < end)
+		usleep(1000);
+	atomic_fetch_sub(&inside, 1);
+	(void)job;
+	(void)user_data;
+}
+
+/*
+ * gpupipe.h: "N: on N post threads, in completion order" and the thread
+ * table: done_cb runs on "a post thread when post_threads > 0",
+ * concurrently with other done_cbs. A batch of sixteen items reaches all
+ * four post threads at once.
+ */
+static void test_post_pool_concurrency(void)
+{
+	struct gpupipe_config cfg = test_basic_config();
+	gpupipe *p;
+	unsigned i;
+
+	cfg.depth = 1;
+	cfg.max_batch = POOL_ITEMS;
+	cfg.flags = GPUPIPE_FIXED_BATCH;
+	cfg.post_threads = POOL;
+	cfg.done_cb = pool_done;
+	atomic_store(&most_inside, 0);
+	if (gpupipe_create(&cfg, &p)) {
+		CU_FAIL("create");
+		return;
+	}
+	for (i = 0; i < POOL_ITEMS; i++)
+		CU_ASSERT_EQUAL(gpupipe_push(p, NULL, 0), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(p, -1), 0);
+	CU_ASSERT_EQUAL(atomic_load(&most_inside), POOL);
+	CU_ASSERT_EQUAL(gpupipe_destroy(p), 0);
+}
+
+/* ---- release racing done_cb's return ---------------------------------- */
+
+#ifdef GPUPIPE_FAULT_INJECTION
+#define RACES 10
+
+struct racer {
+	gpupipe *p;
+	struct gpupipe_job *_Atomic job; /* handed over by done_cb */
+	atomic_int released, refused;
+};
+
+static void *release_thread(void *arg)
+{
+	struct racer *r = arg;
+	int n;
+
+	for (n = 0; n < RACES; n++) {
+		struct gpupipe_job *job;
+
+		while (!(job = atomic_exchange(&r->job, NULL)))
+			usleep(100);
+		if (gpupipe_release(r->p, job) == 0) {
+			atomic_fetch_add(&r->released, 1);
+			continue;
+		}
+		/* Refused: done_cb has returned by now, so a second try
+		 * frees the slot and the pipeline goes on. */
+		atomic_fetch_add(&r->refused, 1);
+		usleep(20000);
+		gpupipe_release(r->p, job);
+	}
+	return NULL;
+}
+
+/* Keep the output, hand the job over, return a moment later: while the
+ * release thread sits in its window. */
+static void race_done(struct gpupipe_job *job, void *user_data)
+{
+	struct racer *r = user_data;
+
+	if (job->status != GPUPIPE_DONE || gpupipe_job_keep(job))
+		return;
+	while (atomic_load(&r->job))
+		usleep(100); /* the release thread takes one at a time */
+	atomic_store(&r->job, job);
+	usleep(10000);
+}
+
+/*
+ * gpupipe_job_keep(3): "Release may come from any thread, even before
+ * done_cb returns." A release that begins while done_cb runs and finds it
+ * returned by the time it looks again still succeeds.
+ */
+static void test_release_racing_return(void)
+{
+	struct gpupipe_config cfg = test_basic_config();
+	struct racer r = { 0 };
+	pthread_t th;
+	unsigned i;
+
+	cfg.done_cb = race_done;
+	cfg.user_data = &r;
+	if (gpupipe_create(&cfg, &r.p)) {
+		CU_FAIL("create");
+		return;
+	}
+	gpupipe_fault_reset();
+	gpupipe_fault_delay("release_keep", 50000);
+	pthread_create(&th, NULL, release_thread, &r);
+	for (i = 0; i < RACES; i++)
+		CU_ASSERT_EQUAL(gpupipe_push(r.p, NULL, 0), 0);
+	pthread_join(th, NULL);
+	CU_ASSERT_TRUE(gpupipe_fault_delayed("release_keep") > 0);
+	gpupipe_fault_reset();
+	CU_ASSERT_EQUAL(atomic_load(&r.released), RACES);
+	CU_ASSERT_EQUAL(atomic_load(&r.refused), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(r.p, -1), 0);
+	CU_ASSERT_EQUAL(gpupipe_destroy(r.p), 0);
+}
+#endif
+
+int main(void)
+{
+	CU_pSuite s;
+
+	test_init(300);
+	s = CU_add_suite("contracts", NULL, NULL);
+	CU_add_test(s, "a blocking push while outputs are kept",
+		    test_push_while_kept);
+	CU_add_test(s, "drain with a timeout of LONG_MAX",
+		    test_drain_long_timeout);
+	CU_add_test(s, "a post pool runs done_cbs at its full size",
+		    test_post_pool_concurrency);
+#ifdef GPUPIPE_FAULT_INJECTION
+	CU_add_test(s, "drain does not wait for a push that follows it",
+		    test_drain_ignores_later_push);
+	CU_add_test(s, "release racing done_cb's return",
+		    test_release_racing_return);
+#endif
+	return test_run("test_contracts");
+}
