@@ -415,10 +415,12 @@ GPUPIPE_PUBLIC int gpupipe_create(const struct gpupipe_config *cfg,
  * comes free meanwhile takes none); items being prepared, ready or in flight
  * run to completion; all threads join; GL and EGL objects are freed. Every
  * accepted item has had its done_cb when it returns, and no callback runs
- * after. p is invalid afterwards; only a push racing the return is still
- * answered (GPUPIPE_ESHUTDOWN), for a second. A NULL p is a no-op
- * returning 0. From a callback of p: GPUPIPE_EDEADLK, and nothing is
- * destroyed.
+ * after. Calls on p that begin before destroy returns are safe (stats and
+ * info keep answering until the pipeline is freed); any call with p after
+ * destroy returned, a second destroy included, fails with
+ * GPUPIPE_ESHUTDOWN and touches no freed memory (p is the name of an
+ * entry, never reused for another pipeline). A NULL p is a no-op returning
+ * 0. From a callback of p: GPUPIPE_EDEADLK, and nothing is destroyed.
  */
 GPUPIPE_PUBLIC int gpupipe_destroy(gpupipe *p);
 

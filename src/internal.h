@@ -82,6 +82,35 @@ GP_HIDDEN void gp_error_clear(void);
 /* GPUPIPE_EBROKEN, with a message naming call, in a forked child of a
  * process that created a pipeline; 0 otherwise (pipe.c). */
 GP_HIDDEN int gp_check_fork(const char *call);
+/* gpupipe_drain's work, for the library's own use (trace.c). */
+GP_HIDDEN int gp_drain(struct gpupipe *p, long timeout_ms);
+
+/* ---- handle.c: what an application's gpupipe pointer names ------------- */
+
+/* Give p a handle (its entry's current generation). */
+GP_HIDDEN int gp_handle_new(struct gpupipe *p, gpupipe **out);
+/* Enter a call on h: *p is the pipeline until gp_handle_exit. Fails,
+ * naming fn, with GPUPIPE_EINVAL for NULL or a non-handle and with
+ * GPUPIPE_ESHUTDOWN for a destroyed pipeline. */
+GP_HIDDEN int gp_handle_enter(const gpupipe *h, const char *fn,
+			      struct gpupipe **p);
+GP_HIDDEN void gp_handle_exit(const gpupipe *h);
+/* Destroy's steps: claim h (a second destroy fails), close it to new
+ * calls and wait for those inside, then free the entry for reuse. */
+GP_HIDDEN int gp_handle_begin_destroy(const gpupipe *h);
+GP_HIDDEN void gp_handle_close(const gpupipe *h);
+GP_HIDDEN void gp_handle_free(const gpupipe *h);
+/* The body of a public call on h: `expr`, with p the pipeline. */
+#define GP_CALL(h, fn, p, expr)                                          \
+	do {                                                             \
+		struct gpupipe *p;                                       \
+		int gp_call_ret_ = gp_handle_enter((h), (fn), &p);       \
+		if (gp_call_ret_)                                        \
+			return gp_call_ret_;                             \
+		gp_call_ret_ = (expr);                                   \
+		gp_handle_exit(h);                                       \
+		return gp_call_ret_;                                     \
+	} while (0)
 /* Mark device d broken (the first cause wins): status is
  * GPUPIPE_TIMEDOUT, GPUPIPE_DEVICE_LOST or GPUPIPE_FAILED. No more
  * dispatches on it, and no more items for it; items on it not yet
@@ -528,8 +557,6 @@ struct gpupipe {
 
 	/* Shutdown. */
 	_Atomic int pushers;         /* pushes in progress */
-	uint64_t retired_ns;         /* destroyed at; see pipe.c retire() */
-	struct gpupipe *next_retired;
 	_Atomic int shutdown;        /* destroy has begun: refuse pushes,
 				      * prepare nothing new */
 	_Atomic int stop;            /* threads: exit when idle */

@@ -435,52 +435,6 @@ static void stop_threads(struct gpupipe *p)
 			pthread_join(p->posts[i].thread, NULL);
 }
 
-/*
- * The structs of destroyed pipelines, kept for a while before free(). A
- * push may begin while destroy is finishing (pushers and destroyers race
- * in real programs); it then still finds p->shutdown set and returns
- * GPUPIPE_ESHUTDOWN instead of reading freed memory. Everything else a
- * pipeline holds is freed at once. A retired struct is freed by a later
- * destroy once it is a second old and no push is inside it, or at exit.
- */
-#define RETIRE_NS 1000000000ull
-
-static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct gpupipe *retired;
-
-static void retire(struct gpupipe *p)
-{
-	struct gpupipe **link, *old;
-	uint64_t now = gp_now_ns();
-
-	pthread_mutex_lock(&retired_lock);
-	for (link = &retired; (old = *link);) {
-		if (now - old->retired_ns > RETIRE_NS &&
-		    !atomic_load(&old->pushers)) {
-			*link = old->next_retired;
-			free(old);
-		} else {
-			link = &old->next_retired;
-		}
-	}
-	p->retired_ns = now;
-	p->next_retired = retired;
-	retired = p;
-	pthread_mutex_unlock(&retired_lock);
-}
-
-__attribute__((destructor)) static void free_retired(void)
-{
-	struct gpupipe *p;
-
-	pthread_mutex_lock(&retired_lock);
-	while ((p = retired)) {
-		retired = p->next_retired;
-		free(p);
-	}
-	pthread_mutex_unlock(&retired_lock);
-}
-
 static void free_pipe(struct gpupipe *p)
 {
 	unsigned i;
@@ -508,11 +462,7 @@ static void free_pipe(struct gpupipe *p)
 	free(p->order);
 	free(p->weights);
 	free(p->shader_source);
-	p->slots = NULL;
-	if (atomic_load(&p->shutdown))
-		retire(p);	/* destroyed: pushes may still look at it */
-	else
-		free(p);	/* never returned by create: nobody has p */
+	free(p);
 }
 
 int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
@@ -598,9 +548,10 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 				   &p->preps[i].started, gp_prep_main,
 				   &p->preps[i], "prep");
 	}
+	if (!ret)
+		ret = gp_handle_new(p, out);
 	if (ret)
 		goto fail;
-	*out = p;
 	return 0;
 
 fail:
@@ -622,18 +573,22 @@ fail:
  *     context, then destroy the contexts and release the display;
  * (5) free.
  */
-int gpupipe_destroy(gpupipe *p)
+static int destroy_checks(struct gpupipe *p)
 {
-	uint32_t gen;
-
-	if (!p)
-		return 0;
 	if (gp_check_fork("gpupipe_destroy"))
 		return GPUPIPE_EBROKEN; /* no threads to join: leave it be */
 	if (gp_in_callback == p)
 		return gp_error(GPUPIPE_EDEADLK, "gpupipe_destroy called from "
 				"a callback of the same pipeline; call it "
 				"from another thread");
+	return 0;
+}
+
+/* Steps (1) to (4) above; the caller frees. */
+static void destroy(struct gpupipe *p)
+{
+	uint32_t gen;
+
 	atomic_store(&p->shutdown, 1);
 	gp_wake_signal(&p->free_wake, true);
 	while (atomic_load(&p->pushers)) {
@@ -657,11 +612,9 @@ int gpupipe_destroy(gpupipe *p)
 	}
 
 	stop_threads(p);
-	free_pipe(p);
-	return 0;
 }
 
-int gpupipe_push(gpupipe *p, void *item, unsigned flags)
+static int push(struct gpupipe *p, void *item, unsigned flags)
 {
 	bool nonblock = flags & GPUPIPE_NONBLOCK;
 	struct gpupipe_trace_record *rec;
@@ -760,7 +713,7 @@ static unsigned incomplete_before(struct gpupipe *p, uint64_t target)
 	return n;
 }
 
-int gpupipe_drain(gpupipe *p, long timeout_ms)
+int gp_drain(struct gpupipe *p, long timeout_ms)
 {
 	uint64_t target, deadline = 0;
 	uint32_t gen;
@@ -795,7 +748,7 @@ int gpupipe_drain(gpupipe *p, long timeout_ms)
 	return 0;
 }
 
-int gpupipe_cancel(gpupipe *p)
+static int cancel(struct gpupipe *p)
 {
 	if (!p)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_cancel: p is NULL");
@@ -804,7 +757,7 @@ int gpupipe_cancel(gpupipe *p)
 	return gp_prep_cancel_queued(p);
 }
 
-int gpupipe_get_info(const gpupipe *p, struct gpupipe_info *info)
+static int get_info(const struct gpupipe *p, struct gpupipe_info *info)
 {
 	if (!p || !info)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_info: %s is NULL",
@@ -844,7 +797,7 @@ static uint64_t cpu_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int gpupipe_get_stats(const gpupipe *p, struct gpupipe_stats *st)
+static int get_stats(const struct gpupipe *p, struct gpupipe_stats *st)
 {
 	unsigned i;
 
@@ -882,5 +835,56 @@ int gpupipe_get_stats(const gpupipe *p, struct gpupipe_stats *st)
 	st->gpu_ns_per_item = atomic_load(&p->devs[0].gpu_ns_per_item);
 	st->batch_cost_ns = atomic_load(&p->devs[0].batch_cost_ns);
 	st->broken = atomic_load(&p->broken);
+	return 0;
+}
+
+/* ---- the public calls on a pipeline: each inside its handle (handle.c) */
+
+int gpupipe_push(gpupipe *h, void *item, unsigned flags)
+{
+	GP_CALL(h, "gpupipe_push", p, push(p, item, flags));
+}
+
+int gpupipe_drain(gpupipe *h, long timeout_ms)
+{
+	GP_CALL(h, "gpupipe_drain", p, gp_drain(p, timeout_ms));
+}
+
+int gpupipe_cancel(gpupipe *h)
+{
+	GP_CALL(h, "gpupipe_cancel", p, cancel(p));
+}
+
+int gpupipe_get_info(const gpupipe *h, struct gpupipe_info *info)
+{
+	GP_CALL(h, "gpupipe_get_info", p, get_info(p, info));
+}
+
+int gpupipe_get_stats(const gpupipe *h, struct gpupipe_stats *st)
+{
+	GP_CALL(h, "gpupipe_get_stats", p, get_stats(p, st));
+}
+
+int gpupipe_destroy(gpupipe *h)
+{
+	struct gpupipe *p;
+	int ret;
+
+	if (!h)
+		return 0;
+	ret = gp_handle_enter(h, "gpupipe_destroy", &p);
+	if (ret)
+		return ret;
+	ret = destroy_checks(p);
+	if (!ret)
+		ret = gp_handle_begin_destroy(h);
+	gp_handle_exit(h);
+	if (ret)
+		return ret;
+	destroy(p);
+	/* No call enters from here; wait for those inside, then free. */
+	gp_handle_close(h);
+	free_pipe(p);
+	gp_handle_free(h);
 	return 0;
 }

@@ -42,7 +42,7 @@ int gpupipe_job_keep(struct gpupipe_job *job)
 	return 0;
 }
 
-int gpupipe_release(gpupipe *p, struct gpupipe_job *job)
+static int release(struct gpupipe *p, struct gpupipe_job *job)
 {
 	struct gp_slot *s;
 	int keep;
@@ -77,6 +77,11 @@ int gpupipe_release(gpupipe *p, struct gpupipe_job *job)
 					"never kept)");
 		}
 	}
+}
+
+int gpupipe_release(gpupipe *h, struct gpupipe_job *job)
+{
+	GP_CALL(h, "gpupipe_release", p, release(p, job));
 }
 
 void gp_complete(struct gpupipe *p, struct gp_slot *s)

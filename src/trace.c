@@ -34,7 +34,7 @@ void gp_trace_collected(struct gp_trace *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
-int gpupipe_trace_begin(gpupipe *p, size_t capacity, unsigned flags)
+static int trace_begin(struct gpupipe *p, size_t capacity, unsigned flags)
 {
 	struct gpupipe_trace_record *rec;
 
@@ -65,8 +65,8 @@ int gpupipe_trace_begin(gpupipe *p, size_t capacity, unsigned flags)
 	return 0;
 }
 
-int gpupipe_trace_end(gpupipe *p, struct gpupipe_trace_record **records,
-		      size_t *count)
+static int trace_end(struct gpupipe *p,
+		     struct gpupipe_trace_record **records, size_t *count)
 {
 	struct gpupipe_trace_record *rec;
 	uint64_t pushed;
@@ -83,7 +83,7 @@ int gpupipe_trace_end(gpupipe *p, struct gpupipe_trace_record **records,
 	if (!atomic_load(&p->trace.rec))
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_end: no trace "
 				"is running");
-	ret = gpupipe_drain(p, -1);
+	ret = gp_drain(p, -1);
 	if (ret)
 		return ret;
 	/* Every traced item is complete; let each submit thread read the
@@ -108,4 +108,15 @@ int gpupipe_trace_end(gpupipe *p, struct gpupipe_trace_record **records,
 	*records = rec;
 	*count = n;
 	return 0;
+}
+
+int gpupipe_trace_begin(gpupipe *h, size_t capacity, unsigned flags)
+{
+	GP_CALL(h, "gpupipe_trace_begin", p, trace_begin(p, capacity, flags));
+}
+
+int gpupipe_trace_end(gpupipe *h, struct gpupipe_trace_record **records,
+		      size_t *count)
+{
+	GP_CALL(h, "gpupipe_trace_end", p, trace_end(p, records, count));
 }

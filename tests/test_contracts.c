@@ -324,6 +324,95 @@ static void test_release_racing_return(void)
 }
 #endif
 
+/* ---- the handle's life ------------------------------------------------ */
+
+struct watcher {
+	gpupipe *p;
+	atomic_int stop;
+	unsigned long calls, bad;
+};
+
+/* Read stats and info until the pipeline is gone. */
+static void *watch_thread(void *arg)
+{
+	struct watcher *w = arg;
+	struct gpupipe_stats st;
+	struct gpupipe_info info;
+
+	for (;;) {
+		int a = gpupipe_get_stats(w->p, &st);
+		int b = gpupipe_get_info(w->p, &info);
+
+		w->calls++;
+		if ((a && a != GPUPIPE_ESHUTDOWN) || (b && b != GPUPIPE_ESHUTDOWN))
+			w->bad++;
+		if (a == GPUPIPE_ESHUTDOWN && b == GPUPIPE_ESHUTDOWN)
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * gpupipe.h's thread table: gpupipe_get_stats and gpupipe_get_info run
+ * "concurrently with anything", gpupipe_destroy included; once destroy
+ * has returned they fail with GPUPIPE_ESHUTDOWN.
+ */
+static void test_stats_during_destroy(void)
+{
+	struct harness h;
+	struct watcher w = { 0 };
+	pthread_t th;
+
+	harness_init(&h, 64, 3, 0, 2, 2000);
+	if (harness_create(&h)) {
+		CU_FAIL("create");
+		return;
+	}
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 2000), 0);
+	w.p = h.p;
+	pthread_create(&th, NULL, watch_thread, &w);
+	CU_ASSERT_EQUAL(gpupipe_destroy(h.p), 0);
+	h.p = NULL;
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(w.bad, 0);
+	CU_ASSERT_TRUE(w.calls > 0);
+	harness_check(&h, 2000, 2000);
+	harness_fini(&h);
+}
+
+/*
+ * gpupipe_destroy(3): a call with the handle after destroy returned fails
+ * with GPUPIPE_ESHUTDOWN, however long ago that was and whatever was
+ * created since; a second destroy too.
+ */
+static void test_destroyed_handle(void)
+{
+	struct gpupipe_config cfg = test_basic_config();
+	struct gpupipe_stats st;
+	gpupipe *a, *b;
+
+	if (gpupipe_create(&cfg, &a)) {
+		CU_FAIL("create");
+		return;
+	}
+	CU_ASSERT_EQUAL(gpupipe_destroy(a), 0);
+	/* Long enough for the old "freed a second later" scheme. */
+	usleep(1100000);
+	if (gpupipe_create(&cfg, &b)) {
+		CU_FAIL("create");
+		return;
+	}
+	CU_ASSERT_EQUAL(gpupipe_destroy(b), 0);
+	CU_ASSERT_EQUAL(gpupipe_push(a, NULL, GPUPIPE_NONBLOCK),
+			GPUPIPE_ESHUTDOWN);
+	CU_ASSERT_EQUAL(gpupipe_drain(a, 0), GPUPIPE_ESHUTDOWN);
+	CU_ASSERT_EQUAL(gpupipe_get_stats(a, &st), GPUPIPE_ESHUTDOWN);
+	CU_ASSERT_EQUAL(gpupipe_destroy(a), GPUPIPE_ESHUTDOWN);
+	CU_ASSERT_EQUAL(gpupipe_destroy(b), GPUPIPE_ESHUTDOWN);
+	/* A pointer that never was a handle. */
+	CU_ASSERT_EQUAL(gpupipe_get_stats((gpupipe *)&st, &st), GPUPIPE_EINVAL);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -336,6 +425,9 @@ int main(void)
 		    test_drain_long_timeout);
 	CU_add_test(s, "a post pool runs done_cbs at its full size",
 		    test_post_pool_concurrency);
+	CU_add_test(s, "stats and info while destroy runs",
+		    test_stats_during_destroy);
+	CU_add_test(s, "calls on a destroyed handle", test_destroyed_handle);
 #ifdef GPUPIPE_FAULT_INJECTION
 	CU_add_test(s, "drain does not wait for a push that follows it",
 		    test_drain_ignores_later_push);
