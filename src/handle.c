@@ -55,11 +55,16 @@ static gpupipe *encode(unsigned index, uint64_t gen)
 				       (uintptr_t)index << 1) | 1u);
 }
 
+static unsigned index_of(const gpupipe *h)
+{
+	return (unsigned)((uintptr_t)h >> 1 & 0xffff);
+}
+
 /* The entry h names and the generation it names, or NULL. */
 static struct entry *decode(const gpupipe *h, uint64_t *gen)
 {
 	uintptr_t v = (uintptr_t)h;
-	unsigned index = (unsigned)(v >> 1 & 0xffff);
+	unsigned index = index_of(h);
 	struct entry *c;
 
 	if (!(v & 1) || index >= CHUNK * CHUNKS)
@@ -157,20 +162,18 @@ int gp_handle_begin_destroy(const gpupipe *h)
 
 void gp_handle_close(const gpupipe *h)
 {
-	uint64_t gen = 0, w;
+	uint64_t gen = 0;
 	struct entry *e = decode(h, &gen);
 	uint32_t wake_gen;
 
-	w = atomic_fetch_or(&e->word, CLOSED) | CLOSED;
-	while (w & CALLS_MASK) {
+	atomic_fetch_or(&e->word, CLOSED);
+	for (;;) {
 		wake_gen = gp_wake_prepare(&calls_left);
-		w = atomic_load(&e->word);
-		if (!(w & CALLS_MASK)) {
+		if (!(atomic_load(&e->word) & CALLS_MASK)) {
 			gp_wake_cancel(&calls_left);
-			break;
+			return;
 		}
 		gp_wake_wait(&calls_left, wake_gen, 0);
-		w = atomic_load(&e->word);
 	}
 }
 
@@ -178,7 +181,7 @@ void gp_handle_free(const gpupipe *h)
 {
 	uint64_t gen = 0;
 	struct entry *e = decode(h, &gen);
-	unsigned index = (unsigned)((uintptr_t)h >> 1 & 0xffff);
+	unsigned index = index_of(h);
 
 	atomic_store(&e->p, NULL);
 	/* The next generation, open, no calls: stale handles fail. */

@@ -692,10 +692,10 @@ static int push(struct gpupipe *p, void *item, unsigned flags)
 	gp_slot_set_state(s, GP_SLOT_FREE, GP_SLOT_QUEUED);
 	gp_queue_push(&p->prep_q, &s->node);
 out:
-	/* The decrement is this push's last touch of p: destroy may free
-	 * it as soon as the count reaches zero. So the wakeup goes through a
-	 * process-wide event count, and costs a system call only when a
-	 * destroy is waiting. */
+	/* The wakeup costs a system call only when a destroy is waiting.
+	 * (It is process-wide from when destroy freed p as soon as this
+	 * count reached zero; the handle now keeps p until the call leaves,
+	 * so a per-pipeline one would do as well.) */
 	if (atomic_fetch_sub(&p->pushers, 1) == 1)
 		gp_wake_signal(&pushers_left, true);
 	return ret;
