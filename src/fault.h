@@ -91,8 +91,10 @@ enum gp_fault_point {
  *                   yet taken
  *   release_keep    gpupipe_release: the job found not yet returned from
  *                   done_cb (or not kept), before looking again
+ *   submit_start    a submit thread: its start reported (create may
+ *                   return), its loop not yet begun
  */
-#define GP_DELAY_POINTS(X) X(push_seq) X(release_keep)
+#define GP_DELAY_POINTS(X) X(push_seq) X(release_keep) X(submit_start)
 
 enum gp_delay_point {
 #define GP_DELAY_ENUM(name) GP_DELAY_##name,

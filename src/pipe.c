@@ -196,6 +196,10 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 
 		d->nslots = p->depth * p->max_batch;
 		d->first = i * d->nslots;
+		/* What stats report before the first batch: adaptive batches
+		 * start at one item (submit's run). */
+		atomic_init(&d->batch_target, p->flags & GPUPIPE_FIXED_BATCH
+						      ? p->max_batch : 1);
 		d->queries = gp_calloc(2 * (size_t)d->nslots,
 				       sizeof(*d->queries));
 		d->batch_queries = gp_calloc(d->nslots,

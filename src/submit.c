@@ -1295,7 +1295,6 @@ static void run(struct gp_dev *d)
 	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
 	st.timestamps = bits > 0;
 	st.debug = getenv("GPUPIPE_DEBUG_SEARCH") != NULL;
-	atomic_store(&d->batch_target, st.target);
 	/* Adaptive batches start at one item: a heavy kernel must not wait
 	 * behind a full batch before the pace is known; a light one grows
 	 * its batch as the measured pace improves. */
@@ -1364,7 +1363,7 @@ void *gp_submit_main(void *arg)
 		return NULL;
 	}
 	gp_start_report(p, 0);
-
+	GP_DELAY(submit_start);
 	run(d);
 
 	/* Every item has completed before stop is set: the GPU is idle, and

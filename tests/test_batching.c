@@ -36,6 +36,11 @@ static void test_wait_and_batch_matrix(void)
 			h.cfg.flags = batches[b] ? GPUPIPE_FIXED_BATCH : 0;
 			h.prep_delay_us = 20;
 			CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+			/* "batch_target: ... from creation: max_batch with
+			 * GPUPIPE_FIXED_BATCH, 1 with adaptive batches" */
+			gpupipe_get_stats(h.p, &st);
+			CU_ASSERT_EQUAL(st.batch_target,
+					batches[b] ? batches[b] : 1);
 			gpupipe_get_info(h.p, &info);
 			CU_ASSERT_EQUAL(info.wait, waits[w] == GPUPIPE_WAIT_BLOCK
 						 ? GPUPIPE_WAIT_BLOCK

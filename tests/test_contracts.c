@@ -130,6 +130,35 @@ static void test_drain_long_timeout(void)
 }
 
 #ifdef GPUPIPE_FAULT_INJECTION
+/*
+ * gpupipe_get_stats(3): "batch_target ... from creation on: max_batch
+ * with GPUPIPE_FIXED_BATCH, 1 with adaptive batches". With the submit
+ * threads held just after their start report, stats read right after
+ * create must already say so (they read 0 before).
+ */
+static void test_batch_target_from_creation(void)
+{
+	unsigned adaptive;
+
+	for (adaptive = 0; adaptive < 2; adaptive++) {
+		struct harness h;
+		struct gpupipe_stats st;
+
+		harness_init(&h, 16, 2, 8, 1, 16);
+		h.cfg.flags = adaptive ? 0 : GPUPIPE_FIXED_BATCH;
+		gpupipe_fault_reset();
+		gpupipe_fault_delay("submit_start", 300000);
+		CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+		gpupipe_get_stats(h.p, &st);
+		CU_ASSERT_EQUAL(st.batch_target, adaptive ? 1 : 8);
+		gpupipe_fault_reset();
+		CU_ASSERT_EQUAL(harness_push(&h, 0, 16), 0);
+		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+		harness_check(&h, 16, 16);
+		harness_fini(&h);
+	}
+}
+
 struct drainer {
 	gpupipe *p;
 	atomic_uint_fast64_t returned;
@@ -433,6 +462,8 @@ int main(void)
 		    test_stats_during_destroy);
 	CU_add_test(s, "calls on a destroyed handle", test_destroyed_handle);
 #ifdef GPUPIPE_FAULT_INJECTION
+	CU_add_test(s, "stats report the batch target from creation",
+		    test_batch_target_from_creation);
 	CU_add_test(s, "drain does not wait for a push that follows it",
 		    test_drain_ignores_later_push);
 	CU_add_test(s, "release racing done_cb's return",
