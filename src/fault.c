@@ -28,7 +28,6 @@ static _Atomic unsigned long armed_nth;
 static _Atomic bool armed_persist;
 static _Atomic unsigned long fired;
 static _Atomic unsigned long unflushed;
-static _Atomic bool reset_simulated;
 
 static const char *const delay_names[] = {
 #define NAME(name) #name,
@@ -65,7 +64,7 @@ void gpupipe_fault_reset(void)
 		atomic_store(&calls[i], 0);
 	atomic_store(&fired, 0);
 	atomic_store(&unflushed, 0);
-	atomic_store(&reset_simulated, false);
+	gp_model_clear();
 	for (i = 0; i < GP_DELAY_COUNT; i++) {
 		atomic_store(&delay_us[i], 0);
 		atomic_store(&delayed[i], 0);
@@ -264,9 +263,7 @@ GL_VOID(glDeleteBuffers, (GLsizei n, const GLuint *buffers), (n, buffers))
 GL_VOID(glDeleteProgram, (GLuint program), (program))
 GL_VOID(glDeleteQueries, (GLsizei n, const GLuint *ids), (n, ids))
 GL_VOID(glDeleteShader, (GLuint shader), (shader))
-GL_VOID(glDeleteSync, (GLsync sync), (sync))
 GL_VOID(glDetachShader, (GLuint program, GLuint shader), (program, shader))
-GL_VOID(glDispatchCompute, (GLuint x, GLuint y, GLuint z), (x, y, z))
 GL_VOID(glGenBuffers, (GLsizei n, GLuint *buffers), (n, buffers))
 GL_VOID(glGenQueries, (GLsizei n, GLuint *ids), (n, ids))
 GL_VOID(glGetInteger64v, (GLenum pname, GLint64 *data), (pname, data))
@@ -285,10 +282,6 @@ GL_VOID(glGetProgramResourceiv,
 	(program, interface, index, prop_count, props, count, length, params))
 GL_VOID(glGetProgramiv, (GLuint program, GLenum pname, GLint *params),
 	(program, pname, params))
-GL_VOID(glGetQueryObjectui64v, (GLuint id, GLenum pname, GLuint64 *params),
-	(id, pname, params))
-GL_VOID(glGetQueryObjectuiv, (GLuint id, GLenum pname, GLuint *params),
-	(id, pname, params))
 GL_VOID(glGetQueryiv, (GLenum target, GLenum pname, GLint *params),
 	(target, pname, params))
 GL_VOID(glGetShaderInfoLog,
@@ -302,7 +295,6 @@ GL_RET(void *, glMapBufferRange, NULL,
        (GLenum target, GLintptr offset, GLsizeiptr length, GLbitfield access),
        (target, offset, length, access))
 GL_VOID(glMemoryBarrier, (GLbitfield barriers), (barriers))
-GL_VOID(glQueryCounter, (GLuint id, GLenum target), (id, target))
 GL_VOID(glShaderSource,
 	(GLuint shader, GLsizei count, const GLchar *const *string,
 	 const GLint *length),
@@ -317,9 +309,60 @@ GLsync gp_fi_glFenceSync(GLenum condition, GLbitfield flags)
 	if (gl_fails(GP_FAULT_glFenceSync))
 		return NULL;
 	fence = epoxy_glFenceSync(condition, flags);
-	if (fence)
+	if (fence) {
 		fence_made(fence);
+		gp_model_fence_made(fence);
+	}
 	return fence;
+}
+
+void gp_fi_glDeleteSync(GLsync sync)
+{
+	if (gl_fails(GP_FAULT_glDeleteSync))
+		return;
+	gp_model_fence_deleted(sync);
+	epoxy_glDeleteSync(sync);
+}
+
+void gp_fi_glDispatchCompute(GLuint x, GLuint y, GLuint z)
+{
+	if (gl_fails(GP_FAULT_glDispatchCompute))
+		return;
+	epoxy_glDispatchCompute(x, y, z);
+	gp_model_dispatched();
+}
+
+void gp_fi_glQueryCounter(GLuint id, GLenum target)
+{
+	if (gl_fails(GP_FAULT_glQueryCounter))
+		return;
+	epoxy_glQueryCounter(id, target);
+	gp_model_query_counter(id);
+}
+
+/* A result not yet written by the modelled GPU: not available, and a
+ * read of it waits. */
+void gp_fi_glGetQueryObjectuiv(GLuint id, GLenum pname, GLuint *params)
+{
+	if (gl_fails(GP_FAULT_glGetQueryObjectuiv))
+		return;
+	if (pname == GL_QUERY_RESULT_AVAILABLE &&
+	    !gp_model_query_ready(id, false)) {
+		*params = GL_FALSE;
+		return;
+	}
+	if (pname == GL_QUERY_RESULT)
+		gp_model_query_ready(id, true);
+	epoxy_glGetQueryObjectuiv(id, pname, params);
+}
+
+void gp_fi_glGetQueryObjectui64v(GLuint id, GLenum pname, GLuint64 *params)
+{
+	if (gl_fails(GP_FAULT_glGetQueryObjectui64v))
+		return;
+	if (pname == GL_QUERY_RESULT)
+		gp_model_query_ready(id, true);
+	epoxy_glGetQueryObjectui64v(id, pname, params);
 }
 
 /* A skipped glFlush is how a test proves the hand-off check works. */
@@ -336,6 +379,7 @@ void gp_fi_glFinish(void)
 	if (gl_fails(GP_FAULT_glFinish))
 		return;
 	epoxy_glFinish();
+	gp_model_finish();
 	flushes_done++;
 }
 
@@ -345,19 +389,23 @@ GLenum gp_fi_glClientWaitSync(GLsync sync, GLbitfield flags, GLuint64 timeout)
 
 	if (gl_fails(GP_FAULT_glClientWaitSync))
 		return GL_WAIT_FAILED;
+	if (!gp_model_fence_wait(sync, timeout))
+		return GL_TIMEOUT_EXPIRED;
 	r = epoxy_glClientWaitSync(sync, flags, timeout);
 	/* On a lost context, waits return as if the sync had signalled. */
-	if (atomic_load(&reset_simulated))
+	if (gp_model_lost())
 		return GL_ALREADY_SIGNALED;
 	return r;
 }
 
 GLenum gp_fi_glGetGraphicsResetStatus(void)
 {
+	GLenum status;
+
 	if (gp_fault_hit(GP_FAULT_glGetGraphicsResetStatus))
-		atomic_store(&reset_simulated, true);
-	if (atomic_load(&reset_simulated))
-		return GL_UNKNOWN_CONTEXT_RESET;
+		gpupipe_fault_gpu_reset();
+	if (gp_model_reset_status(&status))
+		return status;
 	/* Drivers without robustness (llvmpipe) have no such entry point;
 	 * they never report a reset. */
 	if (epoxy_gl_version() < 45 &&
@@ -377,8 +425,7 @@ GLenum gp_fi_glGetError(void)
 		return e;
 	}
 	e = epoxy_glGetError();
-	if (e == GL_NO_ERROR && atomic_load(&reset_simulated) &&
-	    !lost_reported) {
+	if (e == GL_NO_ERROR && !lost_reported && gp_model_lost()) {
 		lost_reported = true;
 		return GL_CONTEXT_LOST;
 	}
@@ -396,20 +443,11 @@ GLenum gp_fi_glGetError(void)
 	}
 
 EGL_RET(EGLBoolean, eglBindAPI, EGL_FALSE, (EGLenum api), (api))
-EGL_RET(EGLContext, eglCreateContext, EGL_NO_CONTEXT,
-	(EGLDisplay dpy, EGLConfig config, EGLContext share,
-	 const EGLint *attrs),
-	(dpy, config, share, attrs))
-EGL_RET(EGLBoolean, eglDestroyContext, EGL_FALSE,
-	(EGLDisplay dpy, EGLContext ctx), (dpy, ctx))
 EGL_RET(EGLDisplay, eglGetPlatformDisplayEXT, EGL_NO_DISPLAY,
 	(EGLenum platform, void *native, const EGLint *attrs),
 	(platform, native, attrs))
 EGL_RET(EGLBoolean, eglInitialize, EGL_FALSE,
 	(EGLDisplay dpy, EGLint *major, EGLint *minor), (dpy, major, minor))
-EGL_RET(EGLBoolean, eglMakeCurrent, EGL_FALSE,
-	(EGLDisplay dpy, EGLSurface draw, EGLSurface read, EGLContext ctx),
-	(dpy, draw, read, ctx))
 EGL_RET(EGLenum, eglQueryAPI, EGL_NONE, (void), ())
 EGL_RET(EGLBoolean, eglQueryDeviceAttribEXT, EGL_FALSE,
 	(EGLDeviceEXT device, EGLint attribute, EGLAttrib *value),
@@ -421,7 +459,47 @@ EGL_RET(EGLBoolean, eglQueryDevicesEXT, EGL_FALSE,
 	(max, devices, count))
 EGL_RET(const char *, eglQueryString, NULL, (EGLDisplay dpy, EGLint name),
 	(dpy, name))
-EGL_RET(EGLBoolean, eglReleaseThread, EGL_FALSE, (void), ())
+
+/* The GPU model follows the library's contexts, and which is current. */
+EGLContext gp_fi_eglCreateContext(EGLDisplay dpy, EGLConfig config,
+				  EGLContext share, const EGLint *attrs)
+{
+	EGLContext ctx;
+
+	if (egl_fails(GP_FAULT_eglCreateContext))
+		return EGL_NO_CONTEXT;
+	ctx = epoxy_eglCreateContext(dpy, config, share, attrs);
+	if (ctx != EGL_NO_CONTEXT)
+		gp_model_context_created(ctx);
+	return ctx;
+}
+
+EGLBoolean gp_fi_eglDestroyContext(EGLDisplay dpy, EGLContext ctx)
+{
+	if (egl_fails(GP_FAULT_eglDestroyContext))
+		return EGL_FALSE;
+	gp_model_context_destroyed(ctx);
+	return epoxy_eglDestroyContext(dpy, ctx);
+}
+
+EGLBoolean gp_fi_eglMakeCurrent(EGLDisplay dpy, EGLSurface draw,
+				EGLSurface read, EGLContext ctx)
+{
+	if (egl_fails(GP_FAULT_eglMakeCurrent))
+		return EGL_FALSE;
+	if (!epoxy_eglMakeCurrent(dpy, draw, read, ctx))
+		return EGL_FALSE;
+	gp_model_made_current(ctx);
+	return EGL_TRUE;
+}
+
+EGLBoolean gp_fi_eglReleaseThread(void)
+{
+	if (egl_fails(GP_FAULT_eglReleaseThread))
+		return EGL_FALSE;
+	gp_model_made_current(NULL);
+	return epoxy_eglReleaseThread();
+}
 EGL_RET(EGLBoolean, eglTerminate, EGL_FALSE, (EGLDisplay dpy), (dpy))
 
 EGLint gp_fi_eglGetError(void)

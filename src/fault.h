@@ -23,8 +23,9 @@
  *
  *   fence_timeout        readback treats the fence it is about to wait on
  *                        as timed out
- *   glGetGraphicsResetStatus  a simulated GPU reset: from then on that
- *                        call reports GL_UNKNOWN_CONTEXT_RESET, glGetError
+ *   glGetGraphicsResetStatus  a simulated GPU reset, as by
+ *                        gpupipe_fault_gpu_reset below: each context
+ *                        reports GL_UNKNOWN_CONTEXT_RESET once, glGetError
  *                        GL_CONTEXT_LOST, and glClientWaitSync returns
  *                        GL_ALREADY_SIGNALED, as on a lost context
  *
@@ -40,6 +41,7 @@
 #define GPUPIPE_FAULT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "gpupipe.h"
 
@@ -128,7 +130,50 @@ GPUPIPE_PUBLIC int gpupipe_fault_delay(const char *point, unsigned us);
 /* Threads that have passed the named delay point since the last reset. */
 GPUPIPE_PUBLIC unsigned long gpupipe_fault_delayed(const char *point);
 
+/*
+ * The GPU model (gpumodel.c): fences that stay pending for a modelled GPU
+ * time, a GPU that hangs, and resets reported once per context. Off until
+ * gpupipe_fault_gpu; gpupipe_fault_reset turns it off and ends a reset.
+ *
+ * gpupipe_fault_gpu: from now on each batch (the work before a fence on a
+ * submit context) takes batch_us plus item_us per dispatch, after the
+ * batch before it; its fence signals then. Before that glClientWaitSync
+ * returns GL_TIMEOUT_EXPIRED, or sleeps up to its timeout for it; glFinish
+ * and GL_QUERY_RESULT wait for it.
+ * gpupipe_fault_gpu_hang: work made from now on never finishes.
+ * gpupipe_fault_gpu_reset: a GPU reset; every context of the library is
+ * lost: its waits return at once as if signalled, its GL calls leave
+ * GL_CONTEXT_LOST, and it reports GL_UNKNOWN_CONTEXT_RESET on its first
+ * glGetGraphicsResetStatus since, GL_NO_ERROR after. Ends a hang.
+ * (Arming the point glGetGraphicsResetStatus resets it the same way.)
+ * gpupipe_fault_gpu_pending: zero-timeout waits the model found pending.
+ */
+GPUPIPE_PUBLIC void gpupipe_fault_gpu(unsigned batch_us, unsigned item_us);
+GPUPIPE_PUBLIC void gpupipe_fault_gpu_hang(void);
+GPUPIPE_PUBLIC void gpupipe_fault_gpu_reset(void);
+GPUPIPE_PUBLIC unsigned long gpupipe_fault_gpu_pending(void);
+
 /* ---- for the library -------------------------------------------------- */
+
+/* The GPU model's side of the GL and EGL wrappers (gpumodel.c). */
+#define GP_MODEL_HIDDEN __attribute__((visibility("hidden")))
+GP_MODEL_HIDDEN void gp_model_clear(void);
+GP_MODEL_HIDDEN void gp_model_context_created(const void *ctx);
+GP_MODEL_HIDDEN void gp_model_context_destroyed(const void *ctx);
+GP_MODEL_HIDDEN void gp_model_made_current(const void *ctx);
+GP_MODEL_HIDDEN bool gp_model_lost(void);
+/* true if the model answers for this context: *status is its report */
+GP_MODEL_HIDDEN bool gp_model_reset_status(unsigned *status);
+GP_MODEL_HIDDEN void gp_model_dispatched(void);
+GP_MODEL_HIDDEN void gp_model_fence_made(const void *fence);
+GP_MODEL_HIDDEN void gp_model_fence_deleted(const void *fence);
+/* true once the fence has signalled, waiting at most timeout_ns */
+GP_MODEL_HIDDEN bool gp_model_fence_wait(const void *fence,
+					 uint64_t timeout_ns);
+GP_MODEL_HIDDEN void gp_model_finish(void);
+GP_MODEL_HIDDEN void gp_model_query_counter(unsigned id);
+/* true once the query's result is written (wait: until then) */
+GP_MODEL_HIDDEN bool gp_model_query_ready(unsigned id, bool wait);
 
 /* Count a call of point; true if it is to fail. */
 __attribute__((visibility("hidden"))) bool gp_fault_hit(

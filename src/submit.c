@@ -998,7 +998,10 @@ static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 						 1000000u;
 				uint64_t now = gp_now_ns();
 
-				if (now - f->flushed_ns < limit) {
+				/* Its own GPU time only, from when the GPU
+				 * could start it: not its wait behind the
+				 * batches before it. */
+				if (now - flight_base(st, f) < limit) {
 					f->pending_ns = now;
 					f->expect_ns = now +
 						       poll_slice(st, f, now);
