@@ -95,8 +95,11 @@ enum gp_fault_point {
  *                   done_cb (or not kept), before looking again
  *   submit_start    a submit thread: its start reported (create may
  *                   return), its loop not yet begun
+ *   trace_begin     gpupipe_trace_begin: records allocated, not yet
+ *                   checked against a running trace and published
  */
-#define GP_DELAY_POINTS(X) X(push_seq) X(release_keep) X(submit_start)
+#define GP_DELAY_POINTS(X) \
+	X(push_seq) X(release_keep) X(submit_start) X(trace_begin)
 
 enum gp_delay_point {
 #define GP_DELAY_ENUM(name) GP_DELAY_##name,

@@ -275,8 +275,22 @@ static void measure_clock_offset(struct gp_dev *d)
 	}
 }
 
-/* Read the GL_TIMESTAMP pair of slot s's last traced dispatch. Its fence
- * has signalled, so the results are there; the wait is only a guard. */
+/* Whether the GPU has written query q. Once the device broke (a fence
+ * timed out) the dispatch around it may never run, and a read of its
+ * result would wait for ever: look first. Otherwise its fence has
+ * signalled and the result is there. */
+static bool query_written(struct gp_dev *d, GLuint q)
+{
+	GLuint avail = GL_TRUE;
+
+	if (!atomic_load(&d->broken))
+		return true;
+	glGetQueryObjectuiv(q, GL_QUERY_RESULT_AVAILABLE, &avail);
+	return avail == GL_TRUE;
+}
+
+/* Read the GL_TIMESTAMP pair of slot s's last traced dispatch; left 0
+ * where the GPU never ran it. */
 static void read_slot_queries(struct gp_dev *d, struct gp_slot *s)
 {
 	struct gpupipe *p = d->p;
@@ -285,7 +299,7 @@ static void read_slot_queries(struct gp_dev *d, struct gp_slot *s)
 
 	s->query_pending = false;
 	rec = gp_trace_rec(&p->trace, s->query_seq);
-	if (!rec)
+	if (!rec || !query_written(d, d->queries[2 * s->dev_index + 1]))
 		return;
 	glGetQueryObjectui64v(d->queries[2 * s->dev_index], GL_QUERY_RESULT,
 			      &start);
@@ -1021,17 +1035,20 @@ static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 		} else {
 			GLuint avail = GL_TRUE;
 
-			if (st->timestamps && f->sampled && !force) {
-				if (!calls && !st->read_query)
+			if (st->timestamps && f->sampled) {
+				if (!calls && !st->read_query && !force)
 					keep_batch_error(st);
 				glGetQueryObjectuiv(d->batch_queries[idx],
 						    GL_QUERY_RESULT_AVAILABLE,
 						    &avail);
 				calls = true;
 			}
-			if (!avail)
+			/* Forced (the ring is full): never wait for the
+			 * GPU here; drop the sample instead. */
+			if (!avail && !force)
 				break;
-			read_flight_time(d, st, idx, f);
+			if (avail)
+				read_flight_time(d, st, idx, f);
 		}
 		pop_flight(d);
 		/* The next batch could not finish before this one: look at

@@ -50,18 +50,26 @@ static int trace_begin(struct gpupipe *p, size_t capacity, unsigned flags)
 	if (flags & ~GPUPIPE_TRACE_GPU)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: unknown "
 				"flags 0x%x", flags & ~GPUPIPE_TRACE_GPU);
-	if (atomic_load(&p->trace.rec))
-		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: a trace "
-				"is already running; end it first");
 	rec = gp_calloc(capacity, sizeof(*rec));
 	if (!rec)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate %zu trace "
 				"records", capacity);
+	/* Under the lock: of two concurrent begins one wins, and the
+	 * capacity always matches the records published. */
+	pthread_mutex_lock(&p->trace.lock);
+	GP_DELAY(trace_begin);
+	if (atomic_load(&p->trace.rec)) {
+		pthread_mutex_unlock(&p->trace.lock);
+		free(rec);
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: a trace "
+				"is already running; end it first");
+	}
 	p->trace.first_seq = atomic_load(&p->next_seq);
 	p->trace.capacity = capacity;
 	p->trace.gpu = flags & GPUPIPE_TRACE_GPU;
 	/* Published last: a stage sees either no trace or all of it. */
 	atomic_store_explicit(&p->trace.rec, rec, memory_order_release);
+	pthread_mutex_unlock(&p->trace.lock);
 	return 0;
 }
 
@@ -102,9 +110,15 @@ static int trace_end(struct gpupipe *p,
 		pthread_cond_wait(&p->trace.cond, &p->trace.lock);
 	pthread_mutex_unlock(&p->trace.lock);
 
+	/* A concurrent end may have taken the records already. */
+	pthread_mutex_lock(&p->trace.lock);
 	rec = atomic_exchange(&p->trace.rec, NULL);
 	pushed = atomic_load(&p->next_seq) - p->trace.first_seq;
 	n = pushed < p->trace.capacity ? (size_t)pushed : p->trace.capacity;
+	pthread_mutex_unlock(&p->trace.lock);
+	if (!rec)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_end: no trace "
+				"is running (another call ended it)");
 	*records = rec;
 	*count = n;
 	return 0;

@@ -159,6 +159,61 @@ static void test_batch_target_from_creation(void)
 	}
 }
 
+struct beginner {
+	gpupipe *p;
+	size_t capacity;
+	int ret;
+};
+
+static void *begin_trace(void *arg)
+{
+	struct beginner *b = arg;
+
+	b->ret = gpupipe_trace_begin(b->p, b->capacity, 0);
+	return NULL;
+}
+
+/*
+ * gpupipe_trace_begin(3): "GPUPIPE_EINVAL ... a trace is already
+ * running". Two threads begin at once (held 100 ms inside by the
+ * trace_begin delay point): one gets 0, the other GPUPIPE_EINVAL, and the
+ * trace that runs holds as many records as its own capacity (before, both
+ * got 0, and the capacity of one was used with the records of the other,
+ * writing out of bounds).
+ */
+static void test_concurrent_trace_begin(void)
+{
+	struct harness h;
+	struct beginner b[2];
+	struct gpupipe_trace_record *rec = NULL;
+	size_t count = 0;
+	pthread_t t[2];
+	unsigned i;
+
+	harness_init(&h, 16, 2, 4, 1, 200);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	gpupipe_fault_reset();
+	gpupipe_fault_delay("trace_begin", 100000);
+	for (i = 0; i < 2; i++) {
+		b[i].p = h.p;
+		b[i].capacity = i ? 200 : 2;
+		pthread_create(&t[i], NULL, begin_trace, &b[i]);
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	gpupipe_fault_reset();
+	CU_ASSERT_EQUAL(!b[0].ret + !b[1].ret, 1);
+	CU_ASSERT_TRUE(b[0].ret == GPUPIPE_EINVAL || b[1].ret == GPUPIPE_EINVAL);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 200), 0);
+	CU_ASSERT_EQUAL(gpupipe_trace_end(h.p, &rec, &count), 0);
+	CU_ASSERT_EQUAL(count, b[0].ret ? 200 : 2);
+	for (i = 0; rec && i < count; i++)
+		CU_ASSERT_TRUE(rec[i].done_end_ns >= rec[i].push_ns);
+	free(rec);
+	harness_check(&h, 200, 200);
+	harness_fini(&h);
+}
+
 struct drainer {
 	gpupipe *p;
 	atomic_uint_fast64_t returned;
@@ -464,6 +519,8 @@ int main(void)
 #ifdef GPUPIPE_FAULT_INJECTION
 	CU_add_test(s, "stats report the batch target from creation",
 		    test_batch_target_from_creation);
+	CU_add_test(s, "two trace_begin calls at once",
+		    test_concurrent_trace_begin);
 	CU_add_test(s, "drain does not wait for a push that follows it",
 		    test_drain_ignores_later_push);
 	CU_add_test(s, "release racing done_cb's return",

@@ -234,6 +234,73 @@ static void test_open_batch_fills(void)
 	gpupipe_fault_reset();
 }
 
+struct ender {
+	gpupipe *p;
+	struct gpupipe_trace_record *rec;
+	size_t count;
+	int ret;
+	atomic_int returned;
+};
+
+static void *end_trace(void *arg)
+{
+	struct ender *e = arg;
+
+	e->ret = gpupipe_trace_end(e->p, &e->rec, &e->count);
+	atomic_store(&e->returned, 1);
+	return NULL;
+}
+
+/*
+ * gpupipe_trace_end(3): it "waits until every traced item has completed"
+ * and returns the records. After a GPU hang timed out, the dispatches
+ * under the dead fence never ran: trace_end still returns, within
+ * seconds, with every record, GPU times 0 for the items the GPU never ran
+ * (it waited for ever on their timer queries before).
+ */
+static void test_trace_end_after_timeout(void)
+{
+	struct harness h;
+	struct ender e = { 0 };
+	pthread_t t;
+	double end;
+	size_t i;
+
+	harness_init(&h, ELEMS, 2, 1, 1, 8);
+	h.cfg.flags = GPUPIPE_FIXED_BATCH;
+	h.cfg.fence_timeout_ms = 200;
+	h.faults = true;
+	gpupipe_fault_reset();
+	gpupipe_fault_gpu(1000, 0);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	CU_ASSERT_EQUAL(gpupipe_trace_begin(h.p, 16, GPUPIPE_TRACE_GPU), 0);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 3), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	gpupipe_fault_gpu_hang();
+	CU_ASSERT_EQUAL(harness_push(&h, 3, 2), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	e.p = h.p;
+	pthread_create(&t, NULL, end_trace, &e);
+	for (end = now_s() + 20; !atomic_load(&e.returned) && now_s() < end;)
+		usleep(1000);
+	CU_ASSERT_TRUE(atomic_load(&e.returned));
+	if (!atomic_load(&e.returned))
+		gpupipe_fault_gpu_reset(); /* lets the reads return */
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(e.ret, 0);
+	CU_ASSERT_EQUAL(e.count, 5);
+	for (i = 0; e.rec && i < e.count; i++) {
+		bool ran = i < 3;
+
+		CU_ASSERT_EQUAL(e.rec[i].gpu_end_ns != 0, ran);
+	}
+	free(e.rec);
+	CU_ASSERT_EQUAL(atomic_load(&h.by_status[GPUPIPE_DONE]), 3);
+	CU_ASSERT_EQUAL(atomic_load(&h.completions), 5);
+	harness_fini(&h);
+	gpupipe_fault_reset();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -250,5 +317,7 @@ int main(void)
 		    test_reset_while_pending);
 	CU_add_test(s, "adaptive batches fill while the GPU is busy",
 		    test_open_batch_fills);
+	CU_add_test(s, "trace_end after a GPU timeout returns",
+		    test_trace_end_after_timeout);
 	return test_run("gpumodel");
 }
