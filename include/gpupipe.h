@@ -423,8 +423,10 @@ struct gpupipe_stats {
 	unsigned devices_broken;     /* devices out of rotation (timeout,
 				      * reset, driver failure) */
 	int broken;                  /* 0, or once the pipeline is broken
-				      * the enum gpupipe_status that broke
-				      * it: GPUPIPE_TIMEDOUT (a GPU timeout),
+				      * (every device) the enum
+				      * gpupipe_status that broke it, the
+				      * last device's to break:
+				      * GPUPIPE_TIMEDOUT (a GPU timeout),
 				      * GPUPIPE_DEVICE_LOST (a GPU reset) or
 				      * GPUPIPE_FAILED (the driver failed) */
 };
@@ -482,16 +484,16 @@ GPUPIPE_PUBLIC int gpupipe_create(const struct gpupipe_config *cfg,
  * run to completion; all threads join; GL and EGL objects are freed. Every
  * accepted item has had its done_cb when it returns, and no callback runs
  * after. Calls on p that begin before destroy returns are safe (stats and
- * info keep answering until the pipeline is freed); any call with p after
- * destroy returned, a second destroy included, fails with
+ * info keep answering until the pipeline is freed), but for
+ * gpupipe_trace_begin/end, which must not overlap destroy; any call with
+ * p after destroy returned, a second destroy included, fails with
  * GPUPIPE_ESHUTDOWN and touches no freed memory (p is the name of an
  * entry, never reused for another pipeline). A second destroy while the
  * first still runs returns GPUPIPE_EINVAL and waits for nothing. A NULL p
  * is a no-op returning 0; a pointer gpupipe_create never returned gives
  * GPUPIPE_EINVAL. From a callback of p: GPUPIPE_EDEADLK, and nothing is
  * destroyed. Outputs still kept (gpupipe_job_keep) are freed; destroy
- * does not wait for their release. Not concurrently with
- * gpupipe_trace_begin/end.
+ * does not wait for their release.
  */
 GPUPIPE_PUBLIC int gpupipe_destroy(gpupipe *p);
 
