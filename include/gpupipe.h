@@ -412,8 +412,8 @@ struct gpupipe_stats {
 				      * batches 1 from create (they start
 				      * at one item), then 1..max_batch */
 	unsigned in_flight_limit;    /* slots pushes may hold now, summed
-				      * over devices (above struct
-				      * gpupipe_config's depth) */
+				      * over devices ("Slots and the
+				      * in-flight limit", gpupipe_config) */
 	uint64_t gpu_ns_per_item;    /* pace of the GPU stage (sampled
 				      * GL_TIMESTAMPs); informative, the
 				      * adaptive batch does not use it */
@@ -500,15 +500,16 @@ GPUPIPE_PUBLIC int gpupipe_destroy(gpupipe *p);
 /*
  * gpupipe_push: hand one item to the pipeline. Blocks while the pipeline
  * is full: every working device holds as many items as its in-flight
- * limit allows (see struct gpupipe_config above depth; with adaptive
- * batches that is often fewer than its slots). With GPUPIPE_NONBLOCK it
- * returns GPUPIPE_EAGAIN instead. On 0 the pipeline owns item until its
- * done_cb returns, and done_cb runs exactly once. On error done_cb never
- * runs for it and item is still yours: GPUPIPE_EINVAL (NULL p, or unknown
- * flags), GPUPIPE_EAGAIN (full, with GPUPIPE_NONBLOCK), GPUPIPE_EDEADLK (a
- * blocking push from one of p's callbacks), GPUPIPE_ESHUTDOWN (destroy
- * has begun, or returned), GPUPIPE_EBROKEN (every device is broken, or a
- * forked child). item may be NULL.
+ * limit allows ("Slots and the in-flight limit" in struct gpupipe_config;
+ * with adaptive batches that is often fewer than its slots). With
+ * GPUPIPE_NONBLOCK it returns GPUPIPE_EAGAIN instead. On 0 the pipeline
+ * owns item until its done_cb returns, and done_cb runs exactly once. On
+ * error done_cb never runs for it and item is still yours: GPUPIPE_EINVAL
+ * (NULL p, or unknown flags), GPUPIPE_EAGAIN (full, with
+ * GPUPIPE_NONBLOCK), GPUPIPE_EDEADLK (a blocking push from one of p's
+ * callbacks), GPUPIPE_ESHUTDOWN (destroy has begun, or returned),
+ * GPUPIPE_EBROKEN (every device is broken, or a forked child). item may
+ * be NULL.
  */
 GPUPIPE_PUBLIC int gpupipe_push(gpupipe *p, void *item, unsigned flags);
 
