@@ -14,7 +14,8 @@
  *   readback  one thread, current in a second context that shares objects
  *             with the submit context; it waits on each fence
  *             (glClientWaitSync) and calls done_cb with the item's mapped
- *             output, in push order.
+ *             output, in push order, or with post_threads hands the item
+ *             to a pool of post threads that call done_cb concurrently.
  *
  * Shader bindings (shader storage blocks, std430):
  *
@@ -23,26 +24,35 @@
  *   binding 2  the item's output, out_bytes        (read by done_cb)
  *   binding 3  the item's GPUPIPE_PARAM_WORDS parameter words (uint)
  *
- * Threads: who may call what, and where callbacks run.
+ * Threads: who may call what, and where callbacks run. "A callback" is a
+ * prep_cb or done_cb of the same pipeline; from there the calls that could
+ * wait for the callback itself return GPUPIPE_EDEADLK and do nothing.
  *
  *   call / callback         from                      concurrently with
  *   ----------------------  ------------------------  -------------------
  *   gpupipe_create          any thread                anything
- *   gpupipe_push            any thread; from a         other pushes
- *                           callback only with
+ *   gpupipe_push            any thread; from a         anything but
+ *                           callback only with         trace_begin/end
  *                           GPUPIPE_NONBLOCK
- *   gpupipe_drain           any thread but a callback  pushes, drains
- *   gpupipe_cancel          any thread, callbacks too  pushes, drains
- *   gpupipe_get_info/stats  any thread, callbacks too  anything
- *   gpupipe_trace_begin/end any thread but a callback  drains; never a push
- *   gpupipe_destroy         one thread, not a          pushes (they fail
- *                           callback, once             with ESHUTDOWN or
- *                                                      are accepted)
- *   prep_cb                 the prep threads           other prep_cbs
- *   done_cb                 the readback thread, or    prep_cbs; with
+ *   gpupipe_drain           any thread but a callback  anything
+ *   gpupipe_cancel          any thread, callbacks too  anything
+ *   gpupipe_get_info/stats  any thread, callbacks too  anything, destroy
+ *                                                      too
+ *   gpupipe_trace_begin/end any thread but a callback  anything but a
+ *                                                      push, a destroy or
+ *                                                      another trace call
+ *   gpupipe_release         any thread, callbacks too  anything, destroy
+ *                                                      too
+ *   gpupipe_destroy         any thread but a           anything but
+ *                           callback, once             trace_begin/end
+ *                                                      (pushes fail with
+ *                                                      ESHUTDOWN or are
+ *                                                      accepted)
+ *   prep_cb                 the prep threads           other prep_cbs,
+ *                                                      done_cbs
+ *   done_cb                 a readback thread, or      prep_cbs; with
  *                           a post thread when         post_threads, other
  *                           post_threads > 0           done_cbs
- *   gpupipe_release         any thread                 anything
  *
  * Ordering and ownership: every item that gpupipe_push accepts gets
  * exactly one done_cb, with a status; also when the pipeline is cancelled
@@ -56,7 +66,10 @@
  *
  * Errors: functions return 0 (or a count) on success and a negative
  * GPUPIPE_E* code on failure; gpupipe_errmsg() then holds the details for
- * the calling thread. When a call fails, no callback runs for it.
+ * the calling thread. When a call fails, no callback runs for it. Every
+ * call that takes a pipeline p returns GPUPIPE_EINVAL for a NULL p or a
+ * pointer gpupipe_create never returned, and GPUPIPE_ESHUTDOWN once
+ * gpupipe_destroy(p) has returned (see gpupipe_destroy).
  *
  * fork(): pipelines and their threads do not survive it. In the child of
  * a process that had created a pipeline, create, destroy, push, drain,
@@ -132,13 +145,22 @@ enum gpupipe_error {
 #undef GPUPIPE_ERRNO_ENUM_
 };
 
-/* Completion status of one item, given to done_cb. */
+/*
+ * Completion status of one item, given to done_cb. job->error says why,
+ * for each status and cause; gpupipe(7), "Completion status", has the
+ * whole table.
+ */
 enum gpupipe_status {
 	GPUPIPE_DONE = 0,      /* ran; output holds the shader's result */
-	GPUPIPE_FAILED,        /* prep_cb failed, or a GL error; see error */
+	GPUPIPE_FAILED,        /* prep_cb failed, prep_cb set bad groups, a GL
+				* call failed, or its device broke (timeout,
+				* driver failure) before running it */
 	GPUPIPE_CANCELLED,     /* never prepared: gpupipe_cancel or destroy */
-	GPUPIPE_TIMEDOUT,      /* its fence did not signal in fence_timeout_ms */
-	GPUPIPE_DEVICE_LOST    /* the GPU was reset while the item was queued */
+	GPUPIPE_TIMEDOUT,      /* its fence did not signal in fence_timeout_ms
+				* (or, once its device broke, when looked at
+				* once more) */
+	GPUPIPE_DEVICE_LOST    /* the GPU was reset before the item was read
+				* back */
 };
 
 /* Flags for gpupipe_push. */
@@ -147,17 +169,27 @@ enum gpupipe_status {
 /*
  * One item's view of its slot, handed to prep_cb and then to done_cb.
  * Fields marked (prep) may be written by prep_cb; everything else is
- * read-only for callbacks.
+ * read-only for callbacks. input and params are for writing only: their
+ * mapping has no GL_MAP_READ_BIT, so reading them back gives undefined
+ * contents (and on a discrete GPU such memory is typically write-combined
+ * and uncached, so reading is also very slow); keep your own copy of any
+ * value you need again.
  */
 struct gpupipe_job {
 	void *item;          /* the pointer given to gpupipe_push */
 	uint64_t seq;        /* push order, from 0, per pipeline */
-	void *input;         /* (prep) in_bytes of mapped input; NULL in done */
+	void *input;         /* (prep) in_bytes of mapped input, write-only;
+			      * NULL in done */
 	size_t in_bytes;
 	uint32_t *params;    /* (prep) GPUPIPE_PARAM_WORDS words, binding 3,
-			      * zeroed before prep_cb; NULL in done */
+			      * zeroed before prep_cb, write-only; NULL in
+			      * done */
 	uint32_t groups[3];  /* (prep) work groups to dispatch; preset to the
-			      * configuration's groups */
+			      * configuration's groups. Each must be 1 to
+			      * the device's GL_MAX_COMPUTE_WORK_GROUP_COUNT:
+			      * else the item is not dispatched and
+			      * completes GPUPIPE_FAILED, error
+			      * GPUPIPE_EINVAL, the message naming it */
 	const void *output;  /* done: out_bytes of mapped output if DONE,
 			      * else NULL; NULL in prep */
 	size_t out_bytes;
@@ -167,8 +199,12 @@ struct gpupipe_job {
 			      * 0 otherwise */
 	size_t gl_output_offset; /* done, DONE: the output's offset in it */
 	int status;          /* done: an enum gpupipe_status */
-	int error;           /* done, FAILED: prep_cb's nonzero return value,
-			      * or a GPUPIPE_E* code; 0 otherwise */
+	int error;           /* done: 0 for DONE and CANCELLED; else why:
+			      * prep_cb's nonzero return value (FAILED) or
+			      * a GPUPIPE_E* code: EINVAL, EDRIVER or
+			      * EBROKEN (FAILED), ETIMEDOUT (TIMEDOUT),
+			      * EBROKEN (DEVICE_LOST); which for which
+			      * cause: gpupipe(7), "Completion status" */
 	const char *message; /* done: what happened, for every status but
 			      * DONE; NULL for DONE */
 	unsigned device;     /* the pipeline's device that runs the item:
@@ -176,19 +212,27 @@ struct gpupipe_job {
 };
 
 /*
- * prep_cb: write job->input (and optionally job->params, job->groups).
- * Runs on a prep thread, concurrently with other prep_cbs. Return 0 for
+ * prep_cb: write job->input (and optionally job->params, job->groups);
+ * do not read them back (see struct gpupipe_job). Runs on a prep thread,
+ * concurrently with other prep_cbs and with done_cbs. Return 0 for
  * success; any other value fails the item: it completes as
  * GPUPIPE_FAILED with that value in job->error (describe the failure with
- * gpupipe_job_set_message). It must not call gpupipe_destroy or a
- * blocking push.
+ * gpupipe_job_set_message). A groups value out of range fails the item
+ * too, with GPUPIPE_EINVAL. On its own pipeline, gpupipe_destroy,
+ * gpupipe_drain, gpupipe_trace_end and a push without GPUPIPE_NONBLOCK
+ * return GPUPIPE_EDEADLK and do nothing; a push with GPUPIPE_NONBLOCK
+ * works.
  */
 typedef int (*gpupipe_prep_fn)(struct gpupipe_job *job, void *user_data);
 
 /*
- * done_cb: consume one completed item. Runs on the readback thread, one at
- * a time, in push order, exactly once per accepted item. job->output is
- * readable only until it returns. It may push with GPUPIPE_NONBLOCK.
+ * done_cb: consume one completed item, exactly once per accepted item.
+ * With post_threads 0 it runs on a readback thread (with several devices,
+ * whichever finds the next item done), one at a time, in push order. With
+ * post_threads N it runs on the N post threads, concurrently, in
+ * completion order. job->output is readable only until it returns, unless
+ * it keeps it (gpupipe_job_keep). It may push with GPUPIPE_NONBLOCK; the
+ * calls that return GPUPIPE_EDEADLK from prep_cb do so here too.
  */
 typedef void (*gpupipe_done_fn)(struct gpupipe_job *job, void *user_data);
 
@@ -248,13 +292,28 @@ struct gpupipe_config {
 				    * copied once at create; may be NULL */
 	size_t weights_bytes;      /* bytes at weights; 0 with NULL */
 	uint32_t groups[3];        /* default work groups per item; 0 -> 1 */
+	/*
+	 * Slots and the in-flight limit. Each device holds
+	 *   slots = depth * max_batch
+	 * fixed at create (gpupipe_info.slots sums them). Of those, pushes
+	 * may hold at once (items pushed and not yet completed, plus outputs
+	 * kept and not yet released) the device's in-flight limit:
+	 *   GPUPIPE_FIXED_BATCH: depth * max_batch, every slot;
+	 *   adaptive batches:    min(depth * batch_target + prep_threads
+	 *                            + post_threads, depth * max_batch)
+	 * where batch_target starts at 1 and moves within 1..max_batch
+	 * (gpupipe_stats.batch_target, in_flight_limit). The prep and post
+	 * threads raise the limit, never the number of slots. A push blocks,
+	 * or returns GPUPIPE_EAGAIN, when every working device is at its
+	 * limit: with adaptive batches, often while most slots are free.
+	 */
 	unsigned depth;            /* fenced batches in flight; 0 -> 3 (triple
 				    * buffering); 1..GPUPIPE_MAX_DEPTH */
 	unsigned max_batch;        /* most items under one fence; 0 -> as
 				    * many as fit, up to 64, in 256 MiB of
-				    * slots; 1..GPUPIPE_MAX_BATCH. The
-				    * pipeline holds depth * max_batch
-				    * slots */
+				    * slots (depth * max_batch * (in_bytes +
+				    * out_bytes), at least 1);
+				    * 1..GPUPIPE_MAX_BATCH */
 	unsigned prep_threads;     /* 0 -> 2; 1..GPUPIPE_MAX_PREP_THREADS */
 	gpupipe_prep_fn prep_cb;   /* required */
 	gpupipe_done_fn done_cb;   /* required */
@@ -275,7 +334,8 @@ struct gpupipe_config {
 				    * this long for more items; 0 -> 50 */
 	unsigned post_threads;     /* 0: done_cb on the readback thread, in
 				    * push order; N: on N post threads, in
-				    * completion order; 0..64 */
+				    * completion order, concurrently;
+				    * 0..GPUPIPE_MAX_POST_THREADS */
 	/* GL interop: run inside the application's own GL world. */
 	void *egl_display;         /* an EGLDisplay the application has
 				    * initialised: used instead of opening
@@ -303,7 +363,7 @@ struct gpupipe_config {
 /* What the pipeline really runs with (defaults resolved). */
 struct gpupipe_info {
 	unsigned depth, max_batch, prep_threads;
-	unsigned slots;              /* depth * max_batch */
+	unsigned slots;              /* ndevices * depth * max_batch */
 	size_t in_bytes, out_bytes, weights_bytes;
 	size_t in_stride, out_stride; /* bytes between slots in the buffers */
 	size_t mapped_bytes;          /* all persistently mapped memory */
@@ -346,9 +406,14 @@ struct gpupipe_stats {
 	uint64_t readback_cpu_ns;    /* thread CPU time, readback thread */
 	uint64_t post_cpu_ns;        /* thread CPU time, all post threads */
 	uint64_t fence_polls;        /* SIGNALLED: fences polled by submit */
-	unsigned batch_target;       /* items per batch the pipeline aims at
-				      * now (adaptive), or max_batch */
-	unsigned in_flight_limit;    /* slots pushes may hold now */
+	unsigned batch_target;       /* items per batch the first device aims
+				      * at now: max_batch from create with
+				      * GPUPIPE_FIXED_BATCH; with adaptive
+				      * batches 1 from create (they start
+				      * at one item), then 1..max_batch */
+	unsigned in_flight_limit;    /* slots pushes may hold now, summed
+				      * over devices ("Slots and the
+				      * in-flight limit", gpupipe_config) */
 	uint64_t gpu_ns_per_item;    /* pace of the GPU stage (sampled
 				      * GL_TIMESTAMPs); informative, the
 				      * adaptive batch does not use it */
@@ -358,8 +423,10 @@ struct gpupipe_stats {
 	unsigned devices_broken;     /* devices out of rotation (timeout,
 				      * reset, driver failure) */
 	int broken;                  /* 0, or once the pipeline is broken
-				      * the enum gpupipe_status that broke
-				      * it: GPUPIPE_TIMEDOUT (a GPU timeout),
+				      * (every device) the enum
+				      * gpupipe_status that broke it, the
+				      * last device's to break:
+				      * GPUPIPE_TIMEDOUT (a GPU timeout),
 				      * GPUPIPE_DEVICE_LOST (a GPU reset) or
 				      * GPUPIPE_FAILED (the driver failed) */
 };
@@ -401,7 +468,8 @@ typedef struct gpupipe gpupipe;
  * range; the message names it and its limit), GPUPIPE_ENOMEM,
  * GPUPIPE_ENOTSUP (missing EGL/GL feature), GPUPIPE_EDRIVER (an EGL or
  * GL call failed), GPUPIPE_ESHADER (compile/link log in
- * gpupipe_errmsg()), GPUPIPE_ETHREAD. Pair with gpupipe_destroy.
+ * gpupipe_errmsg()), GPUPIPE_ETHREAD, GPUPIPE_EBROKEN (in a forked
+ * child, see fork() above). Pair with gpupipe_destroy.
  */
 GPUPIPE_PUBLIC int gpupipe_create(const struct gpupipe_config *cfg,
 				  gpupipe **out);
@@ -416,23 +484,32 @@ GPUPIPE_PUBLIC int gpupipe_create(const struct gpupipe_config *cfg,
  * run to completion; all threads join; GL and EGL objects are freed. Every
  * accepted item has had its done_cb when it returns, and no callback runs
  * after. Calls on p that begin before destroy returns are safe (stats and
- * info keep answering until the pipeline is freed); any call with p after
- * destroy returned, a second destroy included, fails with
+ * info keep answering until the pipeline is freed), but for
+ * gpupipe_trace_begin/end, which must not overlap destroy; any call with
+ * p after destroy returned, a second destroy included, fails with
  * GPUPIPE_ESHUTDOWN and touches no freed memory (p is the name of an
- * entry, never reused for another pipeline). A NULL p is a no-op returning
- * 0. From a callback of p: GPUPIPE_EDEADLK, and nothing is destroyed.
+ * entry, never reused for another pipeline). A second destroy while the
+ * first still runs returns GPUPIPE_EINVAL and waits for nothing. A NULL p
+ * is a no-op returning 0; a pointer gpupipe_create never returned gives
+ * GPUPIPE_EINVAL. From a callback of p: GPUPIPE_EDEADLK, and nothing is
+ * destroyed. Outputs still kept (gpupipe_job_keep) are freed; destroy
+ * does not wait for their release.
  */
 GPUPIPE_PUBLIC int gpupipe_destroy(gpupipe *p);
 
 /*
- * gpupipe_push: hand one item to the pipeline. Blocks while every slot is
- * busy; with GPUPIPE_NONBLOCK returns GPUPIPE_EAGAIN instead. On 0 the
- * pipeline owns item until its done_cb returns, and done_cb runs exactly
- * once. On error done_cb never runs for it and item is still yours:
- * GPUPIPE_EINVAL (NULL p, or unknown flags), GPUPIPE_EAGAIN,
- * GPUPIPE_EDEADLK (a blocking push from one of p's callbacks),
- * GPUPIPE_ESHUTDOWN (destroy has begun), GPUPIPE_EBROKEN. item may be
- * NULL.
+ * gpupipe_push: hand one item to the pipeline. Blocks while the pipeline
+ * is full: every working device holds as many items as its in-flight
+ * limit allows ("Slots and the in-flight limit" in struct gpupipe_config;
+ * with adaptive batches that is often fewer than its slots). With
+ * GPUPIPE_NONBLOCK it returns GPUPIPE_EAGAIN instead. On 0 the pipeline
+ * owns item until its done_cb returns, and done_cb runs exactly once. On
+ * error done_cb never runs for it and item is still yours: GPUPIPE_EINVAL
+ * (NULL p, or unknown flags), GPUPIPE_EAGAIN (full, with
+ * GPUPIPE_NONBLOCK), GPUPIPE_EDEADLK (a blocking push from one of p's
+ * callbacks), GPUPIPE_ESHUTDOWN (destroy has begun, or returned),
+ * GPUPIPE_EBROKEN (every device is broken, or a forked child). item may
+ * be NULL.
  */
 GPUPIPE_PUBLIC int gpupipe_push(gpupipe *p, void *item, unsigned flags);
 
@@ -440,33 +517,44 @@ GPUPIPE_PUBLIC int gpupipe_push(gpupipe *p, void *item, unsigned flags);
  * gpupipe_drain: wait until every item pushed before this call has
  * completed (its done_cb returned). Pushing stays open meanwhile.
  * timeout_ms < 0 waits for ever. Returns 0, GPUPIPE_ETIMEDOUT,
- * GPUPIPE_EINVAL (NULL p) or GPUPIPE_EDEADLK (from a callback of p).
+ * GPUPIPE_EINVAL (NULL p), GPUPIPE_EDEADLK (from a callback of p),
+ * GPUPIPE_ESHUTDOWN (p destroyed) or GPUPIPE_EBROKEN (a forked child).
  */
 GPUPIPE_PUBLIC int gpupipe_drain(gpupipe *p, long timeout_ms);
 
 /*
  * gpupipe_cancel: complete every item not yet taken by a prep thread as
- * GPUPIPE_CANCELLED (their done_cb still runs, in order). Items already
- * being prepared or later run on. The pipeline stays usable. Returns the
- * number of items cancelled, or GPUPIPE_EINVAL.
+ * GPUPIPE_CANCELLED (their done_cb still runs, later, in push order or on
+ * the post pool). Items already being prepared or later run on. The
+ * pipeline stays usable. Never waits; callbacks may call it. Returns the
+ * number of items cancelled, GPUPIPE_EINVAL (NULL p), GPUPIPE_ESHUTDOWN
+ * (p destroyed) or GPUPIPE_EBROKEN (a forked child).
  */
 GPUPIPE_PUBLIC int gpupipe_cancel(gpupipe *p);
 
-/* gpupipe_get_info: the configuration in effect. 0 or GPUPIPE_EINVAL. */
+/*
+ * gpupipe_get_info: the configuration in effect. Returns 0, GPUPIPE_EINVAL
+ * (NULL argument) or GPUPIPE_ESHUTDOWN (p destroyed).
+ */
 GPUPIPE_PUBLIC int gpupipe_get_info(const gpupipe *p,
 				    struct gpupipe_info *info);
 
-/* gpupipe_get_stats: a snapshot of the counters. 0 or GPUPIPE_EINVAL. */
+/*
+ * gpupipe_get_stats: a snapshot of the counters. Returns 0, GPUPIPE_EINVAL
+ * (NULL argument) or GPUPIPE_ESHUTDOWN (p destroyed).
+ */
 GPUPIPE_PUBLIC int gpupipe_get_stats(const gpupipe *p,
 				     struct gpupipe_stats *stats);
 
 /*
  * gpupipe_trace_begin: record the timeline of the next `capacity` items
  * pushed (struct gpupipe_trace_record). Call it between pushes, not
- * concurrently with one. With GPUPIPE_TRACE_GPU each traced dispatch is
- * bracketed by GL_TIMESTAMP queries, read by the submit thread without
- * stalling. Returns 0, GPUPIPE_EINVAL (NULL p, capacity 0, unknown
- * flags, or a trace already running), GPUPIPE_ENOMEM.
+ * concurrently with one, with gpupipe_destroy or with another trace call.
+ * With GPUPIPE_TRACE_GPU each traced dispatch is bracketed by
+ * GL_TIMESTAMP queries, read by the submit thread without stalling.
+ * Returns 0, GPUPIPE_EINVAL (NULL p, capacity 0, unknown flags, or a
+ * trace already running), GPUPIPE_ENOMEM, GPUPIPE_ESHUTDOWN (p destroyed)
+ * or GPUPIPE_EBROKEN (a forked child).
  */
 GPUPIPE_PUBLIC int gpupipe_trace_begin(gpupipe *p, size_t capacity,
 				       unsigned flags);
@@ -475,10 +563,11 @@ GPUPIPE_PUBLIC int gpupipe_trace_begin(gpupipe *p, size_t capacity,
  * gpupipe_trace_end: wait until every traced item has completed, stop
  * tracing, and return its records in push order: *records (free it with
  * free()) and *count (items traced, at most capacity). Like
- * gpupipe_trace_begin, call it between pushes, not concurrently with one.
- * Returns 0,
+ * gpupipe_trace_begin, call it between pushes, not concurrently with one,
+ * with gpupipe_destroy or with another trace call. Returns 0,
  * GPUPIPE_EINVAL (NULL argument, or no trace running), GPUPIPE_EDEADLK
- * (from a callback of p).
+ * (from a callback of p), GPUPIPE_ESHUTDOWN (p destroyed) or
+ * GPUPIPE_EBROKEN (a forked child).
  */
 GPUPIPE_PUBLIC int gpupipe_trace_end(gpupipe *p,
 				     struct gpupipe_trace_record **records,
@@ -490,21 +579,28 @@ GPUPIPE_PUBLIC int gpupipe_trace_end(gpupipe *p,
  * stays busy meanwhile, so a blocking push waits until one is released:
  * release from another thread, or push with GPUPIPE_NONBLOCK and release
  * on GPUPIPE_EAGAIN (examples/interop.c). Returns 0, or GPUPIPE_EINVAL
- * outside a done_cb of a DONE item.
+ * (outside a done_cb of a DONE item, or kept already).
  */
 GPUPIPE_PUBLIC int gpupipe_job_keep(struct gpupipe_job *job);
 
 /*
  * gpupipe_release: give back the slot of a job kept with
  * gpupipe_job_keep; job and its output are invalid afterwards. From any
- * thread, before gpupipe_destroy (which frees kept outputs too). Returns 0,
- * or GPUPIPE_EINVAL (NULL argument, or a job not kept).
+ * thread, callbacks included, even before the done_cb that kept it has
+ * returned. There is no need to release before gpupipe_destroy: destroy
+ * frees kept outputs without waiting, so stop reading them before you
+ * call it. A release while destroy runs is safe (0, or GPUPIPE_ESHUTDOWN
+ * once destroy lets no call in); after destroy returned it fails with
+ * GPUPIPE_ESHUTDOWN and touches nothing. Returns 0, GPUPIPE_EINVAL (NULL
+ * argument, a job not of p, or a job not kept), GPUPIPE_ESHUTDOWN or
+ * GPUPIPE_EBROKEN (a forked child).
  */
 GPUPIPE_PUBLIC int gpupipe_release(gpupipe *p, struct gpupipe_job *job);
 
 /*
  * gpupipe_job_set_message: from prep_cb, describe why the item failed; the
- * text (truncated to 127 bytes) reaches done_cb as job->message.
+ * text (truncated to 127 bytes) reaches done_cb as job->message. A NULL
+ * job or fmt does nothing.
  */
 GPUPIPE_PUBLIC void gpupipe_job_set_message(struct gpupipe_job *job,
 					    const char *fmt, ...)
@@ -553,8 +649,11 @@ GPUPIPE_PUBLIC const char *gpupipe_status_name(int status);
 
 /*
  * gpupipe_errmsg: details of the last failed gpupipe call on this thread
- * (field and limit, EGL/GL error, shader info log); "" when none. Valid
- * until the next gpupipe call on this thread.
+ * (field and limit, EGL/GL error, shader info log); "" when none. Every
+ * call that fails sets it. A call that succeeds does not clear it, except
+ * gpupipe_create, gpupipe_list_devices and gpupipe_load_shader, which
+ * clear it as they begin: read it only right after a call returned an
+ * error. Valid until the next gpupipe call on this thread.
  */
 GPUPIPE_PUBLIC const char *gpupipe_errmsg(void);
 
