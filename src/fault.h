@@ -97,9 +97,14 @@ enum gp_fault_point {
  *                   return), its loop not yet begun
  *   trace_begin     gpupipe_trace_begin: records allocated, not yet
  *                   checked against a running trace and published
+ *   stats_counts    gpupipe_get_stats: between reading the completions
+ *                   and the pushes
+ *   push_woken      a push that found no room: after its sleep (or its
+ *                   decision not to sleep), before looking again
  */
 #define GP_DELAY_POINTS(X) \
-	X(push_seq) X(release_keep) X(submit_start) X(trace_begin)
+	X(push_seq) X(release_keep) X(submit_start) X(trace_begin) \
+	X(stats_counts) X(push_woken)
 
 enum gp_delay_point {
 #define GP_DELAY_ENUM(name) GP_DELAY_##name,

@@ -10,7 +10,9 @@
  *   each submit context's work runs on a modelled GPU of its own, one
  *   batch after another: a fence signals batch_us, plus item_us per
  *   glDispatchCompute since the fence before it, after the later of its
- *   making and the signal of the fence before it;
+ *   making and the signal of the fence before it (a timer query after
+ *   the dispatches is written before the batch_us, which stands for the
+ *   batch's closing barrier);
  *   a hang: work made from then on never finishes;
  *   a reset: every context that exists is lost (its waits return at once
  *   as if signalled, each GL call leaves GL_CONTEXT_LOST), and each one
@@ -200,16 +202,18 @@ bool gp_model_reset_status(unsigned *status)
 
 /* ---- work, fences and queries ------------------------------------------ */
 
-/* When the work made so far on this thread's context finishes. */
-static uint64_t work_done_ns(void)
+/* When the dispatches made so far on this thread's context have run, and
+ * (with close) the batch's closing work too, which a fence waits for. */
+static uint64_t work_done_ns(bool close)
 {
 	uint64_t now = gp_now_ns(), start, ns;
 
 	if (atomic_load(&model_hung) || gpu_free_ns == NEVER)
 		return NEVER;
 	start = gpu_free_ns > now ? gpu_free_ns : now;
-	ns = atomic_load(&model_batch_ns) +
-	     atomic_load(&model_item_ns) * dispatches;
+	ns = atomic_load(&model_item_ns) * dispatches;
+	if (close)
+		ns += atomic_load(&model_batch_ns);
 	return start + ns;
 }
 
@@ -226,7 +230,7 @@ void gp_model_fence_made(const void *fence)
 
 	if (!fence || !atomic_load(&model_on))
 		return;
-	done = work_done_ns();
+	done = work_done_ns(true);
 	gpu_free_ns = done;
 	dispatches = 0;
 	pthread_mutex_lock(&lock);
@@ -310,7 +314,7 @@ void gp_model_finish(void)
 {
 	if (!atomic_load(&model_on))
 		return;
-	gpu_free_ns = work_done_ns();
+	gpu_free_ns = work_done_ns(true);
 	dispatches = 0;
 	wait_until(gpu_free_ns, NEVER);
 }
@@ -336,7 +340,7 @@ void gp_model_query_counter(unsigned id)
 		return;
 	queries[i].id = id;
 	/* Written once the work made before it has run. */
-	queries[i].ready_ns = dispatches ? work_done_ns() : gpu_free_ns;
+	queries[i].ready_ns = dispatches ? work_done_ns(false) : gpu_free_ns;
 }
 
 bool gp_model_query_ready(unsigned id, bool wait)

@@ -287,6 +287,9 @@ struct gp_slot {
 	_Atomic uint64_t pending_seq;
 	_Atomic int keep;       /* gpupipe_job_keep/release state (post.c) */
 	bool fence_expired;     /* SIGNALLED: submit gave up on the fence */
+	bool fence_unchecked;   /* SIGNALLED: submit's poll failed: the
+				 * fence was not seen signalled, nor a
+				 * reset ruled out */
 	/* GL_TIMESTAMP queries of this slot's last traced dispatch, read by
 	 * submit when the slot is next dispatched or the trace ends. */
 	bool query_pending;
@@ -330,6 +333,8 @@ struct gp_trace {
 	/* trace_end asks each submit thread to read its pending queries;
 	 * each counts one here when it has. */
 	unsigned collect_done;     /* under lock */
+	unsigned collectors_gone;  /* under lock: submit threads that
+				    * ended (destroy): none waits for them */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -350,6 +355,7 @@ GP_HIDDEN void gp_trace_init(struct gp_trace *t);
 GP_HIDDEN void gp_trace_fini(struct gp_trace *t);
 /* Submit thread: a collect request was served. */
 GP_HIDDEN void gp_trace_collected(struct gp_trace *t);
+GP_HIDDEN void gp_trace_collector_gone(struct gp_trace *t);
 
 /* ---- egl.c ------------------------------------------------------------ */
 
@@ -563,6 +569,7 @@ struct gpupipe {
 	_Atomic int broken;          /* every device broken: the first
 				      * device's status */
 	_Atomic unsigned working;    /* devices not broken */
+	_Atomic int first_broken;    /* the status that broke the first */
 
 	struct gp_trace trace;
 

@@ -322,10 +322,14 @@ void gp_break(struct gp_dev *d, int status)
 
 	if (!atomic_compare_exchange_strong(&d->broken, &none, status))
 		return;
-	/* The last working device takes the pipeline with it. */
+	none = 0;
+	atomic_compare_exchange_strong(&p->first_broken, &none, status);
+	/* The last working device takes the pipeline with it, reporting
+	 * what broke the first. */
 	if (atomic_fetch_sub(&p->working, 1) == 1) {
 		none = 0;
-		atomic_compare_exchange_strong(&p->broken, &none, status);
+		atomic_compare_exchange_strong(&p->broken, &none,
+					       atomic_load(&p->first_broken));
 	}
 	/* Pushers asleep for a slot of this device pick another, or learn
 	 * that none is left. */
@@ -657,8 +661,9 @@ static int push(struct gpupipe *p, void *item, unsigned flags)
 	enter = gp_now_ns(); /* a wait for a slot is latency too */
 	ret = gp_slot_acquire(p, nonblock, &s);
 	if (ret == GPUPIPE_EAGAIN) {
-		gp_error(ret, "gpupipe_push: all %u slots are busy",
-			 p->nslots);
+		gp_error(ret, "gpupipe_push: the pipeline is full (every "
+			 "device at its in-flight limit: unfinished items and "
+			 "kept outputs)");
 		goto out;
 	}
 	if (ret == GPUPIPE_EBROKEN) {
@@ -803,16 +808,21 @@ static uint64_t cpu_ns(clockid_t clock)
 
 static int get_stats(const struct gpupipe *p, struct gpupipe_stats *st)
 {
+	uint64_t completed;
 	unsigned i;
 
 	if (!p || !st)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_stats: %s is "
 				"NULL", p ? "stats" : "p");
 	memset(st, 0, sizeof(*st));
-	st->pushed = atomic_load(&p->next_seq);
+	/* Completions first: every item counted there took its seq before,
+	 * so pushed, read after, is never the smaller. */
+	completed = atomic_load(&p->completed);
 	for (i = 0; i < 5; i++)
 		st->completed[i] = atomic_load(&p->count_by_status[i]);
-	st->in_flight = st->pushed - atomic_load(&p->completed);
+	GP_DELAY(stats_counts);
+	st->pushed = atomic_load(&p->next_seq);
+	st->in_flight = st->pushed - completed;
 	st->batches = atomic_load(&p->batches);
 	for (i = 0; i < p->prep_threads; i++) {
 		st->prep_busy_ns += atomic_load(&p->preps[i].busy_ns);

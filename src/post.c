@@ -23,12 +23,16 @@ enum {
 	KEEP_RELEASED_IN_CB, /* released before done_cb returned */
 };
 
+/* The job whose done_cb this thread is running: the only one it may keep
+ * (not another pipeline's, nor one from a prep_cb). */
+static _Thread_local const struct gpupipe_job *done_job;
+
 int gpupipe_job_keep(struct gpupipe_job *job)
 {
 	struct gp_slot *s;
 	int none = KEEP_NONE;
 
-	if (!job || !gp_in_callback)
+	if (!job || job != done_job)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_job_keep: call it "
 				"from done_cb with that callback's job");
 	s = gp_container_of(job, struct gp_slot, job);
@@ -108,7 +112,9 @@ void gp_complete(struct gpupipe *p, struct gp_slot *s)
 			&s->dev->lat_hist[gp_lat_bucket(t0 - s->enter_ns)], 1,
 			memory_order_relaxed);
 	gp_in_callback = p;
+	done_job = job;
 	p->done_cb(job, p->user_data);
+	done_job = NULL;
 	gp_in_callback = NULL;
 	t1 = gp_now_ns();
 	atomic_fetch_add_explicit(&p->done_busy_ns, t1 - t0,

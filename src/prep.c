@@ -42,6 +42,8 @@ static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 	memset(s->map_params, 0, GPUPIPE_PARAM_WORDS * sizeof(uint32_t));
 	memcpy(job->groups, p->groups, sizeof(job->groups));
 	job->output = NULL;
+	job->gl_output_buffer = 0;
+	job->gl_output_offset = 0;
 	job->status = GPUPIPE_DONE;
 	job->error = 0;
 	job->message = NULL;

@@ -76,20 +76,23 @@ static int reset_status(struct gp_dev *d, int status, bool checked,
  * never be held across a wait.
  * Returns the status for the batch's items, with the reason in msg.
  */
-static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
-		      char *msg, size_t n, int *error)
+static int wait_fence(struct gp_dev *d, struct gp_slot *s, char *msg,
+		      size_t n, int *error)
 {
 	struct gpupipe *p = d->p;
 	uint64_t limit = (uint64_t)p->fence_timeout_ms * 1000000u;
 	uint64_t start = gp_now_ns(), waited = 0;
 	bool signalled = p->wait == GPUPIPE_WAIT_SIGNALLED;
-	bool checked = signalled && !expired, first = true, turn;
+	bool expired = s->fence_expired, first = true, turn;
+	bool checked = signalled && !expired && !s->fence_unchecked;
+	int broken = atomic_load(&d->broken);
+	GLsync fence = s->fence;
 	GLenum r;
 
 	/* Submit gave up on this fence (GPUPIPE_WAIT_SIGNALLED), or the
-	 * pipeline is broken: look once, do not wait again. A hung GPU must
+	 * device is broken: look once, do not wait again. A hung GPU must
 	 * not cost one timeout per batch. */
-	if (expired || atomic_load(&d->broken))
+	if (expired || broken)
 		limit = 0;
 	if (gp_fault_timeout())
 		goto timed_out;
@@ -124,6 +127,14 @@ static int wait_fence(struct gp_dev *d, GLsync fence, bool expired,
 		waited = gp_now_ns() - start;
 		if (waited >= limit)
 			break;
+	}
+	/* Not waited for because the device broke otherwise than by a
+	 * timeout: that is why these items fail, not the clock. */
+	if (!expired && broken && broken != GPUPIPE_TIMEDOUT) {
+		*error = GPUPIPE_EBROKEN;
+		snprintf(msg, n, "not waited for: %s",
+			 gp_broken_reason(broken));
+		return gp_broken_status(d);
 	}
 timed_out:
 	*error = GPUPIPE_ETIMEDOUT;
@@ -183,8 +194,8 @@ static void run(struct gp_dev *d)
 			uint64_t t0 = gp_now_ns();
 
 			batch_error = 0;
-			batch_status = wait_fence(d, s->fence, s->fence_expired,
-						  batch_msg, sizeof(batch_msg),
+			batch_status = wait_fence(d, s, batch_msg,
+						  sizeof(batch_msg),
 						  &batch_error);
 			/* Submit deletes it, in its own context. */
 			if (!gp_ring_push(&d->spent, s->fence)) {

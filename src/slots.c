@@ -219,14 +219,27 @@ int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
 		if (atomic_load(&p->shutdown))
 			return GPUPIPE_ESHUTDOWN;
 		gen = gp_wake_prepare(&p->free_wake);
-		if (room_to_wake(p)) {
+		if (room_to_wake(p))
 			gp_wake_cancel(&p->free_wake);
-			continue;
-		}
-		gp_wake_wait(&p->free_wake, gen, 0);
+		else
+			gp_wake_wait(&p->free_wake, gen, 0);
+		/* A push asleep when destroy began fails, even if a slot
+		 * came free meanwhile. */
+		GP_DELAY(push_woken);
+		if (atomic_load(&p->shutdown))
+			return GPUPIPE_ESHUTDOWN;
 	}
-	/* in_use < limit <= nslots: a slot is in free_q, or being added. */
-	n = gp_queue_pop_wait(&d->free_q, NULL, 0);
+	/* in_use < limit <= nslots: a slot is in free_q, or being added by
+	 * a release that is halfway through; a NONBLOCK push does not wait
+	 * for it to finish. */
+	n = nonblock ? gp_queue_pop_try(&d->free_q)
+		     : gp_queue_pop_wait(&d->free_q, NULL, 0);
+	if (!n) {
+		atomic_fetch_sub(&d->in_use, 1);
+		if (dev_has_room(d))
+			gp_wake_signal(&p->free_wake, true);
+		return GPUPIPE_EAGAIN;
+	}
 	*out = gp_slot_of_node(n);
 	return 0;
 }

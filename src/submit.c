@@ -1024,6 +1024,13 @@ static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 				/* Readback fails the batch as TIMEDOUT. */
 				gp_slot_of_node(gp_list_first(&f->slots))
 					->fence_expired = true;
+			} else if (r == GL_WAIT_FAILED) {
+				/* Not seen signalled: readback waits for it
+				 * and rules out a reset itself; nothing is
+				 * learnt, no query read (it could wait). */
+				gp_slot_of_node(gp_list_first(&f->slots))
+					->fence_unchecked = true;
+				st->last_end = 0;
 			} else {
 				learn_fence(st, f, gp_now_ns(), fresh);
 				fresh = true;
@@ -1289,6 +1296,7 @@ static void dispatch_batch(struct gp_dev *d, struct submit *st,
 		s->batch_len = 0;
 		s->dispatched = true;
 		s->fence_expired = false;
+		s->fence_unchecked = false;
 		gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
 		gp_list_append(&batch, &s->node);
 		st->batch_open = true;
@@ -1326,11 +1334,12 @@ static void run(struct gp_dev *d)
 		/* stop_threads and gpupipe_trace_end set submit_attn after
 		 * their own flag, and pop_wait returns NULL for it. */
 		if (atomic_exchange(&d->submit_attn, 0)) {
-			if (atomic_load(&p->stop))
-				break;
-			/* Its query reads may wait for the GPU: no turn. */
+			/* Its query reads may wait for the GPU: no turn.
+			 * Before a stop: trace_end may be waiting. */
 			if (atomic_exchange(&d->collect_req, 0))
 				collect_trace(d);
+			if (atomic_load(&p->stop))
+				break;
 		}
 		n = gp_queue_pop_try(&d->ready_q);
 		if (n || d->flight_count) {
@@ -1385,6 +1394,9 @@ void *gp_submit_main(void *arg)
 	gp_start_report(p, 0);
 	GP_DELAY(submit_start);
 	run(d);
+	if (atomic_exchange(&d->collect_req, 0))
+		collect_trace(d);
+	gp_trace_collector_gone(&p->trace);
 
 	/* Every item has completed before stop is set: the GPU is idle, and
 	 * readback is done with every fence. */

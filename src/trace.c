@@ -34,6 +34,14 @@ void gp_trace_collected(struct gp_trace *t)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void gp_trace_collector_gone(struct gp_trace *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->collectors_gone++;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}
+
 static int trace_begin(struct gpupipe *p, size_t capacity, unsigned flags)
 {
 	struct gpupipe_trace_record *rec;
@@ -105,8 +113,12 @@ static int trace_end(struct gpupipe *p,
 		atomic_store(&p->devs[i].submit_attn, 1);
 		gp_queue_wake_all(&p->devs[i].ready_q);
 	}
+	/* A submit thread that destroy stopped collects what was asked
+	 * before it ended; none is waited for after that (GPU times stay
+	 * 0 where no thread read them). */
 	pthread_mutex_lock(&p->trace.lock);
-	while ((int)(p->trace.collect_done - want) < 0)
+	while ((int)(p->trace.collect_done - want) < 0 &&
+	       !p->trace.collectors_gone)
 		pthread_cond_wait(&p->trace.cond, &p->trace.lock);
 	pthread_mutex_unlock(&p->trace.lock);
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,6 +130,113 @@ static void test_drain_long_timeout(void)
 	harness_fini(&h);
 }
 
+/* ---- what prep_cb and done_cb may see and do ------------------------- */
+
+static atomic_uint_fast64_t stale_gl_fields, preps_seen;
+
+static int check_gl_fields_prep(struct gpupipe_job *job, void *user_data)
+{
+	(void)user_data;
+	if (job->gl_output_buffer || job->gl_output_offset)
+		atomic_fetch_add(&stale_gl_fields, 1);
+	atomic_fetch_add(&preps_seen, 1);
+	return 0;
+}
+
+/*
+ * gpupipe.h, struct gpupipe_job: gl_output_buffer and gl_output_offset
+ * are "0 outside done_cb". prep_cb of items that reuse a slot saw the
+ * previous item's values.
+ */
+static void test_prep_sees_no_gl_output(void)
+{
+	struct gpupipe_config c = test_basic_config();
+	struct gpupipe_info info;
+	gpupipe *p = NULL;
+	uint64_t i, n;
+
+	c.depth = 2;
+	c.max_batch = 2;
+	c.flags = GPUPIPE_FIXED_BATCH;
+	c.prep_cb = check_gl_fields_prep;
+	atomic_store(&stale_gl_fields, 0);
+	atomic_store(&preps_seen, 0);
+	CU_ASSERT_EQUAL_FATAL(gpupipe_create(&c, &p), 0);
+	gpupipe_get_info(p, &info);
+	n = 4 * info.slots;
+	for (i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(gpupipe_push(p, (void *)(uintptr_t)(i + 1), 0),
+				0);
+	CU_ASSERT_EQUAL(gpupipe_drain(p, -1), 0);
+	CU_ASSERT_EQUAL(atomic_load(&preps_seen), n);
+	CU_ASSERT_EQUAL(atomic_load(&stale_gl_fields), 0);
+	CU_ASSERT_EQUAL(gpupipe_destroy(p), 0);
+}
+
+/* Pipeline B's done_cb offers its job and waits; A's done_cb tries to
+ * keep it. */
+static struct {
+	struct gpupipe_job *_Atomic b_job;
+	atomic_int b_may_return;
+	atomic_int a_tried;
+	int a_keep;
+} foreign;
+
+static void foreign_done_b(struct gpupipe_job *job, void *user_data)
+{
+	double end = now_s() + HANG_S;
+
+	(void)user_data;
+	atomic_store(&foreign.b_job, job);
+	while (!atomic_load(&foreign.b_may_return) && now_s() < end)
+		usleep(1000);
+	atomic_store(&foreign.b_job, NULL);
+}
+
+static void foreign_done_a(struct gpupipe_job *job, void *user_data)
+{
+	double end = now_s() + HANG_S;
+	struct gpupipe_job *b = NULL;
+
+	(void)job;
+	(void)user_data;
+	while (!(b = atomic_load(&foreign.b_job)) && now_s() < end)
+		usleep(1000);
+	foreign.a_keep = b ? gpupipe_job_keep(b) : -1;
+	atomic_store(&foreign.a_tried, 1);
+}
+
+/*
+ * gpupipe_job_keep(3): "call it from done_cb with that callback's job".
+ * A's done_cb, handed B's job while B's done_cb runs, gets
+ * GPUPIPE_EINVAL (it got 0, and B's slot was kept by nobody for good).
+ */
+static void test_keep_foreign_job(void)
+{
+	struct gpupipe_config ca = test_basic_config();
+	struct gpupipe_config cb = test_basic_config();
+	gpupipe *a = NULL, *b = NULL;
+	struct gpupipe_stats st;
+
+	memset(&foreign, 0, sizeof(foreign));
+	ca.done_cb = foreign_done_a;
+	cb.done_cb = foreign_done_b;
+	CU_ASSERT_EQUAL_FATAL(gpupipe_create(&ca, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(gpupipe_create(&cb, &b), 0);
+	CU_ASSERT_EQUAL(gpupipe_push(b, (void *)1, 0), 0);
+	CU_ASSERT_EQUAL(gpupipe_push(a, (void *)1, 0), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(a, -1), 0);
+	atomic_store(&foreign.b_may_return, 1);
+	CU_ASSERT_EQUAL(gpupipe_drain(b, -1), 0);
+	CU_ASSERT_EQUAL(foreign.a_keep, GPUPIPE_EINVAL);
+	/* B's slot came back: nothing is kept, nothing in flight. */
+	CU_ASSERT_EQUAL(gpupipe_get_stats(b, &st), 0);
+	CU_ASSERT_EQUAL(st.in_flight, 0);
+	CU_ASSERT_EQUAL(st.completed[GPUPIPE_DONE], 1);
+	CU_ASSERT_EQUAL(gpupipe_destroy(a), 0);
+	CU_ASSERT_EQUAL(gpupipe_destroy(b), 0);
+}
+
 #ifdef GPUPIPE_FAULT_INJECTION
 /*
  * gpupipe_get_stats(3): "batch_target ... from creation on: max_batch
@@ -157,6 +265,105 @@ static void test_batch_target_from_creation(void)
 		harness_check(&h, 16, 16);
 		harness_fini(&h);
 	}
+}
+
+struct stats_reader {
+	gpupipe *p;
+	struct gpupipe_stats st;
+	int ret;
+};
+
+static void *read_stats(void *arg)
+{
+	struct stats_reader *r = arg;
+
+	r->ret = gpupipe_get_stats(r->p, &r->st);
+	return NULL;
+}
+
+/*
+ * gpupipe.h, struct gpupipe_stats: "in_flight: pushed, not yet
+ * completed". Read while an item is pushed and completes between its
+ * reads of the two counters (held there by the stats_counts delay
+ * point), it is never more than pushed (it wrapped to 2^64 - 1).
+ */
+static void test_in_flight_never_wraps(void)
+{
+	struct gpupipe_config c = test_basic_config();
+	struct stats_reader r = { 0 };
+	gpupipe *p = NULL;
+	pthread_t t;
+
+	CU_ASSERT_EQUAL_FATAL(gpupipe_create(&c, &p), 0);
+	gpupipe_fault_reset();
+	gpupipe_fault_delay("stats_counts", 300000);
+	r.p = p;
+	pthread_create(&t, NULL, read_stats, &r);
+	while (!gpupipe_fault_delayed("stats_counts"))
+		usleep(1000);
+	CU_ASSERT_EQUAL(gpupipe_push(p, (void *)1, 0), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(p, -1), 0);
+	pthread_join(t, NULL);
+	gpupipe_fault_reset();
+	CU_ASSERT_EQUAL(r.ret, 0);
+	CU_ASSERT_TRUE(r.st.in_flight <= r.st.pushed);
+	CU_ASSERT_EQUAL(gpupipe_destroy(p), 0);
+}
+
+struct destroyer {
+	struct harness *h;
+	int ret;
+};
+
+static void *destroy_thread(void *arg)
+{
+	struct destroyer *d = arg;
+
+	d->ret = gpupipe_destroy(d->h->p);
+	return NULL;
+}
+
+/*
+ * gpupipe.h, gpupipe_destroy: "a push blocked in another thread wakes
+ * and returns GPUPIPE_ESHUTDOWN". A push asleep for a slot is woken by a
+ * slot coming free just as destroy begins (held by the push_woken delay
+ * point): it fails with GPUPIPE_ESHUTDOWN, and the item is never taken
+ * (it was accepted, and then cancelled).
+ */
+static void test_push_asleep_at_destroy(void)
+{
+	struct harness h;
+	struct pushes ps = { 0 };
+	struct destroyer d = { 0 };
+	pthread_t pt, dt;
+
+	harness_init(&h, 16, 1, 8, 1, 9);
+	h.cfg.flags = GPUPIPE_FIXED_BATCH; /* 8 slots, all of the limit */
+	atomic_store(&h.done_gate, 0);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	gpupipe_fault_reset();
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 8), 0);
+	ps.h = &h;
+	ps.first = 8;
+	ps.n = 1;
+	pthread_create(&pt, NULL, push_thread, &ps);
+	usleep(100000); /* it sleeps for a slot */
+	CU_ASSERT_EQUAL(atomic_load(&ps.returned), 0);
+	gpupipe_fault_delay("push_woken", 300000);
+	atomic_store(&h.done_gate, 1);
+	while (!gpupipe_fault_delayed("push_woken"))
+		usleep(1000);
+	d.h = &h;
+	pthread_create(&dt, NULL, destroy_thread, &d);
+	pthread_join(pt, NULL);
+	pthread_join(dt, NULL);
+	gpupipe_fault_reset();
+	CU_ASSERT_EQUAL(ps.ret, GPUPIPE_ESHUTDOWN);
+	CU_ASSERT_EQUAL(d.ret, 0);
+	CU_ASSERT_EQUAL(atomic_load(&h.completions), 8);
+	CU_ASSERT_EQUAL(atomic_load(&h.by_status[GPUPIPE_DONE]), 8);
+	h.p = NULL;
+	harness_fini(&h);
 }
 
 struct beginner {
@@ -516,9 +723,17 @@ int main(void)
 	CU_add_test(s, "stats and info while destroy runs",
 		    test_stats_during_destroy);
 	CU_add_test(s, "calls on a destroyed handle", test_destroyed_handle);
+	CU_add_test(s, "prep_cb sees no GL output fields",
+		    test_prep_sees_no_gl_output);
+	CU_add_test(s, "job_keep refuses another pipeline's job",
+		    test_keep_foreign_job);
 #ifdef GPUPIPE_FAULT_INJECTION
 	CU_add_test(s, "stats report the batch target from creation",
 		    test_batch_target_from_creation);
+	CU_add_test(s, "in_flight read during a completion",
+		    test_in_flight_never_wraps);
+	CU_add_test(s, "a push asleep when destroy begins",
+		    test_push_asleep_at_destroy);
 	CU_add_test(s, "two trace_begin calls at once",
 		    test_concurrent_trace_begin);
 	CU_add_test(s, "drain does not wait for a push that follows it",

@@ -301,6 +301,107 @@ static void test_trace_end_after_timeout(void)
 	gpupipe_fault_reset();
 }
 
+/*
+ * gpupipe.h, GPUPIPE_DEVICE_LOST: "the GPU was reset while the item was
+ * queued". Submit's poll of a pending fence fails (GL_WAIT_FAILED), then
+ * the GPU resets before the fence would signal: the item completes
+ * DEVICE_LOST, never DONE. (The failed poll was taken as "signalled" and
+ * readback trusted it without asking for a reset: DONE, with an output
+ * the reset may have destroyed.)
+ */
+static void test_failed_poll_then_reset(void)
+{
+	struct harness h;
+	uint64_t done, failed;
+
+	harness_init(&h, ELEMS, 2, 1, 1, 1);
+	h.cfg.flags = GPUPIPE_FIXED_BATCH;
+	h.faults = true;
+	gpupipe_fault_reset();
+	gpupipe_fault_gpu(300000, 0);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	gpupipe_fault_arm(GP_FAULT_glClientWaitSync, 1, false);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 1), 0);
+	usleep(100000);
+	gpupipe_fault_gpu_reset();
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	CU_ASSERT_EQUAL(gpupipe_fault_fired(), 1);
+	count_final(&h, 1, &done, &failed);
+	CU_ASSERT_EQUAL(atomic_load(&h.by_status[GPUPIPE_DEVICE_LOST]), 1);
+	harness_fini(&h);
+	gpupipe_fault_reset();
+}
+
+/*
+ * gpupipe(7), the completion statuses: after a device breaks, the items
+ * it did not wait for fail with GPUPIPE_EBROKEN and the reason it broke.
+ * A failed wait breaks it as FAILED (GPUPIPE_EDRIVER) with batches of
+ * 200 ms still pending behind it: those complete FAILED with
+ * GPUPIPE_EBROKEN, not TIMEDOUT with a message about fence_timeout_ms
+ * (which they were, after no wait at all).
+ */
+static void test_failed_device_reports_why(void)
+{
+	struct harness h;
+	uint64_t done, failed, id;
+
+	harness_init(&h, ELEMS, 3, 1, 1, 3);
+	h.cfg.wait = GPUPIPE_WAIT_BLOCK;
+	h.cfg.flags = GPUPIPE_FIXED_BATCH;
+	h.faults = true;
+	gpupipe_fault_reset();
+	gpupipe_fault_gpu(200000, 0);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	gpupipe_fault_arm(GP_FAULT_glClientWaitSync, 1, false);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 3), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	count_final(&h, 3, &done, &failed);
+	CU_ASSERT_EQUAL(atomic_load(&h.by_status[GPUPIPE_TIMEDOUT]), 0);
+	CU_ASSERT_EQUAL(done + atomic_load(&h.by_status[GPUPIPE_FAILED]), 3);
+	for (id = 0; id < 3; id++)
+		CU_ASSERT_TRUE(h.seen[id] == 1);
+	harness_fini(&h);
+	gpupipe_fault_reset();
+}
+
+/*
+ * gpupipe_get_stats(3): "broken: ... the status that broke the first" of
+ * the devices. Two devices: the first breaks TIMEDOUT, the second then
+ * FAILED; the pipeline reports TIMEDOUT (it reported the last, FAILED).
+ */
+static void test_broken_reports_the_first(void)
+{
+	struct harness h;
+	struct gpupipe_stats st;
+	uint64_t id;
+
+	harness_init(&h, ELEMS, 2, 1, 1, 400);
+	h.cfg.wait = GPUPIPE_WAIT_BLOCK;
+	h.cfg.flags = GPUPIPE_FIXED_BATCH;
+	h.cfg.display = GPUPIPE_DISPLAY_DEVICES;
+	h.cfg.ndevices = 2;
+	h.cfg.devices[0] = h.cfg.devices[1] = 0;
+	h.faults = true;
+	gpupipe_fault_reset();
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	gpupipe_fault_arm(GP_FAULT_fence_timeout, 1, false);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 20), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	CU_ASSERT_EQUAL(gpupipe_get_stats(h.p, &st), 0);
+	CU_ASSERT_EQUAL(st.devices_broken, 1);
+	gpupipe_fault_arm(GP_FAULT_glClientWaitSync, 1, false);
+	for (id = 20; id < 400; id++)
+		if (gpupipe_push(h.p, (void *)(uintptr_t)(id + 1), 0))
+			break;
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	CU_ASSERT_EQUAL(gpupipe_get_stats(h.p, &st), 0);
+	CU_ASSERT_EQUAL(st.devices_broken, 2);
+	CU_ASSERT_EQUAL(st.broken, GPUPIPE_TIMEDOUT);
+	harness_check(&h, id, atomic_load(&h.by_status[GPUPIPE_DONE]));
+	harness_fini(&h);
+	gpupipe_fault_reset();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -319,5 +420,11 @@ int main(void)
 		    test_open_batch_fills);
 	CU_add_test(s, "trace_end after a GPU timeout returns",
 		    test_trace_end_after_timeout);
+	CU_add_test(s, "a failed poll, then a reset: DEVICE_LOST",
+		    test_failed_poll_then_reset);
+	CU_add_test(s, "after a driver failure: FAILED, not TIMEDOUT",
+		    test_failed_device_reports_why);
+	CU_add_test(s, "stats.broken: the first device's cause",
+		    test_broken_reports_the_first);
 	return test_run("gpumodel");
 }
