@@ -39,13 +39,11 @@
  *   gpupipe_get_info/stats  any thread, callbacks too  anything, destroy
  *                                                      too
  *   gpupipe_trace_begin/end any thread but a callback  anything but a
- *                                                      push, a destroy or
- *                                                      another trace call
+ *                                                      push
  *   gpupipe_release         any thread, callbacks too  anything, destroy
  *                                                      too
- *   gpupipe_destroy         any thread but a           anything but
- *                           callback, once             trace_begin/end
- *                                                      (pushes fail with
+ *   gpupipe_destroy         any thread but a           anything (pushes
+ *                           callback, once             fail with
  *                                                      ESHUTDOWN or are
  *                                                      accepted)
  *   prep_cb                 the prep threads           other prep_cbs,
@@ -320,9 +318,11 @@ struct gpupipe_config {
 	void *user_data;           /* passed to both callbacks */
 	enum gpupipe_display display;
 	unsigned device_index;     /* with GPUPIPE_DISPLAY_DEVICE */
-	unsigned fence_timeout_ms; /* a fence not signalled after this long
+	unsigned fence_timeout_ms; /* a batch's fence not signalled this long
+				    * after the GPU could start it (its
+				    * flush, or the end of the batch before)
 				    * fails its items as GPUPIPE_TIMEDOUT and
-				    * breaks the pipeline; 0 -> 10000 */
+				    * breaks its device; 0 -> 10000 */
 	enum gpupipe_wait wait;    /* how readback learns of completion */
 	unsigned flags;            /* GPUPIPE_FIXED_BATCH,
 				    * GPUPIPE_NO_RESET_NOTIFICATION */
@@ -425,7 +425,7 @@ struct gpupipe_stats {
 	int broken;                  /* 0, or once the pipeline is broken
 				      * (every device) the enum
 				      * gpupipe_status that broke it, the
-				      * last device's to break:
+				      * first device's to break:
 				      * GPUPIPE_TIMEDOUT (a GPU timeout),
 				      * GPUPIPE_DEVICE_LOST (a GPU reset) or
 				      * GPUPIPE_FAILED (the driver failed) */
@@ -484,8 +484,8 @@ GPUPIPE_PUBLIC int gpupipe_create(const struct gpupipe_config *cfg,
  * run to completion; all threads join; GL and EGL objects are freed. Every
  * accepted item has had its done_cb when it returns, and no callback runs
  * after. Calls on p that begin before destroy returns are safe (stats and
- * info keep answering until the pipeline is freed), but for
- * gpupipe_trace_begin/end, which must not overlap destroy; any call with
+ * info keep answering until the pipeline is freed; a trace_end returns
+ * its records, GPU times 0 where no submit thread read them); any call with
  * p after destroy returned, a second destroy included, fails with
  * GPUPIPE_ESHUTDOWN and touches no freed memory (p is the name of an
  * entry, never reused for another pipeline). A second destroy while the
@@ -549,7 +549,8 @@ GPUPIPE_PUBLIC int gpupipe_get_stats(const gpupipe *p,
 /*
  * gpupipe_trace_begin: record the timeline of the next `capacity` items
  * pushed (struct gpupipe_trace_record). Call it between pushes, not
- * concurrently with one, with gpupipe_destroy or with another trace call.
+ * concurrently with one (the trace starts at the next push); of two
+ * concurrent calls one starts the trace, the other gets GPUPIPE_EINVAL.
  * With GPUPIPE_TRACE_GPU each traced dispatch is bracketed by
  * GL_TIMESTAMP queries, read by the submit thread without stalling.
  * Returns 0, GPUPIPE_EINVAL (NULL p, capacity 0, unknown flags, or a
@@ -563,8 +564,10 @@ GPUPIPE_PUBLIC int gpupipe_trace_begin(gpupipe *p, size_t capacity,
  * gpupipe_trace_end: wait until every traced item has completed, stop
  * tracing, and return its records in push order: *records (free it with
  * free()) and *count (items traced, at most capacity). Like
- * gpupipe_trace_begin, call it between pushes, not concurrently with one,
- * with gpupipe_destroy or with another trace call. Returns 0,
+ * gpupipe_trace_begin, call it between pushes, not concurrently with one;
+ * of two concurrent calls one gets the records, the other GPUPIPE_EINVAL.
+ * It returns even after a GPU timeout: GPU times stay 0 for dispatches
+ * the GPU never ran. Returns 0,
  * GPUPIPE_EINVAL (NULL argument, or no trace running), GPUPIPE_EDEADLK
  * (from a callback of p), GPUPIPE_ESHUTDOWN (p destroyed) or
  * GPUPIPE_EBROKEN (a forked child).
