@@ -304,7 +304,16 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 	if (app_display) {
 		/* The application's: it initialised it and terminates it. */
 		if (!eglQueryString(app_display, EGL_VERSION)) {
-			eglGetError();
+			EGLint err = eglGetError();
+
+			/* Only these say the display is the caller's
+			 * mistake; anything else is the driver's. */
+			if (err != EGL_BAD_DISPLAY &&
+			    err != EGL_NOT_INITIALIZED)
+				return gp_error(GPUPIPE_EDRIVER, "eglQueryString "
+						"(egl_display) failed: %s "
+						"(0x%04x)", egl_error_name(err),
+						(unsigned)err);
 			return gp_error(GPUPIPE_EINVAL, "egl_display is not an "
 					"initialised EGLDisplay: call "
 					"eglInitialize first");

@@ -7,8 +7,13 @@
  * allocation or a thread that cannot be had fails create and leaves
  * nothing behind, and a fence handed to readback without a glFlush is
  * caught. Then the walk, as SQLite's tests walk every allocation: every
- * point fails in turn, at each of its calls in a clean run (up to
- * WALK_NTH), once and from then on, in two pipeline shapes. For each case:
+ * point fails in turn, at its first WALK_NTH calls in a clean run, at
+ * WALK_SPREAD more spread over the rest and at its last, once and from
+ * then on, in every shape below: the wait modes, a post pool, a GPU
+ * trace, the EGL device display, two devices, GL interop (the
+ * application's display and a shared context), kept outputs released
+ * after, non-blocking pushes, a cancel, and a destroy with items in every
+ * state. For each case:
  * create returns 0 or a documented code with a message; every accepted
  * item completes exactly once, DONE with the right output or with a
  * failure status and a message; pushes the pipeline refuses return
@@ -30,8 +35,10 @@
 
 #define ITEMS 12
 #define ELEMS 48
-/* Calls of each point walked: the first WALK_NTH and the last. */
+/* Calls of each point walked: the first WALK_NTH, WALK_SPREAD spread
+ * over the rest, and the last. */
 #define WALK_NTH 8
+#define WALK_SPREAD 4
 
 /* ---- one pipeline run under a fault ----------------------------------- */
 
@@ -43,6 +50,16 @@ enum scenario { PIPELINE, LIST_DEVICES, LOAD_SHADER };
 #define NO_MAIN "#version 430\nlayout(local_size_x = 1) in;\n" \
 		"void not_main() {}\n"
 
+/* What a pipeline case does besides push, drain and destroy. */
+#define ACT_KEEP 0x1     /* done_cb keeps even items' outputs; released
+			  * after the drain (or freed by destroy) */
+#define ACT_CANCEL 0x2   /* gpupipe_cancel after half the pushes */
+#define ACT_NONBLOCK 0x4 /* pushes with GPUPIPE_NONBLOCK */
+#define ACT_EARLY 0x8    /* destroy with no drain: items queued, in prep,
+			  * in flight and in done_cb */
+#define ACT_INTEROP 0x10 /* the application's EGL display, and a context
+			  * of its own shared with the pipeline */
+
 struct shape {
 	const char *name;
 	enum gpupipe_wait wait;
@@ -52,29 +69,40 @@ struct shape {
 	const char *shader;    /* NULL: the test shader */
 	int create_code;       /* what create returns with no fault */
 	enum scenario scenario;
+	unsigned acts;         /* ACT_* */
 };
 
 static const struct shape shapes[] = {
 	{ "signalled, adaptive", GPUPIPE_WAIT_SIGNALLED, 2, 4, 0, 2, 0, false,
-	  GPUPIPE_DISPLAY_DEFAULT, NULL, 0, PIPELINE },
+	  GPUPIPE_DISPLAY_DEFAULT, NULL, 0, PIPELINE, 0 },
 	{ "block, fixed batch 3, post pool, GPU trace", GPUPIPE_WAIT_BLOCK, 2,
 	  3, GPUPIPE_FIXED_BATCH, 1, 1, true, GPUPIPE_DISPLAY_DEFAULT, NULL, 0,
-	  PIPELINE },
+	  PIPELINE, 0 },
 	{ "EGL device display, fixed batch 2", GPUPIPE_WAIT_SIGNALLED, 3, 2,
 	  GPUPIPE_FIXED_BATCH, 1, 0, false, GPUPIPE_DISPLAY_DEVICE, NULL, 0,
-	  PIPELINE },
+	  PIPELINE, 0 },
 	{ "two devices (the same one twice), fixed batch 2",
 	  GPUPIPE_WAIT_SIGNALLED, 2, 2, GPUPIPE_FIXED_BATCH, 2, 0, false,
-	  GPUPIPE_DISPLAY_DEVICES, NULL, 0, PIPELINE },
+	  GPUPIPE_DISPLAY_DEVICES, NULL, 0, PIPELINE, 0 },
 	{ "a shader that does not compile", GPUPIPE_WAIT_DEFAULT, 2, 1, 0, 1,
 	  0, false, GPUPIPE_DISPLAY_DEFAULT, "#version 430\nnot glsl\n",
-	  GPUPIPE_ESHADER, PIPELINE },
+	  GPUPIPE_ESHADER, PIPELINE, 0 },
 	{ "a shader that does not link", GPUPIPE_WAIT_DEFAULT, 2, 1, 0, 1, 0,
-	  false, GPUPIPE_DISPLAY_DEFAULT, NO_MAIN, GPUPIPE_ESHADER, PIPELINE },
+	  false, GPUPIPE_DISPLAY_DEFAULT, NO_MAIN, GPUPIPE_ESHADER, PIPELINE, 0 },
+	{ "interop: the application's display, a shared context, kept "
+	  "outputs", GPUPIPE_WAIT_SIGNALLED, 4, 2, GPUPIPE_FIXED_BATCH, 1, 0,
+	  false, GPUPIPE_DISPLAY_DEFAULT, NULL, 0, PIPELINE,
+	  ACT_INTEROP | ACT_KEEP },
+	{ "post pool of 2, kept outputs, non-blocking pushes",
+	  GPUPIPE_WAIT_BLOCK, 3, 2, GPUPIPE_FIXED_BATCH, 2, 2, false,
+	  GPUPIPE_DISPLAY_DEFAULT, NULL, 0, PIPELINE, ACT_KEEP | ACT_NONBLOCK },
+	{ "a cancel, then destroy with no drain", GPUPIPE_WAIT_SIGNALLED, 2, 4,
+	  0, 1, 0, false, GPUPIPE_DISPLAY_DEFAULT, NULL, 0, PIPELINE,
+	  ACT_CANCEL | ACT_EARLY },
 	{ "gpupipe_list_devices", 0, 0, 0, 0, 0, 0, false, 0, NULL, 0,
-	  LIST_DEVICES },
+	  LIST_DEVICES, 0 },
 	{ "gpupipe_load_shader", 0, 0, 0, 0, 0, 0, false, 0, NULL, 0,
-	  LOAD_SHADER },
+	  LOAD_SHADER, 0 },
 };
 #define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
@@ -87,6 +115,8 @@ struct run {
 	int status[ITEMS];
 	int error[ITEMS];
 	char message[ITEMS][128];
+	struct gpupipe_job *kept[ITEMS];
+	int release_ret;            /* the first failed release's code */
 	atomic_uint_fast64_t bad;   /* completions that broke a rule */
 	int drain_ret, destroy_ret, trace_ret;
 	const struct shape *shape;
@@ -109,7 +139,8 @@ static int f_prep(struct gpupipe_job *job, void *user_data)
 	job->params[1] = ELEMS;
 	job->params[2] = TEST_WEIGHTS;
 	job->groups[0] = 1;
-	(void)r;
+	if (r->shape->acts & ACT_EARLY)
+		usleep(300);
 	return 0;
 }
 
@@ -132,6 +163,18 @@ static void f_done(struct gpupipe_job *job, void *user_data)
 		if (!job->output || job->message ||
 		    !output_ok(&r->h, id, job->output))
 			atomic_fetch_add(&r->bad, 1);
+		/* gpupipe_job_keep(3): a DONE item's output can be kept. */
+		if ((r->shape->acts & ACT_KEEP) && id % 2 == 0) {
+			if (gpupipe_job_keep(job))
+				atomic_fetch_add(&r->bad, 1);
+			else
+				r->kept[id] = job;
+		}
+	} else if (job->status == GPUPIPE_CANCELLED) {
+		/* Only where the case cancels or destroys early; error 0. */
+		if (!(r->shape->acts & (ACT_CANCEL | ACT_EARLY)) ||
+		    job->output || job->error || !job->message)
+			atomic_fetch_add(&r->bad, 1);
 	} else if (job->status < GPUPIPE_FAILED ||
 		   job->status > GPUPIPE_DEVICE_LOST || job->output ||
 		   !job->message || !job->message[0] || !job->error) {
@@ -143,6 +186,110 @@ static void f_done(struct gpupipe_job *job, void *user_data)
 /* Threads and descriptors of the process with no pipeline. */
 static int base_threads, base_fds;
 
+/* ACT_INTEROP: the application's own EGL display and context, made and
+ * ended around each case (gpupipe borrows them, and must leave them). */
+struct app_gl {
+	EGLDisplay dpy;
+	EGLContext ctx;
+};
+
+static bool app_gl_open(struct app_gl *a)
+{
+	static const EGLint attrs[] = {
+		EGL_CONTEXT_MAJOR_VERSION, 4, EGL_CONTEXT_MINOR_VERSION, 5,
+		EGL_CONTEXT_OPENGL_PROFILE_MASK,
+		EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE
+	};
+	EGLint major, minor;
+
+	a->dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
+					  EGL_DEFAULT_DISPLAY, NULL);
+	if (a->dpy == EGL_NO_DISPLAY ||
+	    !eglInitialize(a->dpy, &major, &minor) ||
+	    !eglBindAPI(EGL_OPENGL_API))
+		return false;
+	a->ctx = eglCreateContext(a->dpy, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT,
+				  attrs);
+	return a->ctx != EGL_NO_CONTEXT;
+}
+
+static void app_gl_close(struct app_gl *a)
+{
+	if (a->ctx != EGL_NO_CONTEXT)
+		eglDestroyContext(a->dpy, a->ctx);
+	if (a->dpy != EGL_NO_DISPLAY)
+		eglTerminate(a->dpy);
+}
+
+/* Give back every kept output (gpupipe_release(3)); the first failure's
+ * code is kept for the rules. */
+static void release_kept(struct run *r)
+{
+	unsigned id;
+
+	for (id = 0; id < ITEMS; id++) {
+		int ret;
+
+		if (!r->kept[id])
+			continue;
+		ret = gpupipe_release(r->h.p, r->kept[id]);
+		r->kept[id] = NULL;
+		if (ret && !r->release_ret)
+			r->release_ret = ret;
+	}
+}
+
+/* Push item id; without blocking (ACT_NONBLOCK), a full pipeline is
+ * drained and its kept outputs given back before the next try. */
+static int push_item(struct run *r, uint64_t id)
+{
+	void *item = (void *)(uintptr_t)(id + 1);
+	int tries, ret = 0;
+
+	if (!(r->shape->acts & ACT_NONBLOCK))
+		return gpupipe_push(r->h.p, item, 0);
+	for (tries = 0; tries < 3; tries++) {
+		ret = gpupipe_push(r->h.p, item, GPUPIPE_NONBLOCK);
+		if (ret != GPUPIPE_EAGAIN)
+			break;
+		gpupipe_drain(r->h.p, 30000);
+		release_kept(r);
+	}
+	return ret;
+}
+
+/* A created pipeline: trace, push (cancel halfway), drain, give kept
+ * outputs back, read the stats, destroy. */
+static void run_pipeline(struct run *r, const struct shape *sh)
+{
+	struct gpupipe_trace_record *rec = NULL;
+	size_t nrec = 0;
+	uint64_t id;
+
+	if (sh->trace)
+		r->trace_ret = gpupipe_trace_begin(r->h.p, ITEMS,
+						   GPUPIPE_TRACE_GPU);
+	for (id = 0; id < ITEMS; id++) {
+		/* It returns how many it cancelled. */
+		if ((sh->acts & ACT_CANCEL) && id == ITEMS / 2 &&
+		    gpupipe_cancel(r->h.p) < 0)
+			atomic_fetch_add(&r->bad, 1);
+		r->push_ret[id] = push_item(r, id);
+		r->accepted[id] = r->push_ret[id] == 0;
+	}
+	if (!(sh->acts & ACT_EARLY))
+		r->drain_ret = gpupipe_drain(r->h.p, 30000);
+	if (r->trace_ret == 0) {
+		r->trace_ret = gpupipe_trace_end(r->h.p, &rec, &nrec);
+		free(rec);
+	}
+	gpupipe_get_stats(r->h.p, &r->stats);
+	if (!(sh->acts & ACT_EARLY))
+		release_kept(r);
+	r->destroy_ret = gpupipe_destroy(r->h.p);
+	r->h.p = NULL;
+}
+
 /*
  * Run shape with point failing at its nth call (point ==
  * gpupipe_fault_count(): nothing fails): create, push ITEMS, drain,
@@ -151,8 +298,7 @@ static int base_threads, base_fds;
 static void run_shape(const struct shape *sh, unsigned point,
 		      unsigned long nth, bool persist, struct run *r)
 {
-	struct gpupipe_trace_record *rec = NULL;
-	size_t nrec = 0;
+	struct app_gl app = { EGL_NO_DISPLAY, EGL_NO_CONTEXT };
 	uint64_t id;
 
 	memset(r, 0, sizeof(*r));
@@ -174,6 +320,10 @@ static void run_shape(const struct shape *sh, unsigned point,
 		r->h.cfg.shader_source = sh->shader;
 	r->trace_ret = -1;
 	r->shape = sh;
+	if ((sh->acts & ACT_INTEROP) && app_gl_open(&app)) {
+		r->h.cfg.egl_display = app.dpy;
+		r->h.cfg.share_context = app.ctx;
+	}
 
 	gpupipe_fault_reset();
 	if (point < gpupipe_fault_count())
@@ -204,28 +354,14 @@ static void run_shape(const struct shape *sh, unsigned point,
 			 gpupipe_errmsg());
 		r->h.p = NULL;
 	} else if (r->h.p) {
-		if (sh->trace)
-			r->trace_ret = gpupipe_trace_begin(r->h.p, ITEMS,
-							   GPUPIPE_TRACE_GPU);
-		for (id = 0; id < ITEMS; id++) {
-			r->push_ret[id] = gpupipe_push(
-				r->h.p, (void *)(uintptr_t)(id + 1), 0);
-			r->accepted[id] = r->push_ret[id] == 0;
-		}
-		r->drain_ret = gpupipe_drain(r->h.p, 30000);
-		if (r->trace_ret == 0) {
-			r->trace_ret = gpupipe_trace_end(r->h.p, &rec, &nrec);
-			free(rec);
-		}
-		gpupipe_get_stats(r->h.p, &r->stats);
-		r->destroy_ret = gpupipe_destroy(r->h.p);
-		r->h.p = NULL;
+		run_pipeline(r, sh);
 	}
 	for (id = 0; id < GP_FAULT_COUNT; id++)
 		r->calls[id] = gpupipe_fault_calls((unsigned)id);
 	r->fired = gpupipe_fault_fired();
 	r->unflushed = gpupipe_fault_unflushed();
 	gpupipe_fault_reset();
+	app_gl_close(&app);
 
 	/* A skipped eglTerminate leaves the display up: a failure the
 	 * library cannot undo. End it here so the counts below mean
@@ -280,7 +416,9 @@ static const char *broken_rule(const struct run *r, unsigned point)
 	} else if (r->shape->scenario == PIPELINE) {
 		for (id = 0; id < ITEMS; id++) {
 			if (!r->accepted[id] &&
-			    r->push_ret[id] != GPUPIPE_EBROKEN) {
+			    r->push_ret[id] != GPUPIPE_EBROKEN &&
+			    !(r->push_ret[id] == GPUPIPE_EAGAIN &&
+			      (r->shape->acts & ACT_NONBLOCK))) {
 				snprintf(why, sizeof(why), "push of item %u "
 					 "returned %s", id,
 					 gpupipe_error_name(r->push_ret[id]));
@@ -296,8 +434,10 @@ static const char *broken_rule(const struct run *r, unsigned point)
 			return "drain did not return 0";
 		if (r->destroy_ret)
 			return "destroy did not return 0";
-		if (r->stats.in_flight)
+		if (r->stats.in_flight && !(r->shape->acts & ACT_EARLY))
 			return "items still in flight after drain";
+		if (r->release_ret)
+			return "a kept output's release failed";
 		if (r->trace_ret > 0)
 			return "trace_end returned an undocumented code";
 	}
@@ -339,7 +479,7 @@ static void check_rules(const struct run *r, unsigned point)
 
 static const struct shape one_by_one = {
 	"fixed batch 1", GPUPIPE_WAIT_SIGNALLED, 3, 1, GPUPIPE_FIXED_BATCH, 1,
-	0, false, GPUPIPE_DISPLAY_DEFAULT, NULL, 0, PIPELINE
+	0, false, GPUPIPE_DISPLAY_DEFAULT, NULL, 0, PIPELINE, 0
 };
 
 static void test_clean_run(void)
@@ -604,7 +744,8 @@ static void test_unflushed_fence_is_caught(void)
 
 /* ---- the walk ------------------------------------------------------------ */
 
-/* The calls of a point walked: the first WALK_NTH and the last, once;
+/* The calls of a point walked: the first WALK_NTH, WALK_SPREAD between
+ * them and the last, and the last, once;
  * the first, the middle and the last, from then on. */
 static unsigned walk_nths(unsigned long calls, bool persist,
 			  unsigned long *nth)
@@ -624,6 +765,13 @@ static unsigned walk_nths(unsigned long calls, bool persist,
 	}
 	for (i = 1; i <= calls && i <= WALK_NTH; i++)
 		nth[k++] = i;
+	for (i = 1; calls > WALK_NTH + 1 && i <= WALK_SPREAD; i++) {
+		unsigned long at = WALK_NTH + (calls - WALK_NTH) * i /
+					     (WALK_SPREAD + 1);
+
+		if (at > nth[k - 1] && at < calls)
+			nth[k++] = at;
+	}
 	if (calls > WALK_NTH)
 		nth[k++] = calls;
 	return k;
@@ -633,7 +781,7 @@ static void walk(bool persist)
 {
 	unsigned s, point, k, n, cases = 0, bad = 0, fired = 0;
 	unsigned reached = 0, unreached = 0;
-	unsigned long nth[WALK_NTH + 1];
+	unsigned long nth[WALK_NTH + WALK_SPREAD + 1];
 
 	for (s = 0; s < NSHAPES; s++) {
 		struct run clean;
