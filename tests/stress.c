@@ -110,6 +110,7 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 	unsigned prep = 1 + rand_r(seed) % 8;
 	unsigned post = rand_r(seed) % 2 ? 0 : 1 + rand_r(seed) % 3;
 	unsigned ending = rand_r(seed) % 3; /* drain, racing, held */
+	unsigned hang_after_us = 0; /* fault builds: the GPU model hangs */
 	uint64_t total = (uint64_t)MAX_PUSHERS * PER_PUSHER, id, after;
 	uint64_t accepted = 0, seen_bad = 0, statuses;
 	int bad = 0, ret;
@@ -161,6 +162,24 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 			 persist ? " on" : "");
 		gpupipe_fault_arm(point, nth, persist);
 	}
+	/* One round in three on the GPU model: fences pending for a while,
+	 * so the polls, the open batches and the hand-off at a signal run
+	 * as on a GPU; one in 24 with a GPU that hangs partway. */
+	if (rand_r(seed) % 3 == 0) {
+		unsigned batch_us = rand_r(seed) % 2000;
+		unsigned item_us = rand_r(seed) % 300;
+
+		gpupipe_fault_gpu(batch_us, item_us);
+		snprintf(desc + strlen(desc), dlen - strlen(desc),
+			 ", GPU model %u+%u us", batch_us, item_us);
+		if (rand_r(seed) % 8 == 0) {
+			hang_after_us = 1000 + rand_r(seed) % 20000;
+			h.cfg.fence_timeout_ms = 200;
+			h.faults = true;
+			snprintf(desc + strlen(desc), dlen - strlen(desc),
+				 ", hangs after %u us", hang_after_us);
+		}
+	}
 #endif
 	ok = calloc(total, 1);
 	ret = harness_create(&h);
@@ -179,6 +198,12 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 		usleep(rand_r(seed) % 2000);
 		gpupipe_cancel(h.p);
 	}
+#ifdef GPUPIPE_FAULT_INJECTION
+	if (hang_after_us) {
+		usleep(hang_after_us);
+		gpupipe_fault_gpu_hang();
+	}
+#endif
 	if (ending == 0) {
 		for (i = 0; i < pushers; i++)
 			pthread_join(th[i], NULL);
