@@ -159,11 +159,14 @@ static inline uint32_t *region_params(const struct regions *r, unsigned i)
 	return (uint32_t *)(r->params_map + i * r->params_stride);
 }
 
-/* GL_TIMESTAMP pairs around dispatches, read after the GPU is drained. */
+/* GL_TIMESTAMP pairs around dispatches, read after the GPU is drained.
+ * Only their union's length is used, a duration on the GPU's clock, so
+ * that clock's offset from CLOCK_MONOTONIC never matters (the gpupipe
+ * mode's GPU times come from trace records the library has already put
+ * on CLOCK_MONOTONIC). */
 struct qpool {
 	unsigned *q;
 	unsigned cap, used;
-	int64_t gl_to_mono_ns;
 };
 
 int qpool_init(struct qpool *qp, unsigned pairs);
@@ -172,7 +175,6 @@ void qpool_before(struct qpool *qp);
 void qpool_after(struct qpool *qp);
 /* Union of the recorded intervals, after glFinish; resets the pool. */
 uint64_t qpool_busy_ns(struct qpool *qp);
-void gl_measure_offset(int64_t *gl_to_mono_ns);
 /* Total length of the union of n [start, end] pairs; sorts them. */
 uint64_t busy_union_ns(uint64_t *pairs, size_t n);
 
