@@ -9,10 +9,12 @@
  *   ring     one thread: a ring of `depth` buffer sets, a fence per item
  *   gpupipe  the library
  *
- * Files: main.c (options, rounds, self-checks), workload.c (kernels,
- * inputs, reference checks), glctx.c (the bench's own GL context for
- * raw/sync/ring), modes.c (the four modes), report.c (table, JSON, CSV,
- * Chrome trace).
+ * Files: main.c (setup, warm-up, rounds), options.c (the command line),
+ * workload.c (kernels, inputs, reference checks), glctx.c (the bench's
+ * own GL context for raw/sync/ring, on egl-setup.c's display), modes.c
+ * (the four modes), summary.c (medians, the ideal bound, self-checks),
+ * report.c (table, JSON, CSV, Chrome trace). bench/probes/ holds probes
+ * of single GL costs, without the library; bench/plot draws a run.
  */
 #ifndef GPUPIPE_BENCH_H
 #define GPUPIPE_BENCH_H
@@ -51,6 +53,7 @@ struct params {
 	unsigned n;                 /* sgemm N */
 	const char *json, *csv, *trace;
 	bool quiet;
+	bool wide;                  /* --wide: the full table */
 	enum gpupipe_display display;
 	unsigned device_index;
 	bool multi;                 /* --devices given */
@@ -59,6 +62,14 @@ struct params {
 	unsigned corrupt;           /* bit per mode: corrupt one item there */
 	double warmup_s;
 };
+
+/* ---- options.c -------------------------------------------------------- */
+
+#define MAX_ROUNDS 1000
+
+/* Fills p from the command line (--help and --list-devices print and
+ * exit); 0, or 2 having said what is wrong. */
+int parse_args(int argc, char **argv, struct params *p);
 
 /* ---- workload.c ------------------------------------------------------- */
 
@@ -227,6 +238,33 @@ void bench_teardown_modes(struct bench *b);
 void run_mode(struct bench *b, enum mode m, bool queries,
 	      struct run_result *r);
 
+/* ---- summary.c -------------------------------------------------------- */
+
+/* One mode's runs, one entry per round: plain runs (n) give times, CPU
+ * and latency; runs with timestamps (nq) give GPU busy time. */
+struct samples {
+	double us[MAX_ROUNDS], us_q[MAX_ROUNDS], util[MAX_ROUNDS],
+		busy[MAX_ROUNDS], wall[MAX_ROUNDS];
+	double cpu[MAX_ROUNDS], cpu_main[MAX_ROUNDS], cpu_prep[MAX_ROUNDS],
+		cpu_sub[MAX_ROUNDS], cpu_rb[MAX_ROUNDS], p50[MAX_ROUNDS],
+		p99[MAX_ROUNDS], fences[MAX_ROUNDS];
+	double sprep[MAX_ROUNDS], sgpu[MAX_ROUNDS], spost[MAX_ROUNDS];
+	unsigned n, nq;
+	bool ok, has_busy, has_latency;
+};
+
+struct mode_summary;
+struct report;
+
+void samples_add(struct samples *s, const struct run_result *r,
+		 bool queries, double items);
+void summarise(const struct bench *b, const struct samples *s,
+	       struct mode_summary *out);
+/* The ideal bound, each mode's ratios, and the self-checks (into
+ * rep->problems); s is indexed by enum mode. */
+void ideal_and_checks(const struct bench *b, const struct samples *s,
+		      struct report *rep);
+
 /* ---- report.c --------------------------------------------------------- */
 
 struct mode_summary {
@@ -251,6 +289,7 @@ struct report {
 	const struct bench *b;
 	struct mode_summary m[MODE_COUNT];
 	double ideal_us;
+	double gpu_best_us;      /* the GPU stage the ideal bound used */
 	double stage_prep_us, stage_gpu_us, stage_post_us;
 	const char *ideal_bound; /* which stage sets it */
 	char problems[2048];     /* self-check failures, one per line */
