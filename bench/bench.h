@@ -295,7 +295,11 @@ struct report {
 	char problems[2048];     /* self-check failures, one per line */
 };
 
+/* The default table fits 100 columns; prm.wide prints the full one. */
 void report_print(const struct report *r, FILE *f);
+/* The run in words: gpupipe against sync and the ideal bound, and what
+ * bounds it; empty when gpupipe did not run. */
+void report_summary(const struct report *r, char *buf, size_t n);
 int report_json(const struct report *r, const char *path);
 int report_csv(const struct report *r, const char *path);
 int report_trace(const struct gpupipe_trace_record *rec, size_t n,
