@@ -105,10 +105,10 @@ static void run_rounds(struct bench *b, struct samples *s,
 				continue;
 			for (q = 0; q < 2; q++) {
 				if (progress)
-					fprintf(stderr, "\rround %u/%u: %-8s%s",
-						round + 1, b->prm.rounds,
-						mode_names[m], q ?
-						" (timestamps)" : "             ");
+					fprintf(stderr, "\rround %u/%u: %-8s "
+						"%-12s", round + 1,
+						b->prm.rounds, mode_names[m],
+						q ? "(timestamps)" : "");
 				run_mode(b, (enum mode)m, q, &r);
 				samples_add(&s[m], &r, q,
 					    (double)b->prm.items);

@@ -234,8 +234,9 @@ static void run_sync(struct bench *b, bool queries, struct run_result *r)
 	for (id = 0; id < n; id++) {
 		uint64_t a = now_ns(), c, d;
 
-		workload_prep(&b->wl, id, region_in(rg, 0), region_params(rg, 0),
-			      groups, b->corrupt_now && id == b->corrupt_id);
+		workload_prep(&b->wl, id, region_in(rg, 0),
+			      region_params(rg, 0), groups,
+			      b->corrupt_now && id == b->corrupt_id);
 		c = now_ns();
 		t_prep += c - a;
 		regions_bind(rg, 0);
@@ -246,7 +247,8 @@ static void run_sync(struct bench *b, bool queries, struct run_result *r)
 		t_gpu += d - c;
 		b->lat_us[id] = (double)(d - a) / 1e3;
 		if (!workload_post(&b->wl, id, region_out(rg, 0),
-				   full_check(&b->wl, b->prm.check, id), record))
+				   full_check(&b->wl, b->prm.check, id),
+				   record))
 			r->bad++;
 		t_post += now_ns() - d;
 	}
@@ -295,8 +297,9 @@ static void run_ring(struct bench *b, bool queries, struct run_result *r)
 		if (fences[k])
 			ring_retire(b, &fences[k], id - depth, k, r);
 		b->t_in[id] = now_ns();
-		workload_prep(&b->wl, id, region_in(rg, k), region_params(rg, k),
-			      groups, b->corrupt_now && id == b->corrupt_id);
+		workload_prep(&b->wl, id, region_in(rg, k),
+			      region_params(rg, k), groups,
+			      b->corrupt_now && id == b->corrupt_id);
 		regions_bind(rg, k);
 		dispatch(b, groups, queries);
 		glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,14 +22,14 @@ struct opt {
 	const char *name;
 	const char *arg;     /* as --help shows it; NULL: takes none */
 	setter set;          /* 0, or -1 for a bad argument */
-	size_t off;          /* the field of struct params it sets */
+	size_t off, size;    /* the field of struct params it sets */
 	uint64_t min, max;   /* numbers: the range */
 	const char *want;    /* what a bad argument should be; NULL:
 			      * "min to max" */
 	const char *help;    /* "\n" continues it on the next line */
 };
 
-#define F(field) offsetof(struct params, field)
+#define F(f) offsetof(struct params, f), sizeof(((struct params *)0)->f)
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -52,28 +53,19 @@ static int parse_range(const struct opt *o, const char *a, uint64_t *v)
 	return parse_u64(a, v) || *v < o->min || *v > o->max ? -1 : 0;
 }
 
-static int set_unsigned(const struct opt *o, const char *a, struct params *p)
+/* A whole number in [min, max] into an unsigned field of 4 or 8 bytes
+ * (unsigned, size_t, uint64_t): memcpy, whatever its type's name. */
+static int set_number(const struct opt *o, const char *a, struct params *p)
 {
 	uint64_t v;
+	uint32_t v32;
 
+	assert(o->size == sizeof(v32) || o->size == sizeof(v));
 	if (parse_range(o, a, &v))
 		return -1;
-	*(unsigned *)field(p, o) = (unsigned)v;
-	return 0;
-}
-
-static int set_u64(const struct opt *o, const char *a, struct params *p)
-{
-	return parse_range(o, a, field(p, o));
-}
-
-static int set_size(const struct opt *o, const char *a, struct params *p)
-{
-	uint64_t v;
-
-	if (parse_range(o, a, &v))
-		return -1;
-	*(size_t *)field(p, o) = (size_t)v;
+	v32 = (uint32_t)v;
+	memcpy(field(p, o), o->size == sizeof(v32) ? (void *)&v32 : (void *)&v,
+	       o->size);
 	return 0;
 }
 
@@ -178,7 +170,7 @@ static int set_batch(const struct opt *o, const char *a, struct params *p)
 		p->batch = 0;
 		return 0;
 	}
-	return set_unsigned(o, a, p);
+	return set_number(o, a, p);
 }
 
 static int set_groups(const struct opt *o, const char *a, struct params *p)
@@ -221,7 +213,7 @@ static int set_modes(const struct opt *o, const char *a, struct params *p)
 
 static int set_device(const struct opt *o, const char *a, struct params *p)
 {
-	if (set_unsigned(o, a, p))
+	if (set_number(o, a, p))
 		return -1;
 	p->display = GPUPIPE_DISPLAY_DEVICE;
 	return 0;
@@ -294,93 +286,97 @@ static int run_list_devices(const struct opt *o, const char *a,
 static int show_help(const struct opt *o, const char *a, struct params *p);
 
 static const struct opt opts[] = {
-	{ "workload", "NAME", set_workload, 0, 0, 0,
-	  "tiny, sgemm, balanced or stream",
-	  "tiny (default), sgemm, balanced or stream" },
-	{ "shader", "FILE", set_shader, 0, 0, 0, NULL,
-	  "your own compute shader instead (needs --in-bytes,\n"
-	  "--out-bytes, --groups); outputs are checked against\n"
-	  "the sync mode's" },
-	{ "in-bytes", "N", set_size, F(in_bytes), 1, SIZE_MAX, NULL,
-	  "input bytes per item (with --shader)" },
-	{ "out-bytes", "N", set_size, F(out_bytes), 1, SIZE_MAX, NULL,
-	  "output bytes per item (with --shader)" },
-	{ "groups", "X,Y,Z", set_groups, 0, 0, 0,
-	  "three counts above 0, as X,Y,Z",
-	  "work groups per dispatch (with --shader)" },
-	{ "items", "N", set_u64, F(items), 1, 100000000, NULL,
-	  "items per run (default: per workload and renderer)" },
-	{ "rounds", "N", set_unsigned, F(rounds), 1, MAX_ROUNDS, NULL,
-	  "rounds of every mode (default 5)" },
-	{ "modes", "LIST", set_modes, F(modes), 0, 0,
-	  "a list of raw,sync,ring,gpupipe",
-	  "any of raw,sync,ring,gpupipe (default all)" },
-	{ "depth", "N", set_unsigned, F(depth), 1, GPUPIPE_MAX_DEPTH, NULL,
-	  "ring sets and gpupipe depth (default 3)" },
-	{ "prep-threads", "N", set_unsigned, F(prep_threads), 1,
-	  GPUPIPE_MAX_PREP_THREADS, NULL,
-	  "gpupipe prep threads (default 2)" },
-	{ "batch", "N|auto", set_batch, F(batch), 1, GPUPIPE_MAX_BATCH,
-	  "1 to " STR(GPUPIPE_MAX_BATCH) ", or auto",
-	  "gpupipe items per fence: fixed N, or adaptive\n(default auto)" },
-	{ "batch-latency-us", "N", set_unsigned, F(batch_latency_us), 1,
-	  10000000, NULL,
-	  "adaptive batches: latency budget per batch in\n"
-	  "flight (median latency <= depth x N)" },
-	{ "wait", "block|signalled", set_wait, 0, 0, 0, "block or signalled",
-	  "how gpupipe's readback learns of completion\n"
-	  "(default: the library's, signalled)" },
-	{ "post-threads", "N", set_unsigned, F(post_threads), 0,
-	  GPUPIPE_MAX_POST_THREADS, NULL,
-	  "gpupipe completions on N post threads, unordered\n"
-	  "(default 0: in order on the readback thread)" },
-	{ "check", "auto|sampled|full", set_check, 0, 0, 0,
-	  "auto, sampled or full",
-	  "how much of each output post checks: auto\n"
-	  "checks small outputs fully and large ones at\n"
-	  "spread elements, one item in 64 fully" },
-	{ "prep-us", "N", set_us, F(prep_us), 0, 1000000, NULL,
-	  "balanced: CPU work in prep, microseconds (100)" },
-	{ "post-us", "N", set_us, F(post_us), 0, 1000000, NULL,
-	  "balanced: CPU work in post, microseconds (100)" },
-	{ "gpu-us", "N", set_us, F(gpu_us), 0, 1000000, NULL,
-	  "balanced: GPU time per item, microseconds (100)" },
-	{ "n", "N", set_sgemm_n, 0, 16, 16384,
-	  "a multiple of 16, at most 16384",
-	  "sgemm: matrix size (2048; 128 on llvmpipe)" },
-	{ "device", "N", set_device, F(device_index), 0, 63,
-	  "an EGL device index, 0 to 63",
-	  "use EGL device N (eglQueryDevicesEXT) instead of\n"
-	  "the default display" },
-	{ "list-devices", NULL, run_list_devices, 0, 0, 0, NULL,
-	  "print the host's EGL devices and exit" },
-	{ "devices", "all|N,N..", set_devices, 0, 0, 63,
-	  "all, or a comma-separated list of EGL device indexes 0 to 63 "
-	  "(at most 16)",
-	  "gpupipe on the first device and gpupipe-all on all\n"
-	  "of these (all: every hardware device), with the\n"
-	  "scaling ratio; a device may repeat" },
-	{ "no-reset-notification", NULL, set_flag, F(no_reset), 0, 0, NULL,
-	  "gpupipe's contexts without GPU reset\n"
-	  "notification (GPUPIPE_NO_RESET_NOTIFICATION)" },
-	{ "warmup-s", "S", set_seconds, F(warmup_s), 0, 60, "0 to 60 seconds",
-	  "GPU warm-up before the first round (default 0.5)" },
-	{ "json", "FILE", set_string, F(json), 0, 0, NULL,
-	  "write the results as JSON" },
-	{ "csv", "FILE", set_string, F(csv), 0, 0, NULL,
-	  "write one CSV row per mode" },
-	{ "trace", "FILE", set_string, F(trace), 0, 0, NULL,
-	  "write the last gpupipe run as a Chrome trace" },
-	{ "corrupt", "LIST", set_modes, F(corrupt), 0, 0,
-	  "a list of raw,sync,ring,gpupipe",
-	  "self-test: make the shader write one wrong element\n"
-	  "of one item in these modes; they must report FAILED" },
-	{ "wide", NULL, set_flag, F(wide), 0, 0, NULL,
-	  "the full table (150 columns): ranges, idle time,\n"
-	  "query overhead, fences, the library's counters" },
-	{ "quiet", NULL, set_flag, F(quiet), 0, 0, NULL,
-	  "print only the final verdict line" },
-	{ "help", NULL, show_help, 0, 0, 0, NULL, "this text" },
+	{ "workload", "NAME", set_workload,
+	  .want = "tiny, sgemm, balanced or stream",
+	  .help = "tiny (default), sgemm, balanced or stream" },
+	{ "shader", "FILE", set_shader,
+	  .help = "your own compute shader instead (needs --in-bytes,\n"
+		  "--out-bytes, --groups); outputs are checked against\n"
+		  "the sync mode's" },
+	{ "in-bytes", "N", set_number, F(in_bytes), .min = 1, .max = SIZE_MAX,
+	  .help = "input bytes per item (with --shader)" },
+	{ "out-bytes", "N", set_number, F(out_bytes), .min = 1,
+	  .max = SIZE_MAX, .help = "output bytes per item (with --shader)" },
+	{ "groups", "X,Y,Z", set_groups,
+	  .want = "three counts above 0, as X,Y,Z",
+	  .help = "work groups per dispatch (with --shader)" },
+	{ "items", "N", set_number, F(items), .min = 1, .max = 100000000,
+	  .help = "items per run (default: per workload and renderer)" },
+	{ "rounds", "N", set_number, F(rounds), .min = 1, .max = MAX_ROUNDS,
+	  .help = "rounds of every mode (default 5)" },
+	{ "modes", "LIST", set_modes, F(modes),
+	  .want = "a list of raw,sync,ring,gpupipe",
+	  .help = "any of raw,sync,ring,gpupipe (default all)" },
+	{ "depth", "N", set_number, F(depth), .min = 1,
+	  .max = GPUPIPE_MAX_DEPTH,
+	  .help = "ring sets and gpupipe depth (default 3)" },
+	{ "prep-threads", "N", set_number, F(prep_threads), .min = 1,
+	  .max = GPUPIPE_MAX_PREP_THREADS,
+	  .help = "gpupipe prep threads (default 2)" },
+	{ "batch", "N|auto", set_batch, F(batch), .min = 1,
+	  .max = GPUPIPE_MAX_BATCH,
+	  .want = "1 to " STR(GPUPIPE_MAX_BATCH) ", or auto",
+	  .help = "gpupipe items per fence: fixed N, or adaptive\n"
+		  "(default auto)" },
+	{ "batch-latency-us", "N", set_number, F(batch_latency_us), .min = 1,
+	  .max = 10000000,
+	  .help = "adaptive batches: latency budget per batch in\n"
+		  "flight (median latency <= depth x N)" },
+	{ "wait", "block|signalled", set_wait, .want = "block or signalled",
+	  .help = "how gpupipe's readback learns of completion\n"
+		  "(default: the library's, signalled)" },
+	{ "post-threads", "N", set_number, F(post_threads),
+	  .max = GPUPIPE_MAX_POST_THREADS,
+	  .help = "gpupipe completions on N post threads, unordered\n"
+		  "(default 0: in order on the readback thread)" },
+	{ "check", "auto|sampled|full", set_check,
+	  .want = "auto, sampled or full",
+	  .help = "how much of each output post checks: auto\n"
+		  "checks small outputs fully and large ones at\n"
+		  "spread elements, one item in 64 fully" },
+	{ "prep-us", "N", set_us, F(prep_us), .max = 1000000,
+	  .help = "balanced: CPU work in prep, microseconds (100)" },
+	{ "post-us", "N", set_us, F(post_us), .max = 1000000,
+	  .help = "balanced: CPU work in post, microseconds (100)" },
+	{ "gpu-us", "N", set_us, F(gpu_us), .max = 1000000,
+	  .help = "balanced: GPU time per item, microseconds (100)" },
+	{ "n", "N", set_sgemm_n, .min = 16, .max = 16384,
+	  .want = "a multiple of 16, at most 16384",
+	  .help = "sgemm: matrix size (2048; 128 on llvmpipe)" },
+	{ "device", "N", set_device, F(device_index), .max = 63,
+	  .want = "an EGL device index, 0 to 63",
+	  .help = "use EGL device N (eglQueryDevicesEXT) instead of\n"
+		  "the default display" },
+	{ "list-devices", NULL, run_list_devices,
+	  .help = "print the host's EGL devices and exit" },
+	{ "devices", "all|N,N..", set_devices, .max = 63,
+	  .want = "all, or a comma-separated list of EGL device indexes "
+		  "0 to 63 (at most 16)",
+	  .help = "gpupipe on the first device and gpupipe-all on all\n"
+		  "of these (all: every hardware device), with the\n"
+		  "scaling ratio; a device may repeat" },
+	{ "no-reset-notification", NULL, set_flag, F(no_reset),
+	  .help = "gpupipe's contexts without GPU reset\n"
+		  "notification (GPUPIPE_NO_RESET_NOTIFICATION)" },
+	{ "warmup-s", "S", set_seconds, F(warmup_s), .max = 60,
+	  .want = "0 to 60 seconds",
+	  .help = "GPU warm-up before the first round (default 0.5)" },
+	{ "json", "FILE", set_string, F(json),
+	  .help = "write the results as JSON" },
+	{ "csv", "FILE", set_string, F(csv),
+	  .help = "write one CSV row per mode" },
+	{ "trace", "FILE", set_string, F(trace),
+	  .help = "write the last gpupipe run as a Chrome trace" },
+	{ "corrupt", "LIST", set_modes, F(corrupt),
+	  .want = "a list of raw,sync,ring,gpupipe",
+	  .help = "self-test: make the shader write one wrong element\n"
+		  "of one item in these modes; they must report FAILED" },
+	{ "wide", NULL, set_flag, F(wide),
+	  .help = "the full table (150 columns): ranges, idle time,\n"
+		  "query overhead, fences, the library's counters" },
+	{ "quiet", NULL, set_flag, F(quiet),
+	  .help = "print only the final verdict line" },
+	{ "help", NULL, show_help, .help = "this text" },
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))

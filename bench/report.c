@@ -89,14 +89,14 @@ static void describe(const struct report *r, FILE *f)
 	if (b->pipe || b->pipe_all) {
 		n = snprintf(line, sizeof(line), "gpupipe: depth %u, %u prep "
 			     "threads, batch %s, wait %s, ", p->depth,
-			     p->prep_threads, batch_name(p, batch, sizeof(batch)),
-			     wait_name(b));
+			     p->prep_threads,
+			     batch_name(p, batch, sizeof(batch)), wait_name(b));
 		if (p->post_threads)
-			snprintf(line + n, sizeof(line) - n, "completions on %u "
-				 "post threads", p->post_threads);
+			snprintf(line + n, sizeof(line) - n, "completions "
+				 "on %u post threads", p->post_threads);
 		else
-			snprintf(line + n, sizeof(line) - n, "completions in "
-				 "order");
+			snprintf(line + n, sizeof(line) - n, "completions "
+				 "in order");
 		print_wrapped(f, line, 2);
 	}
 	if (r->ideal_us <= 0)
@@ -201,10 +201,10 @@ static void table_wide(const struct report *r, FILE *f)
 {
 	unsigned m;
 
-	fprintf(f, "\n%-11s %22s %10s %19s %8s %7s %11s %17s %8s %7s %7s %s\n",
-		"mode", "us/item med (min-max)", "items/s", "GPU util (min-max)",
-		"idle s", "q-ovh", "cpu us/item", "lat p50/p99 us",
-		"fence/it", "x sync", "x ideal", "check");
+	fprintf(f, "\n%-11s %22s %10s %19s %8s %7s %11s %17s %8s %7s %7s "
+		"%s\n", "mode", "us/item med (min-max)", "items/s",
+		"GPU util (min-max)", "idle s", "q-ovh", "cpu us/item",
+		"lat p50/p99 us", "fence/it", "x sync", "x ideal", "check");
 	for (m = 0; m < MODE_COUNT; m++) {
 		const struct mode_summary *s = &r->m[m];
 		char util[32] = "-", lat[32] = "-", idle[16] = "-",
@@ -227,8 +227,8 @@ static void table_wide(const struct report *r, FILE *f)
 		if (s->has_latency)
 			snprintf(lat, sizeof(lat), "%.1f/%.1f", s->lat_p50_us,
 				 s->lat_p99_us);
-		fprintf(f, "%-11s %8.3f (%5.3f-%5.3f) %10.0f %19s %8s %7s %11.3f "
-			"%17s %8.3f %7.2f %7.2f ok\n", mode_names[m],
+		fprintf(f, "%-11s %8.3f (%5.3f-%5.3f) %10.0f %19s %8s %7s "
+			"%11.3f %17s %8.3f %7.2f %7.2f ok\n", mode_names[m],
 			s->us_per_item[0], s->us_per_item[1], s->us_per_item[2],
 			s->items_per_s, util, idle, ovh, s->cpu_us_per_item,
 			lat, s->fences_per_item, s->ratio_sync, s->ratio_ideal);
@@ -253,7 +253,8 @@ static void library_lines(const struct report *r, FILE *f)
 		st->batch_target, st->in_flight_limit,
 		(double)st->gpu_ns_per_item / 1e3,
 		(double)st->batch_cost_ns / 1e3,
-		(unsigned long long)st->batches, (double)st->close_ns / 1e3 / nb,
+		(unsigned long long)st->batches,
+		(double)st->close_ns / 1e3 / nb,
 		(double)st->poll_ns / 1e3 / nb, (double)st->fence_polls / nb,
 		r->b->info.reset_notification ? "on" : "off");
 }
@@ -431,8 +432,8 @@ int report_json(const struct report *r, const char *path)
 		json_mode(r, m, f);
 		sep = ",";
 	}
-	fprintf(f, "\n  ],\n  \"ideal_us_per_item\": %.4f,\n  \"ideal_bound\": ",
-		r->ideal_us);
+	fprintf(f, "\n  ],\n  \"ideal_us_per_item\": %.4f,\n"
+		"  \"ideal_bound\": ", r->ideal_us);
 	json_str(f, r->ideal_bound ? r->ideal_bound : "");
 	fprintf(f, ",\n  \"gpu_best_us_per_item\": %.4f,\n  \"summary\": ",
 		r->gpu_best_us);
@@ -521,8 +522,9 @@ int report_trace(const struct gpupipe_trace_record *rec, size_t n,
 		first = false;
 	}
 	for (t = 0; t < (int)preps; t++)
-		fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
-			"\"tid\":%d,\"args\":{\"name\":\"gp-prep%d\"}}",
+		fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\","
+			"\"pid\":1,\"tid\":%d,"
+			"\"args\":{\"name\":\"gp-prep%d\"}}",
 			TID_PREP + t, t);
 	for (i = 0; i < n; i++) {
 		const struct gpupipe_trace_record *r = &rec[i];

@@ -32,6 +32,12 @@ static uint64_t splitmix(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+/* A float from -1 to 1 in steps of 0.001. */
+static float rand_unit(uint64_t *s)
+{
+	return (float)((int64_t)(splitmix(s) % 2001) - 1000) / 1000.0f;
+}
+
 /* Where the result of extra CPU work goes, so it cannot be optimised
  * away; its value is never used. */
 static _Atomic uint64_t cpu_sink;
@@ -128,8 +134,7 @@ static int make_pool(struct workload *w)
 			float *f = (float *)x;
 
 			for (i = 0; i < w->elems; i++)
-				f[i] = (float)((int64_t)(splitmix(&seed) %
-							 2001) - 1000) / 1000.0f;
+				f[i] = rand_unit(&seed);
 			continue;
 		}
 		for (i = 0; i < w->in_bytes / 4; i++)
@@ -193,8 +198,7 @@ static int init_sgemm(struct workload *w, const struct params *p,
 		return -1;
 	}
 	for (i = 0; i < w->elems; i++)
-		b[i] = (float)((int64_t)(splitmix(&seed) % 2001) - 1000) /
-		       1000.0f;
+		b[i] = rand_unit(&seed);
 	for (i = 0; i < w->elems; i++)
 		w->weights_t[(i % n) * n + i / n] = b[i];
 	w->groups[0] = w->groups[1] = n / 16;

@@ -12,10 +12,10 @@
  * items (64 groups of 64 invocations, as the bench's tiny): "raw",
  * glBindBuffersRange and glDispatchCompute per item and a barrier when
  * the slots wrap (the bench's raw mode), and "batched", closing every
- * --batch items (16) with a client-mapped barrier, a fence and a flush, as gpupipe does, the fence
- * waited on by the second context's thread where there is one (else
- * polled and deleted here). Prints wall and CPU microseconds per item,
- * medians of the repetitions.
+ * --batch items (16) with a client-mapped barrier, a fence and a flush,
+ * as gpupipe does, the fence waited on by the second context's thread
+ * where there is one (else polled and deleted here). Prints wall and
+ * CPU microseconds per item, medians of the repetitions.
  *
  * With --parallel N it runs the plain setup on EGL devices 0..N-1, each
  * alone and then all at once from one thread each. With --locked the
