@@ -279,7 +279,9 @@ static int list_devices(void)
 static int run_list_devices(const struct opt *o, const char *a,
 			    struct params *p)
 {
-	(void)o, (void)a, (void)p;
+	(void)o;
+	(void)a;
+	(void)p;
 	exit(list_devices());
 }
 
@@ -403,7 +405,9 @@ static int show_help(const struct opt *o, const char *a, struct params *p)
 {
 	size_t i;
 
-	(void)o, (void)a, (void)p;
+	(void)o;
+	(void)a;
+	(void)p;
 	printf("usage: gpupipe-bench [options]\n\n"
 	       "Runs the same items through raw, sync, ring and gpupipe "
 	       "modes, interleaved\nover several rounds, checks every "

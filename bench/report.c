@@ -50,18 +50,20 @@ static void print_wrapped(FILE *f, const char *s, int indent)
 	fputc('\n', f);
 }
 
-static const char *const bound_words[] = {
-	"prep", "prep", "gpu", "the GPU", "post", "post",
-	"cpu cores", "the CPU cores", NULL
-};
-
+/* The stage that sets the ideal bound (its name in the JSON), in words. */
 static const char *bound_name(const char *bound)
 {
-	unsigned i;
+	static const struct {
+		const char *bound, *words;
+	} names[] = {
+		{ "prep", "prep" }, { "gpu", "the GPU" }, { "post", "post" },
+		{ "cpu cores", "the CPU cores" },
+	};
+	size_t i;
 
-	for (i = 0; bound && bound_words[i]; i += 2)
-		if (!strcmp(bound, bound_words[i]))
-			return bound_words[i + 1];
+	for (i = 0; bound && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(bound, names[i].bound))
+			return names[i].words;
 	return bound ? bound : "-";
 }
 
