@@ -9,10 +9,12 @@
  *   ring     one thread: a ring of `depth` buffer sets, a fence per item
  *   gpupipe  the library
  *
- * Files: main.c (options, rounds, self-checks), workload.c (kernels,
- * inputs, reference checks), glctx.c (the bench's own GL context for
- * raw/sync/ring), modes.c (the four modes), report.c (table, JSON, CSV,
- * Chrome trace).
+ * Files: main.c (setup, warm-up, rounds), options.c (the command line),
+ * workload.c (kernels, inputs, reference checks), glctx.c (the bench's
+ * own GL context for raw/sync/ring, on egl-setup.c's display), modes.c
+ * (the four modes), summary.c (medians, the ideal bound, self-checks),
+ * report.c (table, JSON, CSV, Chrome trace). bench/probes/ holds probes
+ * of single GL costs, without the library; bench/plot draws a run.
  */
 #ifndef GPUPIPE_BENCH_H
 #define GPUPIPE_BENCH_H
@@ -51,6 +53,7 @@ struct params {
 	unsigned n;                 /* sgemm N */
 	const char *json, *csv, *trace;
 	bool quiet;
+	bool wide;                  /* --wide: the full table */
 	enum gpupipe_display display;
 	unsigned device_index;
 	bool multi;                 /* --devices given */
@@ -59,6 +62,14 @@ struct params {
 	unsigned corrupt;           /* bit per mode: corrupt one item there */
 	double warmup_s;
 };
+
+/* ---- options.c -------------------------------------------------------- */
+
+#define MAX_ROUNDS 1000
+
+/* Fills p from the command line (--help and --list-devices print and
+ * exit); 0, or 2 having said what is wrong. */
+int parse_args(int argc, char **argv, struct params *p);
 
 /* ---- workload.c ------------------------------------------------------- */
 
@@ -159,11 +170,14 @@ static inline uint32_t *region_params(const struct regions *r, unsigned i)
 	return (uint32_t *)(r->params_map + i * r->params_stride);
 }
 
-/* GL_TIMESTAMP pairs around dispatches, read after the GPU is drained. */
+/* GL_TIMESTAMP pairs around dispatches, read after the GPU is drained.
+ * Only their union's length is used, a duration on the GPU's clock, so
+ * that clock's offset from CLOCK_MONOTONIC never matters (the gpupipe
+ * mode's GPU times come from trace records the library has already put
+ * on CLOCK_MONOTONIC). */
 struct qpool {
 	unsigned *q;
 	unsigned cap, used;
-	int64_t gl_to_mono_ns;
 };
 
 int qpool_init(struct qpool *qp, unsigned pairs);
@@ -172,7 +186,6 @@ void qpool_before(struct qpool *qp);
 void qpool_after(struct qpool *qp);
 /* Union of the recorded intervals, after glFinish; resets the pool. */
 uint64_t qpool_busy_ns(struct qpool *qp);
-void gl_measure_offset(int64_t *gl_to_mono_ns);
 /* Total length of the union of n [start, end] pairs; sorts them. */
 uint64_t busy_union_ns(uint64_t *pairs, size_t n);
 
@@ -225,6 +238,33 @@ void bench_teardown_modes(struct bench *b);
 void run_mode(struct bench *b, enum mode m, bool queries,
 	      struct run_result *r);
 
+/* ---- summary.c -------------------------------------------------------- */
+
+/* One mode's runs, one entry per round: plain runs (n) give times, CPU
+ * and latency; runs with timestamps (nq) give GPU busy time. */
+struct samples {
+	double us[MAX_ROUNDS], us_q[MAX_ROUNDS], util[MAX_ROUNDS],
+		busy[MAX_ROUNDS], wall[MAX_ROUNDS];
+	double cpu[MAX_ROUNDS], cpu_main[MAX_ROUNDS], cpu_prep[MAX_ROUNDS],
+		cpu_sub[MAX_ROUNDS], cpu_rb[MAX_ROUNDS], p50[MAX_ROUNDS],
+		p99[MAX_ROUNDS], fences[MAX_ROUNDS];
+	double sprep[MAX_ROUNDS], sgpu[MAX_ROUNDS], spost[MAX_ROUNDS];
+	unsigned n, nq;
+	bool ok, has_busy, has_latency;
+};
+
+struct mode_summary;
+struct report;
+
+void samples_add(struct samples *s, const struct run_result *r,
+		 bool queries, double items);
+void summarise(const struct bench *b, const struct samples *s,
+	       struct mode_summary *out);
+/* The ideal bound, each mode's ratios, and the self-checks (into
+ * rep->problems); s is indexed by enum mode. */
+void ideal_and_checks(const struct bench *b, const struct samples *s,
+		      struct report *rep);
+
 /* ---- report.c --------------------------------------------------------- */
 
 struct mode_summary {
@@ -249,12 +289,17 @@ struct report {
 	const struct bench *b;
 	struct mode_summary m[MODE_COUNT];
 	double ideal_us;
+	double gpu_best_us;      /* the GPU stage the ideal bound used */
 	double stage_prep_us, stage_gpu_us, stage_post_us;
 	const char *ideal_bound; /* which stage sets it */
 	char problems[2048];     /* self-check failures, one per line */
 };
 
+/* The default table fits 100 columns; prm.wide prints the full one. */
 void report_print(const struct report *r, FILE *f);
+/* The run in words: gpupipe against sync and the ideal bound, and what
+ * bounds it; empty when gpupipe did not run. */
+void report_summary(const struct report *r, char *buf, size_t n);
 int report_json(const struct report *r, const char *path);
 int report_csv(const struct report *r, const char *path);
 int report_trace(const struct gpupipe_trace_record *rec, size_t n,

@@ -15,6 +15,7 @@
 #include <epoxy/gl.h>
 
 #include "bench.h"
+#include "egl-setup.h"
 
 uint64_t now_ns(void)
 {
@@ -35,46 +36,20 @@ uint64_t thread_cpu_ns(void)
 int glctx_open(struct glctx *g, enum gpupipe_display kind, unsigned device,
 	       char *err, size_t errlen)
 {
-	static const EGLint attrs[] = {
-		EGL_CONTEXT_MAJOR_VERSION, 4, EGL_CONTEXT_MINOR_VERSION, 4,
-		EGL_CONTEXT_OPENGL_PROFILE_MASK,
-		EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE
-	};
-	EGLint major, minor;
 	EGLDisplay dpy;
 
 	memset(g, 0, sizeof(*g));
-	if (kind == GPUPIPE_DISPLAY_DEVICE ||
-	    (kind == GPUPIPE_DISPLAY_DEFAULT &&
-	     !epoxy_has_egl_extension(EGL_NO_DISPLAY,
-				      "EGL_MESA_platform_surfaceless"))) {
-		EGLDeviceEXT devs[64];
-		EGLint n = 0;
-
-		if (!eglQueryDevicesEXT(64, devs, &n) || (EGLint)device >= n) {
-			snprintf(err, errlen, "EGL device %u not found (%d "
-				 "listed)", device, n);
-			return -1;
-		}
-		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_DEVICE_EXT,
-					       devs[device], NULL);
-	} else {
-		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
-					       EGL_DEFAULT_DISPLAY, NULL);
-	}
-	if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, &major, &minor) ||
-	    !eglBindAPI(EGL_OPENGL_API)) {
-		snprintf(err, errlen, "EGL display: error 0x%x",
-			 eglGetError());
+	dpy = bench_egl_display(kind == GPUPIPE_DISPLAY_DEVICE ? (int)device
+							       : -1,
+				err, errlen);
+	if (dpy == EGL_NO_DISPLAY)
 		return -1;
-	}
 	g->display = dpy;
-	g->context = eglCreateContext(dpy, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT,
-				      attrs);
+	g->context = bench_egl_context(dpy, EGL_NO_CONTEXT, false);
 	if (g->context == EGL_NO_CONTEXT ||
 	    !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, g->context)) {
-		snprintf(err, errlen, "EGL context (OpenGL 4.4 core): error "
-			 "0x%x", eglGetError());
+		snprintf(err, errlen, "EGL context (OpenGL 4.4 core or "
+			 "newer): error 0x%x", eglGetError());
 		return -1;
 	}
 	snprintf(g->renderer, sizeof(g->renderer), "%s",
@@ -215,25 +190,6 @@ void regions_bind(const struct regions *r, unsigned i)
 				      GPUPIPE_PARAM_WORDS * 4 };
 
 	glBindBuffersRange(GL_SHADER_STORAGE_BUFFER, 0, 4, bufs, offs, sizes);
-}
-
-void gl_measure_offset(int64_t *gl_to_mono_ns)
-{
-	uint64_t best = UINT64_MAX;
-	unsigned i;
-
-	for (i = 0; i < 5; i++) {
-		GLint64 gl = 0;
-		uint64_t t0 = now_ns(), t1;
-
-		glGetInteger64v(GL_TIMESTAMP, &gl);
-		t1 = now_ns();
-		if (t1 - t0 < best) {
-			best = t1 - t0;
-			*gl_to_mono_ns = (int64_t)(t0 + (t1 - t0) / 2) -
-					 (int64_t)gl;
-		}
-	}
 }
 
 int qpool_init(struct qpool *qp, unsigned pairs)

@@ -45,12 +45,24 @@ static void gp_done(struct gpupipe_job *job, void *user)
 	atomic_fetch_add_explicit(&b->ndone, 1, memory_order_relaxed);
 }
 
-int bench_setup_modes(struct bench *b, char *err, size_t errlen)
+/* With --devices, gpupipe's device: the first named, or with "all" the
+ * first hardware one. */
+static unsigned first_device(const struct params *p)
+{
+	struct gpupipe_device d[GPUPIPE_MAX_DEVICES];
+	unsigned n = 0, i, dev = p->devices[0];
+
+	if (!p->ndevices && !gpupipe_list_devices(d, GPUPIPE_MAX_DEVICES, &n))
+		for (i = n; i-- > 0;)
+			if (i < GPUPIPE_MAX_DEVICES && !d[i].software)
+				dev = d[i].index;
+	return dev;
+}
+
+/* gpupipe on the configured display, and gpupipe-all over --devices. */
+static int create_pipes(struct bench *b, char *err, size_t errlen)
 {
 	const struct workload *w = &b->wl;
-	uint64_t budget = b->gl.llvmpipe ? RAW_BUDGET_SOFT : RAW_BUDGET_GPU;
-	uint64_t per = w->in_bytes + w->out_bytes + 256;
-	uint64_t nraw = budget / per;
 	struct gpupipe_config cfg = {
 		.shader_source = w->shader,
 		.in_bytes = w->in_bytes,
@@ -74,6 +86,44 @@ int bench_setup_modes(struct bench *b, char *err, size_t errlen)
 	int ret;
 
 	memcpy(cfg.groups, w->groups, sizeof(cfg.groups));
+	if (b->prm.multi) {
+		cfg.display = GPUPIPE_DISPLAY_DEVICE;
+		cfg.device_index = first_device(&b->prm);
+	}
+	if (b->prm.modes & (1u << MODE_GPUPIPE)) {
+		ret = gpupipe_create(&cfg, &b->pipe);
+		if (ret) {
+			snprintf(err, errlen, "gpupipe_create: %s: %s",
+				 gpupipe_error_name(ret), gpupipe_errmsg());
+			return -1;
+		}
+		gpupipe_get_info(b->pipe, &b->info);
+	}
+	if (!(b->prm.modes & (1u << MODE_GPUPIPE_ALL)))
+		return 0;
+	cfg.display = GPUPIPE_DISPLAY_DEVICES;
+	cfg.device_index = 0;
+	cfg.ndevices = b->prm.ndevices;
+	memcpy(cfg.devices, b->prm.devices, sizeof(cfg.devices));
+	ret = gpupipe_create(&cfg, &b->pipe_all);
+	if (ret) {
+		snprintf(err, errlen, "gpupipe_create (--devices): %s: %s",
+			 gpupipe_error_name(ret), gpupipe_errmsg());
+		return -1;
+	}
+	gpupipe_get_info(b->pipe_all, &b->info_all);
+	if (!(b->prm.modes & (1u << MODE_GPUPIPE)))
+		b->info = b->info_all;
+	return 0;
+}
+
+int bench_setup_modes(struct bench *b, char *err, size_t errlen)
+{
+	const struct workload *w = &b->wl;
+	uint64_t budget = b->gl.llvmpipe ? RAW_BUDGET_SOFT : RAW_BUDGET_GPU;
+	uint64_t per = w->in_bytes + w->out_bytes + 256;
+	uint64_t nraw = budget / per;
+
 	if (nraw > b->prm.items)
 		nraw = b->prm.items;
 	if (nraw < 1)
@@ -94,46 +144,7 @@ int bench_setup_modes(struct bench *b, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (b->prm.multi) {
-		/* gpupipe on the first device named (or the first hardware
-		 * one), gpupipe-all on all of them. */
-		struct gpupipe_device d[GPUPIPE_MAX_DEVICES];
-		unsigned n = 0, i;
-
-		cfg.display = GPUPIPE_DISPLAY_DEVICE;
-		cfg.device_index = b->prm.devices[0];
-		if (!b->prm.ndevices &&
-		    !gpupipe_list_devices(d, GPUPIPE_MAX_DEVICES, &n))
-			for (i = n; i-- > 0;)
-				if (i < GPUPIPE_MAX_DEVICES && !d[i].software)
-					cfg.device_index = d[i].index;
-	}
-	if (b->prm.modes & (1u << MODE_GPUPIPE)) {
-		ret = gpupipe_create(&cfg, &b->pipe);
-		if (ret) {
-			snprintf(err, errlen, "gpupipe_create: %s: %s",
-				 gpupipe_error_name(ret), gpupipe_errmsg());
-			return -1;
-		}
-		gpupipe_get_info(b->pipe, &b->info);
-	}
-	if (b->prm.modes & (1u << MODE_GPUPIPE_ALL)) {
-		cfg.display = GPUPIPE_DISPLAY_DEVICES;
-		cfg.device_index = 0;
-		cfg.ndevices = b->prm.ndevices;
-		memcpy(cfg.devices, b->prm.devices, sizeof(cfg.devices));
-		ret = gpupipe_create(&cfg, &b->pipe_all);
-		if (ret) {
-			snprintf(err, errlen, "gpupipe_create (--devices): "
-				 "%s: %s", gpupipe_error_name(ret),
-				 gpupipe_errmsg());
-			return -1;
-		}
-		gpupipe_get_info(b->pipe_all, &b->info_all);
-		if (!(b->prm.modes & (1u << MODE_GPUPIPE)))
-			b->info = b->info_all;
-	}
-	return 0;
+	return create_pipes(b, err, errlen);
 }
 
 void bench_teardown_modes(struct bench *b)
@@ -223,8 +234,9 @@ static void run_sync(struct bench *b, bool queries, struct run_result *r)
 	for (id = 0; id < n; id++) {
 		uint64_t a = now_ns(), c, d;
 
-		workload_prep(&b->wl, id, region_in(rg, 0), region_params(rg, 0),
-			      groups, b->corrupt_now && id == b->corrupt_id);
+		workload_prep(&b->wl, id, region_in(rg, 0),
+			      region_params(rg, 0), groups,
+			      b->corrupt_now && id == b->corrupt_id);
 		c = now_ns();
 		t_prep += c - a;
 		regions_bind(rg, 0);
@@ -235,7 +247,8 @@ static void run_sync(struct bench *b, bool queries, struct run_result *r)
 		t_gpu += d - c;
 		b->lat_us[id] = (double)(d - a) / 1e3;
 		if (!workload_post(&b->wl, id, region_out(rg, 0),
-				   full_check(&b->wl, b->prm.check, id), record))
+				   full_check(&b->wl, b->prm.check, id),
+				   record))
 			r->bad++;
 		t_post += now_ns() - d;
 	}
@@ -284,8 +297,9 @@ static void run_ring(struct bench *b, bool queries, struct run_result *r)
 		if (fences[k])
 			ring_retire(b, &fences[k], id - depth, k, r);
 		b->t_in[id] = now_ns();
-		workload_prep(&b->wl, id, region_in(rg, k), region_params(rg, k),
-			      groups, b->corrupt_now && id == b->corrupt_id);
+		workload_prep(&b->wl, id, region_in(rg, k),
+			      region_params(rg, k), groups,
+			      b->corrupt_now && id == b->corrupt_id);
 		regions_bind(rg, k);
 		dispatch(b, groups, queries);
 		glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);

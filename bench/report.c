@@ -2,29 +2,184 @@
 /* gpupipe-bench's outputs: the table, JSON, CSV and a Chrome trace. */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bench.h"
 
+/* The default output fits this many columns; --wide does not try. */
+#define COLUMNS 100
+
+static const char *wait_name(const struct bench *b)
+{
+	if (!b->pipe && !b->pipe_all)
+		return "-";
+	return b->info.wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled";
+}
+
+static const char *batch_name(const struct params *p, char *buf, size_t n)
+{
+	if (!p->batch)
+		return "auto";
+	snprintf(buf, n, "%u", p->batch);
+	return buf;
+}
+
+/* Prints s broken at spaces into lines of at most COLUMNS, continuation
+ * lines indented by indent. */
+static void print_wrapped(FILE *f, const char *s, int indent)
+{
+	size_t col = 0, len;
+	bool start = true;
+
+	for (s += strspn(s, " "); *s; s += len, s += strspn(s, " ")) {
+		len = strcspn(s, " ");
+		if (!start && col + 1 + len > COLUMNS) {
+			col = (size_t)fprintf(f, "\n%*s", indent, "") - 1;
+			start = true;
+		}
+		if (!start) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(s, 1, len, f);
+		col += len;
+		start = false;
+	}
+	fputc('\n', f);
+}
+
+/* The stage that sets the ideal bound (its name in the JSON), in words. */
+static const char *bound_name(const char *bound)
+{
+	static const struct {
+		const char *bound, *words;
+	} names[] = {
+		{ "prep", "prep" }, { "gpu", "the GPU" }, { "post", "post" },
+		{ "cpu cores", "the CPU cores" },
+	};
+	size_t i;
+
+	for (i = 0; bound && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(bound, names[i].bound))
+			return names[i].words;
+	return bound ? bound : "-";
+}
+
+/* What ran, on what, and what the stages cost alone: a newcomer's view. */
 static void describe(const struct report *r, FILE *f)
 {
 	const struct bench *b = r->b;
 	const struct params *p = &b->prm;
+	char line[512], batch[16];
+	int n;
 
+	n = snprintf(line, sizeof(line), "workload %s: %llu items x %u "
+		     "rounds", b->wl.name, (unsigned long long)p->items,
+		     p->rounds);
+	if (b->wl.kind == WL_SGEMM)
+		snprintf(line + n, sizeof(line) - n, ", N %u", b->wl.param1);
+	if (b->wl.kind == WL_BALANCED)
+		snprintf(line + n, sizeof(line) - n, "; per item, prep %.0f "
+			 "us, GPU %.0f us, post %.0f us of work", p->prep_us,
+			 p->gpu_us, p->post_us);
+	print_wrapped(f, line, 2);
+	snprintf(line, sizeof(line), "renderer: %s, OpenGL %s; %u CPU cores",
+		 b->gl.renderer, b->gl.version, b->cores);
+	print_wrapped(f, line, 2);
+	if (b->pipe || b->pipe_all) {
+		n = snprintf(line, sizeof(line), "gpupipe: depth %u, %u prep "
+			     "threads, batch %s, wait %s, ", p->depth,
+			     p->prep_threads,
+			     batch_name(p, batch, sizeof(batch)), wait_name(b));
+		if (p->post_threads)
+			snprintf(line + n, sizeof(line) - n, "completions "
+				 "on %u post threads", p->post_threads);
+		else
+			snprintf(line + n, sizeof(line) - n, "completions "
+				 "in order");
+		print_wrapped(f, line, 2);
+	}
+	if (r->ideal_us <= 0)
+		return;
+	snprintf(line, sizeof(line), "stages, one item at a time (sync, best "
+		 "round): prep %.2f us, GPU %.2f us, post %.2f us",
+		 r->stage_prep_us, r->stage_gpu_us, r->stage_post_us);
+	print_wrapped(f, line, 2);
+	if (r->m[MODE_RAW].ran)
+		fprintf(f, "GPU alone, back to back (raw, best round): %.2f us "
+			"per item\n", r->m[MODE_RAW].us_per_item[1]);
+	snprintf(line, sizeof(line), "ideal bound (the slowest stage at its "
+		 "best): %.2f us per item, set by %s", r->ideal_us,
+		 bound_name(r->ideal_bound));
+	print_wrapped(f, line, 2);
+}
+
+/* Two header lines, so that each column says what it holds. */
+static void table_header(FILE *f)
+{
+	fprintf(f, "\n%-11s %10s %9s %8s %8s %7s %10s %17s %7s\n", "",
+		"time per", "items", "speed", "% of", "GPU", "CPU us",
+		"latency (us)", "outputs");
+	fprintf(f, "%-11s %10s %9s %8s %8s %7s %10s %17s %7s\n", "mode",
+		"item (us)", "per s", "vs sync", "ideal", "busy", "per item",
+		"median / p99", "checked");
+}
+
+static void table_row(const struct report *r, unsigned m, FILE *f)
+{
+	const struct mode_summary *s = &r->m[m];
+	char sync[16] = "-", ideal[16] = "-", busy[16] = "-", lat[32] = "-";
+
+	if (s->ratio_sync > 0)
+		snprintf(sync, sizeof(sync), "%.2fx", s->ratio_sync);
+	/* raw does no prep or post: the bound is not its to meet. */
+	if (m != MODE_RAW && s->ratio_ideal > 0)
+		snprintf(ideal, sizeof(ideal), "%.0f%%", 100 * s->ratio_ideal);
+	if (s->has_busy)
+		snprintf(busy, sizeof(busy), "%.0f%%", 100 * s->util[0]);
+	if (s->has_latency)
+		snprintf(lat, sizeof(lat), "%.0f / %.0f", s->lat_p50_us,
+			 s->lat_p99_us);
+	fprintf(f, "%-11s %10.2f %9.0f %8s %8s %7s %10.2f %17s %7s\n",
+		mode_names[m], s->us_per_item[0], s->items_per_s, sync, ideal,
+		busy, s->cpu_us_per_item, lat, "ok");
+}
+
+static void table(const struct report *r, FILE *f)
+{
+	unsigned m;
+
+	table_header(f);
+	for (m = 0; m < MODE_COUNT; m++) {
+		if (!r->m[m].ran)
+			continue;
+		if (r->m[m].ok)
+			table_row(r, m, f);
+		else
+			fprintf(f, "%-11s FAILED: wrong outputs\n",
+				mode_names[m]);
+	}
+	fprintf(f, "raw: the GPU alone, no prep or post. sync: one item at a "
+		"time, waiting for the GPU.\nring: one thread, a fence per "
+		"item. gpupipe: the library, its stages on their own "
+		"threads.\n");
+}
+
+/* The old, full table: every figure with its range. */
+static void describe_wide(const struct report *r, FILE *f)
+{
+	const struct bench *b = r->b;
+	const struct params *p = &b->prm;
 	char batch[16];
 
-	if (p->batch)
-		snprintf(batch, sizeof(batch), "%u", p->batch);
-	else
-		snprintf(batch, sizeof(batch), "auto");
 	fprintf(f, "gpupipe-bench: workload %s, %llu items x %u rounds, depth "
 		"%u, %u prep threads, batch %s, wait %s, %u post threads, "
 		"check %s", b->wl.name, (unsigned long long)p->items,
-		p->rounds, p->depth, p->prep_threads, batch,
-		b->pipe ? (b->info.wait == GPUPIPE_WAIT_BLOCK ? "block"
-							       : "signalled")
-			: "-", p->post_threads,
+		p->rounds, p->depth, p->prep_threads,
+		batch_name(p, batch, sizeof(batch)), wait_name(b),
+		p->post_threads,
 		p->check == CHECK_FULL ? "full" :
 		p->check == CHECK_SAMPLED ? "sampled" : "auto");
 	if (b->wl.kind == WL_SGEMM)
@@ -35,13 +190,6 @@ static void describe(const struct report *r, FILE *f)
 			b->wl.param1);
 	fprintf(f, "\nrenderer: %s | %s | %s | %u CPU cores\n",
 		b->gl.renderer, b->gl.version, b->gl.vendor, b->cores);
-}
-
-void report_print(const struct report *r, FILE *f)
-{
-	unsigned m;
-
-	describe(r, f);
 	if (r->ideal_us > 0)
 		fprintf(f, "stages (sync run, per item, best round): prep %.2f "
 			"us, gpu %.2f us, post %.2f us; gpu floor (raw, best "
@@ -49,10 +197,16 @@ void report_print(const struct report *r, FILE *f)
 			r->stage_prep_us, r->stage_gpu_us, r->stage_post_us,
 			r->m[MODE_RAW].ran ? r->m[MODE_RAW].us_per_item[1] : 0,
 			r->ideal_us, r->ideal_bound);
-	fprintf(f, "\n%-11s %22s %10s %19s %8s %7s %11s %17s %8s %7s %7s %s\n",
-		"mode", "us/item med (min-max)", "items/s", "GPU util (min-max)",
-		"idle s", "q-ovh", "cpu us/item", "lat p50/p99 us",
-		"fence/it", "x sync", "x ideal", "check");
+}
+
+static void table_wide(const struct report *r, FILE *f)
+{
+	unsigned m;
+
+	fprintf(f, "\n%-11s %22s %10s %19s %8s %7s %11s %17s %8s %7s %7s "
+		"%s\n", "mode", "us/item med (min-max)", "items/s",
+		"GPU util (min-max)", "idle s", "q-ovh", "cpu us/item",
+		"lat p50/p99 us", "fence/it", "x sync", "x ideal", "check");
 	for (m = 0; m < MODE_COUNT; m++) {
 		const struct mode_summary *s = &r->m[m];
 		char util[32] = "-", lat[32] = "-", idle[16] = "-",
@@ -75,11 +229,85 @@ void report_print(const struct report *r, FILE *f)
 		if (s->has_latency)
 			snprintf(lat, sizeof(lat), "%.1f/%.1f", s->lat_p50_us,
 				 s->lat_p99_us);
-		fprintf(f, "%-11s %8.3f (%5.3f-%5.3f) %10.0f %19s %8s %7s %11.3f "
-			"%17s %8.3f %7.2f %7.2f ok\n", mode_names[m],
+		fprintf(f, "%-11s %8.3f (%5.3f-%5.3f) %10.0f %19s %8s %7s "
+			"%11.3f %17s %8.3f %7.2f %7.2f ok\n", mode_names[m],
 			s->us_per_item[0], s->us_per_item[1], s->us_per_item[2],
 			s->items_per_s, util, idle, ovh, s->cpu_us_per_item,
 			lat, s->fences_per_item, s->ratio_sync, s->ratio_ideal);
+	}
+}
+
+/* The library's own counters, after the last gpupipe run. */
+static void library_lines(const struct report *r, FILE *f)
+{
+	const struct gpupipe_stats *st = &r->b->last_stats;
+	const struct mode_summary *g = &r->m[MODE_GPUPIPE];
+	double nb = st->batches ? (double)st->batches : 1;
+
+	fprintf(f, "gpupipe threads, CPU us per item: pusher %.3f, prep %.3f, "
+		"submit %.3f, readback+post %.3f\n", g->cpu_main_us,
+		g->cpu_prep_us, g->cpu_submit_us, g->cpu_readback_us);
+	fprintf(f, "gpupipe at the end: %u slots, max batch %u, batch target "
+		"%u, in-flight limit %u, GPU pace %.2f us per item, batch cost "
+		"%.2f us; over its life: %llu batches, %.2f us closing and "
+		"%.2f us polling per batch, %.2f polls per batch; reset "
+		"notification %s\n", r->b->info.slots, r->b->info.max_batch,
+		st->batch_target, st->in_flight_limit,
+		(double)st->gpu_ns_per_item / 1e3,
+		(double)st->batch_cost_ns / 1e3,
+		(unsigned long long)st->batches,
+		(double)st->close_ns / 1e3 / nb,
+		(double)st->poll_ns / 1e3 / nb, (double)st->fence_polls / nb,
+		r->b->info.reset_notification ? "on" : "off");
+}
+
+void report_summary(const struct report *r, char *buf, size_t n)
+{
+	const struct bench *b = r->b;
+	const struct mode_summary *g = &r->m[MODE_GPUPIPE];
+	unsigned want = b->prm.prep_threads + 2 + b->prm.post_threads;
+	size_t len = 0;
+
+	buf[0] = 0;
+	if (!g->ran || !g->ok)
+		return;
+	if (g->ratio_sync >= 1)
+		len += snprintf(buf + len, n - len, "gpupipe ran %.2f times as "
+				"fast as the synchronous loop", g->ratio_sync);
+	else if (g->ratio_sync > 0)
+		len += snprintf(buf + len, n - len, "gpupipe ran slower than "
+				"the synchronous loop (%.2f times its speed)",
+				g->ratio_sync);
+	else
+		len += snprintf(buf + len, n - len, "gpupipe took %.2f us per "
+				"item", g->us_per_item[0]);
+	if (r->ideal_us > 0 && len < n)
+		len += snprintf(buf + len, n - len, ", at %.0f%% of the ideal "
+				"bound (%.2f us per item, set by %s)",
+				100 * g->ratio_ideal, r->ideal_us,
+				bound_name(r->ideal_bound));
+	if (len < n)
+		len += snprintf(buf + len, n - len, ".");
+	/* The pipeline wants a core for each prep thread, for submit (the
+	 * "GPU" runs there on llvmpipe), for readback and each post thread. */
+	if (b->gl.llvmpipe && b->cores < want && len < n)
+		snprintf(buf + len, n - len, " On llvmpipe with %u CPU cores, "
+			 "the CPU runs both the \"GPU\" and the pipeline's %u "
+			 "threads, so the pipeline cannot overlap much.",
+			 b->cores, want);
+}
+
+void report_print(const struct report *r, FILE *f)
+{
+	char words[1024];
+	unsigned m;
+
+	if (r->b->prm.wide) {
+		describe_wide(r, f);
+		table_wide(r, f);
+	} else {
+		describe(r, f);
+		table(r, f);
 	}
 	if (r->b->wl.flops > 0)
 		for (m = 0; m < MODE_COUNT; m++)
@@ -94,32 +322,12 @@ void report_print(const struct report *r, FILE *f)
 			r->m[MODE_GPUPIPE].us_per_item[0] /
 				r->m[MODE_GPUPIPE_ALL].us_per_item[0],
 			r->b->info.device_index);
-	if (r->m[MODE_GPUPIPE].ran) {
-		const struct gpupipe_stats *st = &r->b->last_stats;
-
-		fprintf(f, "gpupipe threads, CPU us per item: pusher %.3f, "
-			"prep %.3f, submit %.3f, readback+post %.3f\n",
-			r->m[MODE_GPUPIPE].cpu_main_us,
-			r->m[MODE_GPUPIPE].cpu_prep_us,
-			r->m[MODE_GPUPIPE].cpu_submit_us,
-			r->m[MODE_GPUPIPE].cpu_readback_us);
-		fprintf(f, "gpupipe at the end: %u slots, max batch %u, batch "
-			"target %u, in-flight limit %u, GPU pace %.2f us per "
-			"item, batch cost %.2f us; over its life: %llu batches, "
-			"%.2f us closing and %.2f us polling per batch, %.2f "
-			"polls per batch; reset notification %s\n",
-			r->b->info.slots, r->b->info.max_batch,
-			st->batch_target, st->in_flight_limit,
-			(double)st->gpu_ns_per_item / 1e3,
-			(double)st->batch_cost_ns / 1e3,
-			(unsigned long long)st->batches,
-			st->batches ? (double)st->close_ns / 1e3 /
-					      (double)st->batches : 0,
-			st->batches ? (double)st->poll_ns / 1e3 /
-					      (double)st->batches : 0,
-			st->batches ? (double)st->fence_polls /
-					      (double)st->batches : 0,
-			r->b->info.reset_notification ? "on" : "off");
+	if (r->b->prm.wide && r->m[MODE_GPUPIPE].ran)
+		library_lines(r, f);
+	report_summary(r, words, sizeof(words));
+	if (words[0]) {
+		fputc('\n', f);
+		print_wrapped(f, words, 0);
 	}
 }
 
@@ -137,24 +345,13 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-int report_json(const struct report *r, const char *path)
+static void json_params(const struct report *r, FILE *f)
 {
 	const struct bench *b = r->b;
 	const struct params *p = &b->prm;
-	FILE *f = fopen(path, "w");
-	unsigned m;
-	bool first = true;
+	const struct mode_summary *one = &r->m[MODE_GPUPIPE];
+	const struct mode_summary *all = &r->m[MODE_GPUPIPE_ALL];
 
-	if (!f) {
-		perror(path);
-		return -1;
-	}
-	fprintf(f, "{\n  \"renderer\": ");
-	json_str(f, b->gl.renderer);
-	fprintf(f, ",\n  \"version\": ");
-	json_str(f, b->gl.version);
-	fprintf(f, ",\n  \"vendor\": ");
-	json_str(f, b->gl.vendor);
 	fprintf(f, ",\n  \"params\": {\"workload\": \"%s\", \"items\": %llu, "
 		"\"rounds\": %u, \"depth\": %u, \"prep_threads\": %u, "
 		"\"batch\": %u, \"wait\": \"%s\", \"post_threads\": %u, "
@@ -173,51 +370,77 @@ int report_json(const struct report *r, const char *path)
 		b->wl.kind == WL_SGEMM ? b->wl.param1 : 0, b->wl.in_bytes,
 		b->wl.out_bytes, b->cores, b->info.reset_notification,
 		b->info_all.ndevices,
-		r->m[MODE_GPUPIPE].ran && r->m[MODE_GPUPIPE_ALL].ran &&
-				r->m[MODE_GPUPIPE_ALL].us_per_item[0] > 0
-			? r->m[MODE_GPUPIPE].us_per_item[0] /
-				  r->m[MODE_GPUPIPE_ALL].us_per_item[0]
-			: 0.0);
+		one->ran && all->ran && all->us_per_item[0] > 0
+			? one->us_per_item[0] / all->us_per_item[0] : 0.0);
+}
+
+static void json_mode(const struct report *r, unsigned m, FILE *f)
+{
+	const struct mode_summary *s = &r->m[m];
+
+	fprintf(f, "\n    {\"mode\": \"%s\", \"items\": %llu, "
+		"\"check\": \"%s\", \"wall_s\": %.6f, "
+		"\"us_per_item\": %.4f, \"us_per_item_min\": %.4f, "
+		"\"us_per_item_max\": %.4f, \"items_per_s\": %.1f, "
+		"\"gpu_busy_s\": %.6f, \"gpu_idle_s\": %.6f, "
+		"\"gpu_wall_s\": %.6f, "
+		"\"utilization\": %.4f, \"utilization_min\": %.4f, "
+		"\"utilization_max\": %.4f, "
+		"\"query_overhead\": %.4f, "
+		"\"latency_us_p50\": %.2f, \"latency_us_p99\": %.2f, "
+		"\"cpu_s_per_item\": %.9f, "
+		"\"cpu_us_per_item_by_thread\": {\"main\": %.4f, "
+		"\"prep\": %.4f, \"submit\": %.4f, \"readback\": "
+		"%.4f}, \"fences_per_item\": %.4f, "
+		"\"gflops\": %.2f, \"ratio_to_sync\": %.4f, "
+		"\"ratio_to_ideal\": %.4f}",
+		mode_names[m], (unsigned long long)r->b->prm.items,
+		s->ok ? "ok" : "FAILED", s->wall_s, s->us_per_item[0],
+		s->us_per_item[1], s->us_per_item[2], s->items_per_s,
+		s->busy_s, s->idle_s, s->wall_q_s, s->util[0], s->util[1],
+		s->util[2], s->query_overhead, s->lat_p50_us, s->lat_p99_us,
+		s->cpu_us_per_item / 1e6, s->cpu_main_us, s->cpu_prep_us,
+		s->cpu_submit_us, s->cpu_readback_us, s->fences_per_item,
+		s->gflops, s->ratio_sync, s->ratio_ideal);
+}
+
+int report_json(const struct report *r, const char *path)
+{
+	const struct bench *b = r->b;
+	FILE *f = fopen(path, "w");
+	char words[1024];
+	const char *sep = "";
+	unsigned m;
+
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	fprintf(f, "{\n  \"renderer\": ");
+	json_str(f, b->gl.renderer);
+	fprintf(f, ",\n  \"version\": ");
+	json_str(f, b->gl.version);
+	fprintf(f, ",\n  \"vendor\": ");
+	json_str(f, b->gl.vendor);
+	json_params(r, f);
 	fprintf(f, "  \"stages_us\": {\"prep\": %.4f, \"gpu\": %.4f, "
 		"\"post\": %.4f},\n", r->stage_prep_us, r->stage_gpu_us,
 		r->stage_post_us);
 	fprintf(f, "  \"modes\": [");
 	for (m = 0; m < MODE_COUNT; m++) {
-		const struct mode_summary *s = &r->m[m];
-
-		if (!s->ran)
+		if (!r->m[m].ran)
 			continue;
-		fprintf(f, "%s\n    {\"mode\": \"%s\", \"items\": %llu, "
-			"\"check\": \"%s\", \"wall_s\": %.6f, "
-			"\"us_per_item\": %.4f, \"us_per_item_min\": %.4f, "
-			"\"us_per_item_max\": %.4f, \"items_per_s\": %.1f, "
-			"\"gpu_busy_s\": %.6f, \"gpu_idle_s\": %.6f, "
-			"\"gpu_wall_s\": %.6f, "
-			"\"utilization\": %.4f, \"utilization_min\": %.4f, "
-			"\"utilization_max\": %.4f, "
-			"\"query_overhead\": %.4f, "
-			"\"latency_us_p50\": %.2f, \"latency_us_p99\": %.2f, "
-			"\"cpu_s_per_item\": %.9f, "
-			"\"cpu_us_per_item_by_thread\": {\"main\": %.4f, "
-			"\"prep\": %.4f, \"submit\": %.4f, \"readback\": "
-			"%.4f}, \"fences_per_item\": %.4f, "
-			"\"gflops\": %.2f, \"ratio_to_sync\": %.4f, "
-			"\"ratio_to_ideal\": %.4f}",
-			first ? "" : ",", mode_names[m],
-			(unsigned long long)p->items, s->ok ? "ok" : "FAILED",
-			s->wall_s, s->us_per_item[0], s->us_per_item[1],
-			s->us_per_item[2], s->items_per_s, s->busy_s,
-			s->idle_s, s->wall_q_s, s->util[0], s->util[1], s->util[2],
-			s->query_overhead, s->lat_p50_us, s->lat_p99_us,
-			s->cpu_us_per_item / 1e6, s->cpu_main_us,
-			s->cpu_prep_us, s->cpu_submit_us, s->cpu_readback_us,
-			s->fences_per_item, s->gflops, s->ratio_sync,
-			s->ratio_ideal);
-		first = false;
+		fputs(sep, f);
+		json_mode(r, m, f);
+		sep = ",";
 	}
-	fprintf(f, "\n  ],\n  \"ideal_us_per_item\": %.4f,\n  \"ideal_bound\": ",
-		r->ideal_us);
+	fprintf(f, "\n  ],\n  \"ideal_us_per_item\": %.4f,\n"
+		"  \"ideal_bound\": ", r->ideal_us);
 	json_str(f, r->ideal_bound ? r->ideal_bound : "");
+	fprintf(f, ",\n  \"gpu_best_us_per_item\": %.4f,\n  \"summary\": ",
+		r->gpu_best_us);
+	report_summary(r, words, sizeof(words));
+	json_str(f, words);
 	fprintf(f, ",\n  \"self_check\": ");
 	json_str(f, r->problems[0] ? r->problems : "ok");
 	fprintf(f, "\n}\n");
@@ -301,8 +524,9 @@ int report_trace(const struct gpupipe_trace_record *rec, size_t n,
 		first = false;
 	}
 	for (t = 0; t < (int)preps; t++)
-		fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,"
-			"\"tid\":%d,\"args\":{\"name\":\"gp-prep%d\"}}",
+		fprintf(f, ",\n{\"name\":\"thread_name\",\"ph\":\"M\","
+			"\"pid\":1,\"tid\":%d,"
+			"\"args\":{\"name\":\"gp-prep%d\"}}",
 			TID_PREP + t, t);
 	for (i = 0; i < n; i++) {
 		const struct gpupipe_trace_record *r = &rec[i];

@@ -32,6 +32,12 @@ static uint64_t splitmix(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+/* A float from -1 to 1 in steps of 0.001. */
+static float rand_unit(uint64_t *s)
+{
+	return (float)((int64_t)(splitmix(s) % 2001) - 1000) / 1000.0f;
+}
+
 /* Where the result of extra CPU work goes, so it cannot be optimised
  * away; its value is never used. */
 static _Atomic uint64_t cpu_sink;
@@ -128,8 +134,7 @@ static int make_pool(struct workload *w)
 			float *f = (float *)x;
 
 			for (i = 0; i < w->elems; i++)
-				f[i] = (float)((int64_t)(splitmix(&seed) %
-							 2001) - 1000) / 1000.0f;
+				f[i] = rand_unit(&seed);
 			continue;
 		}
 		for (i = 0; i < w->in_bytes / 4; i++)
@@ -146,69 +151,77 @@ static int make_pool(struct workload *w)
 	return 0;
 }
 
+/* tiny: 64 groups of 64 invocations, 16 KiB in and out; stream: 1 MiB
+ * in and out; balanced: a kernel of param1 iterations per element. */
+static void init_elementwise(struct workload *w, const struct params *p,
+			     bool llvmpipe, char *err, size_t errlen)
+{
+	double rate = cpu_iters_per_us();
+
+	if (p->kind == WL_BALANCED) {
+		w->name = "balanced";
+		w->elems = llvmpipe ? 1024 : 16384;
+		w->param1 = 64; /* iterations; main.c calibrates to gpu_us */
+		w->prep_iters = (uint64_t)(p->prep_us * rate);
+		w->post_iters = (uint64_t)(p->post_us * rate);
+		w->shader = load("balanced.comp", err, errlen);
+	} else {
+		w->name = p->kind == WL_TINY ? "tiny" : "stream";
+		w->elems = p->kind == WL_TINY ? 4096 : 262144;
+		w->shader = load("elementwise.comp", err, errlen);
+	}
+	w->in_bytes = (size_t)w->elems * 4;
+	w->out_bytes = HEADER + (size_t)w->elems * 4;
+	w->groups[0] = w->elems / 64;
+}
+
+/* sgemm: C = A x B, N x N floats; B is the shared weights. */
+static int init_sgemm(struct workload *w, const struct params *p,
+		      bool llvmpipe, char *err, size_t errlen)
+{
+	float *b;
+	uint64_t seed = 77;
+	uint32_t i, n;
+
+	w->name = "sgemm";
+	w->param1 = n = p->n ? p->n : llvmpipe ? 128 : 2048;
+	w->elems = n * n;
+	w->in_bytes = (size_t)w->elems * 4;
+	w->out_bytes = HEADER + (size_t)w->elems * 4;
+	w->weights_bytes = (size_t)w->elems * 4;
+	w->weights = b = malloc(w->weights_bytes);
+	/* The CPU reference walks B by columns: keep it transposed so that
+	 * walk is sequential. */
+	w->weights_t = malloc(w->weights_bytes);
+	if (!b || !w->weights_t) {
+		snprintf(err, errlen, "out of memory for sgemm's weights");
+		return -1;
+	}
+	for (i = 0; i < w->elems; i++)
+		b[i] = rand_unit(&seed);
+	for (i = 0; i < w->elems; i++)
+		w->weights_t[(i % n) * n + i / n] = b[i];
+	w->groups[0] = w->groups[1] = n / 16;
+	w->flops = 2.0 * (double)n * n * n;
+	w->shader = load("sgemm.comp", err, errlen);
+	return 0;
+}
+
 int workload_init(struct workload *w, const struct params *p, bool llvmpipe,
 		  char *err, size_t errlen)
 {
-	double rate = cpu_iters_per_us();
-	uint64_t seed = 77;
-	uint32_t i;
-
 	memset(w, 0, sizeof(*w));
 	w->kind = p->kind;
 	w->groups[0] = w->groups[1] = w->groups[2] = 1;
 	switch (p->kind) {
 	case WL_TINY:
 	case WL_STREAM:
-		w->name = p->kind == WL_TINY ? "tiny" : "stream";
-		/* tiny: 64 groups of 64 invocations, 16 KiB in and out;
-		 * stream: 1 MiB in and out. */
-		w->elems = p->kind == WL_TINY ? 4096 : 262144;
-		w->in_bytes = (size_t)w->elems * 4;
-		w->out_bytes = HEADER + (size_t)w->elems * 4;
-		w->groups[0] = w->elems / 64;
-		w->shader = load("elementwise.comp", err, errlen);
-		break;
 	case WL_BALANCED:
-		w->name = "balanced";
-		w->elems = llvmpipe ? 1024 : 16384;
-		w->in_bytes = (size_t)w->elems * 4;
-		w->out_bytes = HEADER + (size_t)w->elems * 4;
-		w->groups[0] = w->elems / 64;
-		w->param1 = 64; /* iterations; main.c calibrates to gpu_us */
-		w->prep_iters = (uint64_t)(p->prep_us * rate);
-		w->post_iters = (uint64_t)(p->post_us * rate);
-		w->shader = load("balanced.comp", err, errlen);
+		init_elementwise(w, p, llvmpipe, err, errlen);
 		break;
 	case WL_SGEMM:
-		w->name = "sgemm";
-		w->param1 = p->n ? p->n : llvmpipe ? 128 : 2048;
-		if (w->param1 % 16) {
-			snprintf(err, errlen, "--n %u: must be a multiple of "
-				 "16", w->param1);
+		if (init_sgemm(w, p, llvmpipe, err, errlen))
 			return -1;
-		}
-		w->elems = w->param1 * w->param1;
-		w->in_bytes = (size_t)w->elems * 4;
-		w->out_bytes = HEADER + (size_t)w->elems * 4;
-		w->weights_bytes = (size_t)w->elems * 4;
-		w->weights = malloc(w->weights_bytes);
-		if (!w->weights)
-			goto oom;
-		for (i = 0; i < w->elems; i++)
-			((float *)w->weights)[i] =
-				(float)((int64_t)(splitmix(&seed) % 2001) -
-					1000) / 1000.0f;
-		w->groups[0] = w->groups[1] = w->param1 / 16;
-		w->flops = 2.0 * (double)w->param1 * w->param1 * w->param1;
-		/* The CPU reference walks B by columns: keep it transposed
-		 * so that walk is sequential. */
-		w->weights_t = malloc(w->weights_bytes);
-		if (!w->weights_t)
-			goto oom;
-		for (i = 0; i < w->elems; i++)
-			w->weights_t[(i % w->param1) * w->param1 +
-				     i / w->param1] = ((float *)w->weights)[i];
-		w->shader = load("sgemm.comp", err, errlen);
 		break;
 	case WL_USER:
 		w->name = "user";
@@ -224,13 +237,12 @@ int workload_init(struct workload *w, const struct params *p, bool llvmpipe,
 	}
 	if (!w->shader)
 		return -1;
-	if (make_pool(w))
-		goto oom;
+	if (make_pool(w)) {
+		snprintf(err, errlen, "out of memory for the %s workload's "
+			 "inputs", w->name);
+		return -1;
+	}
 	return 0;
-oom:
-	snprintf(err, errlen, "out of memory for the %s workload's inputs",
-		 w->name);
-	return -1;
 }
 
 void workload_fini(struct workload *w)

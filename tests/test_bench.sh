@@ -39,10 +39,45 @@ for w in "tiny --items 200" "sgemm --n 64 --items 20" \
 done
 cat "$tmp/tiny.out"
 
+# The default output fits 100 columns and ends in words: gpupipe against
+# the synchronous loop and the ideal bound, and what sets the bound.
+wide=$(awk 'length($0) > 100' "$tmp"/*.out)
+if [ -z "$wide" ]; then ok "default output fits 100 columns"; else
+	bad "default output fits 100 columns" "$wide"; fi
+for name in tiny sgemm balanced stream; do
+	words=$(sed -n '/^gpupipe ran /,/^gpupipe-bench: /p' "$tmp/$name.out" |
+		grep -v '^gpupipe-bench: ' | tr '\n' ' ')
+	if echo "$words" | grep -qE 'gpupipe ran .*(as fast as|slower than) the synchronous loop' &&
+	   echo "$words" | grep -qE 'at [0-9]+% of the ideal bound \([0-9.]+ us per item, set by (prep|post|the GPU|the CPU cores)\)\.'; then
+		ok "workload $name: the run in words"
+	else
+		bad "workload $name: the run in words" "'$words'"
+	fi
+done
+# On llvmpipe with fewer cores than the pipeline's threads, the words say
+# that the CPU runs the "GPU" as well.
+if grep -q '^renderer: llvmpipe' "$tmp/tiny.out" &&
+   [ "$(getconf _NPROCESSORS_ONLN)" -lt 4 ]; then
+	if tr '\n' ' ' <"$tmp/tiny.out" |
+	   grep -q 'the CPU runs both the "GPU" and the pipeline.s 4 threads'; then
+		ok "llvmpipe on few cores: said why the pipeline cannot overlap"
+	else
+		bad "llvmpipe on few cores" "no sentence saying why"
+	fi
+fi
+# --wide: the full table, its ranges and the library's counters.
+if "$bench" --items 100 $quick --wide >"$tmp/w.out" 2>&1 &&
+   grep -q '^mode  *us/item med (min-max) .* x sync x ideal check$' "$tmp/w.out" &&
+   grep -q '^gpupipe at the end: ' "$tmp/w.out"; then
+	ok "--wide prints the full table"
+else
+	bad "--wide prints the full table" "$(cat "$tmp/w.out")"
+fi
+
 # The JSON has every field the issue asks for, for every mode.
 j="$tmp/tiny.json"
 missing=""
-for f in renderer version params modes ideal_us_per_item; do
+for f in renderer version params modes ideal_us_per_item summary; do
 	grep -q "\"$f\":" "$j" || missing="$missing $f"
 done
 for f in mode items wall_s gpu_busy_s utilization us_per_item \

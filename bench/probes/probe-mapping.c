@@ -27,8 +27,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <epoxy/egl.h>
 #include <epoxy/gl.h>
+
+#include "egl-setup.h"
 
 #define BUF_BYTES (16u << 20)
 #define PIECE (1u << 20)
@@ -159,6 +160,55 @@ static void gpu_pass(GLuint buf, unsigned mode, unsigned key)
 	glDeleteSync(f);
 }
 
+/* A buffer of BUF_BYTES made and mapped with fl's flags, bound to
+ * GL_SHADER_STORAGE_BUFFER; NULL, having said so, if it cannot be mapped. */
+static void *map_buffer(const char *side, const struct flags *fl,
+			GLuint *buf)
+{
+	void *map;
+
+	glGenBuffers(1, buf);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, *buf);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, BUF_BYTES, NULL,
+			fl->storage);
+	map = glMapBufferRange(GL_SHADER_STORAGE_BUFFER, 0, BUF_BYTES,
+			       fl->map);
+	if (!map) {
+		printf("%-4s %-44s cannot map (0x%x)\n", side, fl->name,
+		       glGetError());
+		glDeleteBuffers(1, buf);
+	}
+	return map;
+}
+
+static void unmap_buffer(GLuint buf)
+{
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, buf);
+	glUnmapBuffer(GL_SHADER_STORAGE_BUFFER);
+	glDeleteBuffers(1, &buf);
+}
+
+/* One line: the median and best GB/s of reps repetitions. */
+static void print_rate(const char *side, const struct flags *fl,
+		       const char *way, double *gbs, unsigned reps, int rc)
+{
+	qsort(gbs, reps, sizeof(gbs[0]), cmp_double);
+	printf("%-4s %-44s %-16s %6.2f GB/s (max %6.2f)%s\n", side, fl->name,
+	       way, gbs[reps / 2], gbs[reps - 1], rc ? "  WRONG DATA" : "");
+}
+
+/* Copy BUF_BYTES in PIECE-sized calls; GB/s. */
+static double timed_copy(copy_fn fn, void *dst, const void *src)
+{
+	uint64_t t0 = now_ns();
+	unsigned k;
+
+	for (k = 0; k < BUF_BYTES / PIECE; k++)
+		fn((uint8_t *)dst + k * PIECE, (const uint8_t *)src + k * PIECE,
+		   PIECE);
+	return BUF_BYTES / (double)(now_ns() - t0);
+}
+
 static int probe_out(const struct flags *fl, unsigned reps, void *host)
 {
 	static const struct {
@@ -170,48 +220,41 @@ static int probe_out(const struct flags *fl, unsigned reps, void *host)
 		{ "streaming loads", read_stream },
 	};
 	GLuint buf;
-	uint32_t *map;
+	uint32_t *map = map_buffer("out", fl, &buf);
+	const uint32_t *h = host;
 	unsigned w, r, k;
 	int rc = 0;
 
-	glGenBuffers(1, &buf);
-	glBindBuffer(GL_SHADER_STORAGE_BUFFER, buf);
-	glBufferStorage(GL_SHADER_STORAGE_BUFFER, BUF_BYTES, NULL,
-			fl->storage);
-	map = glMapBufferRange(GL_SHADER_STORAGE_BUFFER, 0, BUF_BYTES,
-			       fl->map);
-	if (!map) {
-		printf("out  %-44s cannot map (0x%x)\n", fl->name,
-		       glGetError());
-		glDeleteBuffers(1, &buf);
+	if (!map)
 		return 1;
-	}
 	for (w = 0; w < 3; w++) {
 		double gbs[MAX_REPS];
 
 		for (r = 0; r < reps; r++) {
-			uint64_t t0;
-			const uint32_t *h = host;
-
 			gpu_pass(buf, 0, r + 1); /* fresh data, cold caches */
-			t0 = now_ns();
-			for (k = 0; k < BUF_BYTES / PIECE; k++)
-				ways[w].fn((uint8_t *)host + k * PIECE,
-					   (const uint8_t *)map + k * PIECE,
-					   PIECE);
-			gbs[r] = BUF_BYTES / (double)(now_ns() - t0);
+			gbs[r] = timed_copy(ways[w].fn, host, map);
 			for (k = 0; k < BUF_BYTES / 4; k += 4099)
 				if (h[k] != k * 3u + r + 1)
 					rc = 1;
 		}
-		qsort(gbs, reps, sizeof(gbs[0]), cmp_double);
-		printf("out  %-44s %-16s %6.2f GB/s (max %6.2f)%s\n", fl->name,
-		       ways[w].name, gbs[reps / 2], gbs[reps - 1],
-		       rc ? "  WRONG DATA" : "");
+		print_rate("out", fl, ways[w].name, gbs, reps, rc);
 	}
-	glUnmapBuffer(GL_SHADER_STORAGE_BUFFER);
-	glDeleteBuffers(1, &buf);
+	unmap_buffer(buf);
 	return rc;
+}
+
+/* Whether the GPU sees key's pattern (k ^ key) in buf; see fill_src. */
+static bool gpu_sees(GLuint buf, uint32_t key)
+{
+	const uint32_t zero = 0;
+	uint32_t bad = 1;
+
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, bad_buf);
+	glBufferSubData(GL_SHADER_STORAGE_BUFFER, 0, 4, &zero);
+	gpu_pass(buf, 1, key);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, bad_buf);
+	glGetBufferSubData(GL_SHADER_STORAGE_BUFFER, 0, 4, &bad);
+	return bad == 0;
 }
 
 static int probe_in(const struct flags *fl, unsigned reps, uint32_t *host)
@@ -223,80 +266,53 @@ static int probe_in(const struct flags *fl, unsigned reps, uint32_t *host)
 		{ "memcpy", copy_memcpy },
 		{ "streaming stores", write_stream },
 	};
-	const uint32_t zero = 0;
 	GLuint buf;
-	void *map;
+	void *map = map_buffer("in", fl, &buf);
 	unsigned w, r, k;
 	int rc = 0;
 
-	glGenBuffers(1, &buf);
-	glBindBuffer(GL_SHADER_STORAGE_BUFFER, buf);
-	glBufferStorage(GL_SHADER_STORAGE_BUFFER, BUF_BYTES, NULL,
-			fl->storage);
-	map = glMapBufferRange(GL_SHADER_STORAGE_BUFFER, 0, BUF_BYTES,
-			       fl->map);
-	if (!map) {
-		printf("in   %-44s cannot map (0x%x)\n", fl->name,
-		       glGetError());
-		glDeleteBuffers(1, &buf);
+	if (!map)
 		return 1;
-	}
 	for (w = 0; w < 2; w++) {
 		double gbs[MAX_REPS];
 
 		for (r = 0; r < reps; r++) {
-			uint32_t key = 0x9e3779b9u * (r + 1 + 16 * w), bad = 1;
-			uint64_t t0;
+			uint32_t key = 0x9e3779b9u * (r + 1 + 16 * w);
 
 			for (k = 0; k < BUF_BYTES / 4; k++)
 				host[k] = k ^ key;
 			gpu_pass(buf, 0, 0); /* the GPU touched it last */
-			t0 = now_ns();
-			for (k = 0; k < BUF_BYTES / PIECE; k++)
-				ways[w].fn((uint8_t *)map + k * PIECE,
-					   (const uint8_t *)host + k * PIECE,
-					   PIECE);
-			gbs[r] = BUF_BYTES / (double)(now_ns() - t0);
-			glBindBuffer(GL_SHADER_STORAGE_BUFFER, bad_buf);
-			glBufferSubData(GL_SHADER_STORAGE_BUFFER, 0, 4, &zero);
-			gpu_pass(buf, 1, key);
-			glBindBuffer(GL_SHADER_STORAGE_BUFFER, bad_buf);
-			glGetBufferSubData(GL_SHADER_STORAGE_BUFFER, 0, 4,
-					   &bad);
-			if (bad)
+			gbs[r] = timed_copy(ways[w].fn, map, host);
+			if (!gpu_sees(buf, key))
 				rc = 1;
 		}
-		qsort(gbs, reps, sizeof(gbs[0]), cmp_double);
-		printf("in   %-44s %-16s %6.2f GB/s (max %6.2f)%s\n", fl->name,
-		       ways[w].name, gbs[reps / 2], gbs[reps - 1],
-		       rc ? "  WRONG DATA" : "");
+		print_rate("in", fl, ways[w].name, gbs, reps, rc);
 	}
-	glBindBuffer(GL_SHADER_STORAGE_BUFFER, buf);
-	glUnmapBuffer(GL_SHADER_STORAGE_BUFFER);
-	glDeleteBuffers(1, &buf);
+	unmap_buffer(buf);
 	return rc;
 }
 
-static EGLDisplay open_display(int device)
+/* The fill/check program and its counter of wrong elements. */
+static int make_program(void)
 {
-	EGLDisplay dpy;
+	const char *src = fill_src;
+	GLuint sh = glCreateShader(GL_COMPUTE_SHADER);
+	GLint ok = 0;
 
-	if (device >= 0) {
-		EGLDeviceEXT devs[16];
-		EGLint n = 0;
-
-		if (!eglQueryDevicesEXT(16, devs, &n) || device >= n)
-			return EGL_NO_DISPLAY;
-		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_DEVICE_EXT,
-					       devs[device], NULL);
-	} else {
-		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
-					       EGL_DEFAULT_DISPLAY, NULL);
-	}
-	if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, NULL, NULL) ||
-	    !eglBindAPI(EGL_OPENGL_API))
-		return EGL_NO_DISPLAY;
-	return dpy;
+	glShaderSource(sh, 1, &src, NULL);
+	glCompileShader(sh);
+	prog = glCreateProgram();
+	glAttachShader(prog, sh);
+	glLinkProgram(prog);
+	glDeleteShader(sh);
+	glGetProgramiv(prog, GL_LINK_STATUS, &ok);
+	u_mode = glGetUniformLocation(prog, "mode");
+	u_key = glGetUniformLocation(prog, "key");
+	glGenBuffers(1, &bad_buf);
+	glBindBuffer(GL_SHADER_STORAGE_BUFFER, bad_buf);
+	glBufferStorage(GL_SHADER_STORAGE_BUFFER, 4, NULL,
+			GL_DYNAMIC_STORAGE_BIT);
+	return ok ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -306,17 +322,11 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const EGLint attrs[] = {
-		EGL_CONTEXT_MAJOR_VERSION, 4, EGL_CONTEXT_MINOR_VERSION, 5,
-		EGL_CONTEXT_OPENGL_PROFILE_MASK,
-		EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE
-	};
-	const char *src = fill_src;
 	unsigned reps = 5, i;
 	int device = -1, c, rc = 0;
+	char err[256];
 	EGLDisplay dpy;
 	EGLContext ctx;
-	GLuint sh;
 	void *host;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -333,10 +343,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "probe-mapping: --reps 1..%d\n", MAX_REPS);
 		return 2;
 	}
-	dpy = open_display(device);
-	ctx = dpy == EGL_NO_DISPLAY ? EGL_NO_CONTEXT
-				    : eglCreateContext(dpy, EGL_NO_CONFIG_KHR,
-						       EGL_NO_CONTEXT, attrs);
+	dpy = bench_egl_display(device, err, sizeof(err));
+	if (dpy == EGL_NO_DISPLAY) {
+		fprintf(stderr, "probe-mapping: %s\n", err);
+		return 1;
+	}
+	ctx = bench_egl_context(dpy, EGL_NO_CONTEXT, false);
 	if (ctx == EGL_NO_CONTEXT ||
 	    !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx)) {
 		fprintf(stderr, "probe-mapping: no GL context (0x%x)\n",
@@ -345,21 +357,10 @@ int main(int argc, char **argv)
 	}
 	printf("renderer: %s | %s\n", (const char *)glGetString(GL_RENDERER),
 	       (const char *)glGetString(GL_VERSION));
-	sh = glCreateShader(GL_COMPUTE_SHADER);
-	glShaderSource(sh, 1, &src, NULL);
-	glCompileShader(sh);
-	prog = glCreateProgram();
-	glAttachShader(prog, sh);
-	glLinkProgram(prog);
-	glDeleteShader(sh);
-	u_mode = glGetUniformLocation(prog, "mode");
-	u_key = glGetUniformLocation(prog, "key");
-	glGenBuffers(1, &bad_buf);
-	glBindBuffer(GL_SHADER_STORAGE_BUFFER, bad_buf);
-	glBufferStorage(GL_SHADER_STORAGE_BUFFER, 4, NULL,
-			GL_DYNAMIC_STORAGE_BIT);
-	if (posix_memalign(&host, 64, BUF_BYTES))
+	if (make_program() || posix_memalign(&host, 64, BUF_BYTES)) {
+		fprintf(stderr, "probe-mapping: no program or no memory\n");
 		return 1;
+	}
 	memset(host, 1, BUF_BYTES);
 	for (i = 0; i < sizeof(out_flags) / sizeof(out_flags[0]); i++)
 		rc |= probe_out(&out_flags[i], reps, host);

@@ -12,10 +12,10 @@
  * items (64 groups of 64 invocations, as the bench's tiny): "raw",
  * glBindBuffersRange and glDispatchCompute per item and a barrier when
  * the slots wrap (the bench's raw mode), and "batched", closing every
- * --batch items (16) with a client-mapped barrier, a fence and a flush, as gpupipe does, the fence
- * waited on by the second context's thread where there is one (else
- * polled and deleted here). Prints wall and CPU microseconds per item,
- * medians of the repetitions.
+ * --batch items (16) with a client-mapped barrier, a fence and a flush,
+ * as gpupipe does, the fence waited on by the second context's thread
+ * where there is one (else polled and deleted here). Prints wall and
+ * CPU microseconds per item, medians of the repetitions.
  *
  * With --parallel N it runs the plain setup on EGL devices 0..N-1, each
  * alone and then all at once from one thread each. With --locked the
@@ -36,8 +36,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <epoxy/egl.h>
 #include <epoxy/gl.h>
+
+#include "egl-setup.h"
 
 #define SLOTS 192
 #define ELEMS 4096
@@ -191,52 +192,6 @@ static void hand_fence(struct waiter *w, GLsync f)
 	w->count++;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
-}
-
-/* OpenGL 4.6 core as gpupipe asks first, else 4.5 (Mesa 22's llvmpipe). */
-static EGLContext make_context(EGLDisplay dpy, EGLContext share, bool robust)
-{
-	EGLint minor;
-
-	for (minor = 6; minor >= 5; minor--) {
-		const EGLint attrs[] = {
-			EGL_CONTEXT_MAJOR_VERSION, 4,
-			EGL_CONTEXT_MINOR_VERSION, minor,
-			EGL_CONTEXT_OPENGL_PROFILE_MASK,
-			EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
-			robust ? EGL_CONTEXT_OPENGL_RESET_NOTIFICATION_STRATEGY
-			       : EGL_NONE, EGL_LOSE_CONTEXT_ON_RESET,
-			EGL_NONE
-		};
-		EGLContext ctx = eglCreateContext(dpy, EGL_NO_CONFIG_KHR,
-						  share, attrs);
-
-		if (ctx != EGL_NO_CONTEXT)
-			return ctx;
-	}
-	return EGL_NO_CONTEXT;
-}
-
-static EGLDisplay open_display(int device)
-{
-	EGLDisplay dpy;
-
-	if (device >= 0) {
-		EGLDeviceEXT devs[16];
-		EGLint n = 0;
-
-		if (!eglQueryDevicesEXT(16, devs, &n) || device >= n)
-			return EGL_NO_DISPLAY;
-		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_DEVICE_EXT,
-					       devs[device], NULL);
-	} else {
-		dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
-					       EGL_DEFAULT_DISPLAY, NULL);
-	}
-	if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, NULL, NULL) ||
-	    !eglBindAPI(EGL_OPENGL_API))
-		return EGL_NO_DISPLAY;
-	return dpy;
 }
 
 struct gl_objects {
@@ -407,7 +362,7 @@ static int run_setup(EGLDisplay dpy, const struct setup *s,
 	struct waiter w = { .dpy = dpy, .s = s };
 	struct waiter *wp = s->fences ? &w : NULL;
 	struct gl_objects o;
-	EGLContext ctx = make_context(dpy, EGL_NO_CONTEXT, robust);
+	EGLContext ctx = bench_egl_context(dpy, EGL_NO_CONTEXT, robust);
 	pthread_t th;
 	unsigned loop, r;
 	bool ok = true;
@@ -420,7 +375,7 @@ static int run_setup(EGLDisplay dpy, const struct setup *s,
 		return 1;
 	}
 	if (second) {
-		w.ctx = make_context(dpy, ctx, robust);
+		w.ctx = bench_egl_context(dpy, ctx, robust);
 		pthread_mutex_init(&w.lock, NULL);
 		pthread_cond_init(&w.cond, NULL);
 		if (w.ctx == EGL_NO_CONTEXT ||
@@ -484,7 +439,7 @@ static void *par_main(void *arg)
 	EGLContext ctx;
 
 	eglBindAPI(EGL_OPENGL_API); /* the bound API is per thread */
-	ctx = make_context(a->dpy, EGL_NO_CONTEXT, false);
+	ctx = bench_egl_context(a->dpy, EGL_NO_CONTEXT, false);
 
 	if (ctx == EGL_NO_CONTEXT ||
 	    !eglMakeCurrent(a->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx) ||
@@ -524,16 +479,18 @@ static int run_parallel(unsigned n, unsigned long items, unsigned reps)
 	struct par a[8];
 	pthread_t th[8];
 	pthread_barrier_t start;
+	char err[256];
 	unsigned i;
 	int rc = 0;
 
 	for (i = 0; i < n; i++) {
 		memset(&a[i], 0, sizeof(a[i]));
-		a[i].dpy = open_display(one_device ? 0 : (int)i);
+		a[i].dpy = bench_egl_display(one_device ? 0 : (int)i, err,
+					     sizeof(err));
 		a[i].items = items;
 		a[i].reps = reps;
 		if (a[i].dpy == EGL_NO_DISPLAY) {
-			fprintf(stderr, "probe: no EGL device %u\n", i);
+			fprintf(stderr, "probe: %s\n", err);
 			return 1;
 		}
 	}
@@ -578,6 +535,7 @@ int main(int argc, char **argv)
 	unsigned reps = 5, parallel = 0;
 	size_t s;
 	int device = -1, c, rc = 0;
+	char err[256];
 	EGLDisplay dpy;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -604,10 +562,9 @@ int main(int argc, char **argv)
 	}
 	if (parallel)
 		return parallel > 8 ? 2 : run_parallel(parallel, items, reps);
-	dpy = open_display(device);
+	dpy = bench_egl_display(device, err, sizeof(err));
 	if (dpy == EGL_NO_DISPLAY) {
-		fprintf(stderr, "probe: no EGL display (0x%x)\n",
-			eglGetError());
+		fprintf(stderr, "probe: %s\n", err);
 		return 1;
 	}
 	for (s = 0; s < SETUPS; s++)
