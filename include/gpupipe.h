@@ -412,7 +412,7 @@ struct gpupipe_stats {
 				      * batches 1 from create (they start
 				      * at one item), then 1..max_batch */
 	unsigned in_flight_limit;    /* slots pushes may hold now, summed
-				      * over devices ("Slots and the
+				      * over working devices ("Slots and the
 				      * in-flight limit", gpupipe_config) */
 	uint64_t gpu_ns_per_item;    /* pace of the GPU stage (sampled
 				      * GL_TIMESTAMPs); informative, the

@@ -840,7 +840,9 @@ static int get_stats(const struct gpupipe *p, struct gpupipe_stats *st)
 		st->submit_cpu_ns += cpu_ns(d->submit_cpu_clock);
 		st->readback_cpu_ns += cpu_ns(d->readback_cpu_clock);
 		st->fence_polls += atomic_load(&d->fence_polls);
-		st->in_flight_limit += (unsigned)atomic_load(&d->limit);
+		/* A broken device takes no more items. */
+		if (!atomic_load(&d->broken))
+			st->in_flight_limit += (unsigned)atomic_load(&d->limit);
 		st->close_ns += atomic_load(&d->close_ns);
 		st->poll_ns += atomic_load(&d->poll_ns);
 		st->devices_broken += atomic_load(&d->broken) != 0;

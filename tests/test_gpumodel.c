@@ -389,6 +389,9 @@ static void test_broken_reports_the_first(void)
 	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
 	CU_ASSERT_EQUAL(gpupipe_get_stats(h.p, &st), 0);
 	CU_ASSERT_EQUAL(st.devices_broken, 1);
+	/* "in_flight_limit": what pushes may hold now, the working
+	 * device's 2 x 1 (it counted the broken one's too). */
+	CU_ASSERT_EQUAL(st.in_flight_limit, 2);
 	gpupipe_fault_arm(GP_FAULT_glClientWaitSync, 1, false);
 	for (id = 20; id < 400; id++)
 		if (gpupipe_push(h.p, (void *)(uintptr_t)(id + 1), 0))
