@@ -290,6 +290,24 @@ static EGLContext create_context(EGLDisplay dpy, EGLContext share,
 	return EGL_NO_CONTEXT;
 }
 
+/* The application's display (it initialised it and terminates it) must
+ * be initialised. Only EGL_BAD_DISPLAY and EGL_NOT_INITIALIZED say that
+ * it is the caller's mistake; any other failure is the driver's. */
+static int check_app_display(EGLDisplay dpy)
+{
+	EGLint err;
+
+	if (eglQueryString(dpy, EGL_VERSION))
+		return 0;
+	err = eglGetError();
+	if (err != EGL_BAD_DISPLAY && err != EGL_NOT_INITIALIZED)
+		return gp_error(GPUPIPE_EDRIVER, "eglQueryString (egl_display) "
+				"failed: %s (0x%04x)", egl_error_name(err),
+				(unsigned)err);
+	return gp_error(GPUPIPE_EINVAL, "egl_display is not an initialised "
+			"EGLDisplay: call eglInitialize first");
+}
+
 int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 		unsigned device_index, void *app_display, void *share_ctx,
 		bool want_reset)
@@ -302,22 +320,9 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 
 	memset(e, 0, sizeof(*e));
 	if (app_display) {
-		/* The application's: it initialised it and terminates it. */
-		if (!eglQueryString(app_display, EGL_VERSION)) {
-			EGLint err = eglGetError();
-
-			/* Only these say the display is the caller's
-			 * mistake; anything else is the driver's. */
-			if (err != EGL_BAD_DISPLAY &&
-			    err != EGL_NOT_INITIALIZED)
-				return gp_error(GPUPIPE_EDRIVER, "eglQueryString "
-						"(egl_display) failed: %s "
-						"(0x%04x)", egl_error_name(err),
-						(unsigned)err);
-			return gp_error(GPUPIPE_EINVAL, "egl_display is not an "
-					"initialised EGLDisplay: call "
-					"eglInitialize first");
-		}
+		ret = check_app_display(app_display);
+		if (ret)
+			return ret;
 		dpy = app_display;
 		e->borrowed = true;
 		e->kind = GPUPIPE_DISPLAY_APPLICATION;

@@ -196,10 +196,6 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 
 		d->nslots = p->depth * p->max_batch;
 		d->first = i * d->nslots;
-		/* What stats report before the first batch: adaptive batches
-		 * start at one item (submit's run). */
-		atomic_init(&d->batch_target, p->flags & GPUPIPE_FIXED_BATCH
-						      ? p->max_batch : 1);
 		d->queries = gp_calloc(2 * (size_t)d->nslots,
 				       sizeof(*d->queries));
 		d->batch_queries = gp_calloc(d->nslots,
@@ -661,9 +657,8 @@ static int push(struct gpupipe *p, void *item, unsigned flags)
 	enter = gp_now_ns(); /* a wait for a slot is latency too */
 	ret = gp_slot_acquire(p, nonblock, &s);
 	if (ret == GPUPIPE_EAGAIN) {
-		gp_error(ret, "gpupipe_push: the pipeline is full (every "
-			 "device at its in-flight limit: unfinished items and "
-			 "kept outputs)");
+		gp_error(ret, "gpupipe_push: the pipeline is full (each "
+			 "device at its in-flight limit)");
 		goto out;
 	}
 	if (ret == GPUPIPE_EBROKEN) {

@@ -76,6 +76,10 @@ int gp_slots_init(struct gpupipe *p)
 		atomic_init(&d->in_use, 0);
 		atomic_init(&d->kept, 0);
 		atomic_init(&d->limit, (int)d->nslots);
+		/* What stats report before the first batch: adaptive
+		 * batches start at one item (submit's run). */
+		atomic_init(&d->batch_target, p->flags & GPUPIPE_FIXED_BATCH
+						      ? p->max_batch : 1);
 	}
 	return 0;
 }

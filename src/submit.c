@@ -983,80 +983,100 @@ static void check_reset(struct gp_dev *d)
 	}
 }
 
+/* One look at the flights (poll_flights): when it began, whether it made
+ * a GL call, whether it saw a fence signalled, whether it is forced. */
+struct look {
+	uint64_t t0;
+	bool calls, fresh, force;
+};
+
+/* Before the first GL call of a look: keep an error of the open batch. */
+static void look_calls(struct submit *st, struct look *lk)
+{
+	if (!lk->calls && !st->read_query && !lk->force)
+		keep_batch_error(st);
+	lk->calls = true;
+}
+
+/* SIGNALLED: poll the oldest fence; hand its batch to readback unless it
+ * is pending and not yet timed out (then false). */
+static bool poll_signalled(struct gp_dev *d, struct submit *st, unsigned idx,
+			   struct gp_flight *f, struct look *lk)
+{
+	struct gpupipe *p = d->p;
+	struct gp_slot *first = gp_slot_of_node(gp_list_first(&f->slots));
+	GLenum r;
+
+	/* A poll costs about a microsecond: look only once the fence is
+	 * due, then in slices. */
+	if (!lk->force && lk->t0 < f->expect_ns)
+		return false;
+	look_calls(st, lk);
+	r = glClientWaitSync(f->fence, 0, 0);
+	atomic_fetch_add_explicit(&d->fence_polls, 1, memory_order_relaxed);
+	if (r == GL_TIMEOUT_EXPIRED) {
+		uint64_t limit = (uint64_t)p->fence_timeout_ms * 1000000u;
+		uint64_t now = gp_now_ns();
+
+		/* Its own GPU time only, from when the GPU could start it:
+		 * not its wait behind the batches before it. */
+		if (now - flight_base(st, f) < limit) {
+			f->pending_ns = now;
+			f->expect_ns = now + poll_slice(st, f, now);
+			return false;
+		}
+		first->fence_expired = true; /* readback: TIMEDOUT */
+	} else if (r == GL_WAIT_FAILED) {
+		/* Not seen signalled: readback waits for it and rules out a
+		 * reset itself; nothing is learnt, no query read (it could
+		 * wait). */
+		first->fence_unchecked = true;
+		st->last_end = 0;
+	} else {
+		learn_fence(st, f, gp_now_ns(), lk->fresh);
+		lk->fresh = true;
+		read_flight_time(d, st, idx, f);
+		check_reset(d);
+	}
+	gp_fault_handoff(f->fence);
+	gp_queue_push_list(&d->flight_q, &f->slots);
+	return true;
+}
+
+/* BLOCK: the batch went to readback at its flush; read its timestamp once
+ * available (false: not yet). Forced (the ring is full), never wait for
+ * the GPU: drop the sample instead. */
+static bool poll_blocking(struct gp_dev *d, struct submit *st, unsigned idx,
+			  struct gp_flight *f, struct look *lk)
+{
+	GLuint avail = GL_TRUE;
+
+	if (st->timestamps && f->sampled) {
+		look_calls(st, lk);
+		glGetQueryObjectuiv(d->batch_queries[idx],
+				    GL_QUERY_RESULT_AVAILABLE, &avail);
+	}
+	if (!avail && !lk->force)
+		return false;
+	if (avail)
+		read_flight_time(d, st, idx, f);
+	return true;
+}
+
 static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 {
 	struct gpupipe *p = d->p;
-	uint64_t t0 = gp_now_ns();
-	bool calls = false;
-	bool fresh = false; /* a fence was seen signalled in this look */
+	struct look lk = { .t0 = gp_now_ns(), .force = force };
+	uint64_t spent;
 
 	while (d->flight_count) {
 		unsigned idx = d->flight_head;
 		struct gp_flight *f = flight_at(d, 0);
 
-		if (p->wait == GPUPIPE_WAIT_SIGNALLED) {
-			GLenum r;
-
-			/* A poll costs about a microsecond: look only once
-			 * the fence is due, then in slices. */
-			if (!force && t0 < f->expect_ns)
-				break;
-			if (!calls && !st->read_query && !force)
-				keep_batch_error(st);
-			r = glClientWaitSync(f->fence, 0, 0);
-			calls = true;
-			atomic_fetch_add_explicit(&d->fence_polls, 1,
-						  memory_order_relaxed);
-			if (r == GL_TIMEOUT_EXPIRED) {
-				uint64_t limit = (uint64_t)p->fence_timeout_ms *
-						 1000000u;
-				uint64_t now = gp_now_ns();
-
-				/* Its own GPU time only, from when the GPU
-				 * could start it: not its wait behind the
-				 * batches before it. */
-				if (now - flight_base(st, f) < limit) {
-					f->pending_ns = now;
-					f->expect_ns = now +
-						       poll_slice(st, f, now);
-					break;
-				}
-				/* Readback fails the batch as TIMEDOUT. */
-				gp_slot_of_node(gp_list_first(&f->slots))
-					->fence_expired = true;
-			} else if (r == GL_WAIT_FAILED) {
-				/* Not seen signalled: readback waits for it
-				 * and rules out a reset itself; nothing is
-				 * learnt, no query read (it could wait). */
-				gp_slot_of_node(gp_list_first(&f->slots))
-					->fence_unchecked = true;
-				st->last_end = 0;
-			} else {
-				learn_fence(st, f, gp_now_ns(), fresh);
-				fresh = true;
-				read_flight_time(d, st, idx, f);
-				check_reset(d);
-			}
-			gp_fault_handoff(f->fence);
-			gp_queue_push_list(&d->flight_q, &f->slots);
-		} else {
-			GLuint avail = GL_TRUE;
-
-			if (st->timestamps && f->sampled) {
-				if (!calls && !st->read_query && !force)
-					keep_batch_error(st);
-				glGetQueryObjectuiv(d->batch_queries[idx],
-						    GL_QUERY_RESULT_AVAILABLE,
-						    &avail);
-				calls = true;
-			}
-			/* Forced (the ring is full): never wait for the
-			 * GPU here; drop the sample instead. */
-			if (!avail && !force)
-				break;
-			if (avail)
-				read_flight_time(d, st, idx, f);
-		}
+		if (!(p->wait == GPUPIPE_WAIT_SIGNALLED
+			      ? poll_signalled(d, st, idx, f, &lk)
+			      : poll_blocking(d, st, idx, f, &lk)))
+			break;
 		pop_flight(d);
 		/* The next batch could not finish before this one: look at
 		 * it once its own items have had their time after it. */
@@ -1073,12 +1093,12 @@ static void poll_flights(struct gp_dev *d, struct submit *st, bool force)
 	 * error here, so it does not land on the next batch (the timing
 	 * sample is lost: a failed read leaves end 0). Not when called
 	 * from close_batch, whose own dispatches' errors must stay. */
-	if ((calls || st->read_query) && !force)
+	if ((lk.calls || st->read_query) && !force)
 		clear_gl_errors();
 	st->read_query = false;
-	t0 = gp_now_ns() - t0;
-	st->poll_ns += t0;
-	atomic_fetch_add_explicit(&d->poll_ns, t0, memory_order_relaxed);
+	spent = gp_now_ns() - lk.t0;
+	st->poll_ns += spent;
+	atomic_fetch_add_explicit(&d->poll_ns, spent, memory_order_relaxed);
 }
 
 /* When to look at the oldest fence again; 0: nothing to wait for. */

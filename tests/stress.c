@@ -99,6 +99,50 @@ static void *push_main(void *arg)
 static uint64_t total_items;
 
 /* One round; returns 0 if every count balanced. */
+#ifdef GPUPIPE_FAULT_INJECTION
+/* Fault builds: one round in three makes a run-time call fail; one in
+ * three runs on the GPU model. Appends what it chose to desc; returns
+ * after how long the modelled GPU is to hang (0: never). */
+static unsigned arm_faults(struct harness *h, unsigned *seed, char *desc,
+			   size_t dlen)
+{
+	unsigned hang_after_us = 0;
+
+	gpupipe_fault_reset();
+	if (rand_r(seed) % 3 == 0) {
+		unsigned point = runtime_points[rand_r(seed) %
+			(sizeof(runtime_points) / sizeof(runtime_points[0]))];
+		unsigned long nth = 1 + rand_r(seed) % 400;
+		bool persist = rand_r(seed) % 2;
+
+		h->faults = true;
+		snprintf(desc + strlen(desc), dlen - strlen(desc),
+			 ", fault %s #%lu%s", gpupipe_fault_name(point), nth,
+			 persist ? " on" : "");
+		gpupipe_fault_arm(point, nth, persist);
+	}
+	/* One round in three on the GPU model: fences pending for a while,
+	 * so the polls, the open batches and the hand-off at a signal run
+	 * as on a GPU; one in 24 with a GPU that hangs partway. */
+	if (rand_r(seed) % 3 == 0) {
+		unsigned batch_us = rand_r(seed) % 2000;
+		unsigned item_us = rand_r(seed) % 300;
+
+		gpupipe_fault_gpu(batch_us, item_us);
+		snprintf(desc + strlen(desc), dlen - strlen(desc),
+			 ", GPU model %u+%u us", batch_us, item_us);
+		if (rand_r(seed) % 8 == 0) {
+			hang_after_us = 1000 + rand_r(seed) % 20000;
+			h->cfg.fence_timeout_ms = 200;
+			h->faults = true;
+			snprintf(desc + strlen(desc), dlen - strlen(desc),
+				 ", hangs after %u us", hang_after_us);
+		}
+	}
+	return hang_after_us;
+}
+#endif
+
 static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 {
 	struct harness h;
@@ -110,7 +154,6 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 	unsigned prep = 1 + rand_r(seed) % 8;
 	unsigned post = rand_r(seed) % 2 ? 0 : 1 + rand_r(seed) % 3;
 	unsigned ending = rand_r(seed) % 3; /* drain, racing, held */
-	unsigned hang_after_us = 0; /* fault builds: the GPU model hangs */
 	uint64_t total = (uint64_t)MAX_PUSHERS * PER_PUSHER, id, after;
 	uint64_t accepted = 0, seen_bad = 0, statuses;
 	int bad = 0, ret;
@@ -149,37 +192,8 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 		 "failures", ending == 0 ? "drain" : ending == 1 ? "racing "
 		 "destroy" : "destroy with held prep");
 #ifdef GPUPIPE_FAULT_INJECTION
-	gpupipe_fault_reset();
-	if (rand_r(seed) % 3 == 0) {
-		unsigned point = runtime_points[rand_r(seed) %
-			(sizeof(runtime_points) / sizeof(runtime_points[0]))];
-		unsigned long nth = 1 + rand_r(seed) % 400;
-		bool persist = rand_r(seed) % 2;
-
-		h.faults = true;
-		snprintf(desc + strlen(desc), dlen - strlen(desc),
-			 ", fault %s #%lu%s", gpupipe_fault_name(point), nth,
-			 persist ? " on" : "");
-		gpupipe_fault_arm(point, nth, persist);
-	}
-	/* One round in three on the GPU model: fences pending for a while,
-	 * so the polls, the open batches and the hand-off at a signal run
-	 * as on a GPU; one in 24 with a GPU that hangs partway. */
-	if (rand_r(seed) % 3 == 0) {
-		unsigned batch_us = rand_r(seed) % 2000;
-		unsigned item_us = rand_r(seed) % 300;
-
-		gpupipe_fault_gpu(batch_us, item_us);
-		snprintf(desc + strlen(desc), dlen - strlen(desc),
-			 ", GPU model %u+%u us", batch_us, item_us);
-		if (rand_r(seed) % 8 == 0) {
-			hang_after_us = 1000 + rand_r(seed) % 20000;
-			h.cfg.fence_timeout_ms = 200;
-			h.faults = true;
-			snprintf(desc + strlen(desc), dlen - strlen(desc),
-				 ", hangs after %u us", hang_after_us);
-		}
-	}
+	/* when the modelled GPU hangs (0: never) */
+	unsigned hang_after_us = arm_faults(&h, seed, desc, dlen);
 #endif
 	ok = calloc(total, 1);
 	ret = harness_create(&h);
