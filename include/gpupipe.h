@@ -115,8 +115,8 @@ extern "C" {
 	X(EINVAL, -1, "invalid argument; gpupipe_errmsg() names the field "   \
 		      "and its limit")                                        \
 	X(ENOMEM, -2, "out of memory")                                        \
-	X(EAGAIN, -3, "all slots are busy; retry later, or push without "     \
-		      "GPUPIPE_NONBLOCK to wait")                             \
+	X(EAGAIN, -3, "the pipeline is full (its in-flight limit); retry "    \
+		      "later, or push without GPUPIPE_NONBLOCK to wait")      \
 	X(ENOTSUP, -4, "a required GL/EGL version or extension is missing; " \
 		       "gpupipe_errmsg() names it")                           \
 	X(ESHADER, -5, "the compute shader failed to compile or link, or "   \

@@ -197,7 +197,7 @@ static void test_backpressure(void)
 	wait_for(&h.done_waiting, 1);
 	CU_ASSERT_EQUAL(gpupipe_push(h.p, (void *)3, GPUPIPE_NONBLOCK),
 			GPUPIPE_EAGAIN);
-	CU_ASSERT(strstr(gpupipe_errmsg(), "slots are busy") != NULL);
+	CU_ASSERT(strstr(gpupipe_errmsg(), "in-flight limit") != NULL);
 	b.h = &h;
 	pthread_create(&th, NULL, blocking_push_thread, &b);
 	sleep_ms(100);
