@@ -13,7 +13,9 @@ FORM (default table):
            ring, gpupipe's defaults): the llvmpipe table
   devices  the `devices` suite: gpupipe on one device against gpupipe-all
            on several, and one process per device
-DIR holds the JSON files (a suite's folder, or a results.tgz unpacked).
+  timeout  the `timeout` suite's figures.json: per wait, when item 0 was
+           TIMEDOUT and how long destroy took
+DIR holds the JSON files (a suite's folder, or its SUITE.tgz unpacked).
 """
 import glob
 import json
@@ -178,14 +180,28 @@ def two_processes(runs):
                   "ok" if checks == {"ok"} else "FAILED"))
 
 
+def timeout(folder):
+    with open(os.path.join(folder, "figures.json")) as fh:
+        figures = json.load(fh)
+    print("| wait | item 0 TIMEDOUT after (ms) | destroy returned after (ms) |")
+    print("| --- " * 3 + "|")
+    for f in figures:
+        print("| %s | %.1f | %.1f |" % (f["wait"], f["timedout_ms"],
+                                        f["destroy_ms"]))
+    if not figures:
+        print("| – | no fence timed out (llvmpipe: every fence is born "
+              "signalled) | – |")
+
+
 def main():
     args = sys.argv[1:]
-    forms = {"table": table, "summary": summary, "devices": devices}
+    forms = {"table": table, "summary": summary, "devices": devices,
+             "timeout": timeout}
     if len(args) == 1:
         args = ["table"] + args
     if len(args) != 2 or args[0] not in forms:
         sys.exit(__doc__)
-    forms[args[0]](load(args[1]))
+    forms[args[0]](args[1] if args[0] == "timeout" else load(args[1]))
 
 
 if __name__ == "__main__":

@@ -13,9 +13,12 @@ has_nvidia() {
 # libEGL, which libepoxy opens itself) cannot find.
 missing_libs() {
 	local n
+	local ldc
 	n=$(ldd "$bench" $(find_prog test_api) 2>/dev/null |
 		grep -c 'not found' || true)
-	ldconfig -p 2>/dev/null | grep -q 'libEGL\.so\.1 ' || n=$((n + 1))
+	ldc=$(command -v ldconfig || echo /sbin/ldconfig)
+	[ ! -x "$ldc" ] || "$ldc" -p | grep -q 'libEGL\.so\.1 ' ||
+		n=$((n + 1))
 	echo "$n"
 }
 
@@ -118,7 +121,7 @@ setup() {
 	export GPUPIPE_SHADER_DIR
 	GPUPIPE_SHADER_DIR=$(shader_dir "$build")
 	gl_info
-	json_obj date "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" host "$(hostname)" \
+	json_obj date "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" host "$(uname -n)" \
 		cores "$(nproc)" build "$build" rev "$(build_rev "$build")" \
 		renderer "$renderer" version "$version" driver "$driver" \
 		nvidia "$([ -n "$nvidia" ] && echo true || echo false)" \

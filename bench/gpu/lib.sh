@@ -78,6 +78,16 @@ suite_end() {
 	printf '%-8s %-8s %s\n' "$suite" "$suite_status" "$suite_note" \
 		>>"$work/summary.txt"
 	[ "$suite_status" != failed ] || run_status=1
+	[ -z "$pack" ] || pack_suite
+}
+
+# pack_suite: on the GPU machine at most 8 files come back from $OUT: the
+# suite's folder as SUITE.tgz, as soon as it ends (a run cut short by the
+# command's time limit keeps what it finished), with run.log and env.json.
+pack_suite() {
+	tar czf "$out/$suite.tgz" -C "$work" "$suite"
+	cp "$work/env.json" "$out/"
+	say "packed: $out/$suite.tgz"
 }
 
 # outputs_of JSON: ok when the bench checked every output of every mode,
@@ -149,8 +159,8 @@ run_bench() {
 run_test() {
 	local name verdict counts
 	name=$(basename "$1")
-	run_logged "$name" env GPUPIPE_TEST_TIMEOUT="$cmd_timeout" \
-		sh "$top/tests/run-test" "$@"
+	run_logged "$name" env -u GPUPIPE_PROGRESS \
+		GPUPIPE_TEST_TIMEOUT="$cmd_timeout" sh "$top/tests/run-test" "$@"
 	verdict=$(sed -n 's/^gpupipe-result [^:]*: //p' "$dir/$name.log" |
 		tail -n 1)
 	counts=$(grep -E '^gpupipe-test [^:]+: [0-9]+ passed' \
