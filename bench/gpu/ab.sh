@@ -27,7 +27,7 @@ suite_ab() {
 	ab_summary "$a" "$b" <"$dir/ab.tsv" >"$dir/ab.json"
 	{
 		echo "A: $(build_rev "$a"); B: $(build_rev "$b"); $pairs pairs" \
-			"run A B A B...; gpupipe µs per item (each run's median" \
+			"run A B A B...; $ab_mode µs per item (each run's median" \
 			"over its rounds), raw beside; $renderer."
 		echo
 		ab_markdown <"$dir/ab.json"
@@ -38,7 +38,7 @@ suite_ab() {
 }
 
 # ab_run V BUILD WORKLOAD PAIR: one run of BUILD, its figures a line of
-# $dir/ab.tsv (workload, pair, V, gpupipe µs/item, raw µs/item, outputs).
+# $dir/ab.tsv (workload, pair, V, µs/item of $ab_mode, raw's, outputs).
 ab_run() {
 	local v=$1 name=$3-$4-$1 json bench
 	bench=$(build=$2 find_prog gpupipe-bench)
@@ -47,7 +47,7 @@ ab_run() {
 	run_bench "$name" $(wl_args "$3") $extra --modes raw,gpupipe
 	json=$dir/$name.json
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$3" "$4" "$v" \
-		"$(mode_us "$json" gpupipe)" "$(mode_us "$json" raw)" \
+		"$(mode_us "$json" "$ab_mode")" "$(mode_us "$json" raw)" \
 		"$(outputs_of "$json")" >>"$dir/ab.tsv"
 }
 
@@ -60,7 +60,7 @@ mode_us() {
 # ab_summary A B <TSV: the figures as JSON, one object per workload.
 ab_summary() {
 	awk -F'\t' -v a="$1" -v b="$2" -v ra="$(build_rev "$1")" \
-		-v rb="$(build_rev "$2")" -v pairs="$pairs" '
+		-v rb="$(build_rev "$2")" -v pairs="$pairs" -v mode="$ab_mode" '
 	function median(arr, n,   i, j, t, v) {
 		for (i = 1; i <= n; i++) v[i] = arr[i]
 		for (i = 2; i <= n; i++)
@@ -87,8 +87,8 @@ ab_summary() {
 	END {
 		printf "{\"a\": {\"build\": \"%s\", \"rev\": \"%s\"}, ", a, ra
 		printf "\"b\": {\"build\": \"%s\", \"rev\": \"%s\"}, ", b, rb
-		printf "\"pairs\": %d, \"metric\": \"gpupipe us per item, " \
-			"median of the bench rounds\", \"workloads\": [", pairs
+		printf "\"pairs\": %d, \"metric\": \"%s us per item, " \
+			"median of the bench rounds\", \"workloads\": [", pairs, mode
 		for (w = 1; w <= nw; w++) one(order[w], w > 1)
 		print "]}"
 	}
