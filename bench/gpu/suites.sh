@@ -261,6 +261,8 @@ suite_cuda() {
 	if [ "$suite_status" = ok ] && [ -x "$bin" ]; then
 		run_prog cuda_pool "$bin" auto "$cuda_sections"
 		cuda_summary "$dir/cuda_pool.log" >"$dir/cuda.json"
+		grep -q '^ALL CHECKS OK' "$dir/cuda_pool.log" ||
+			suite_fail "cuda_pool: not every output checked"
 		run_bench stream $(wl_args stream) $extra --modes raw,gpupipe
 	fi
 	suite_end
