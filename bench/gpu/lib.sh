@@ -86,7 +86,7 @@ suite_end() {
 # command's time limit keeps what it finished), with run.log and env.json.
 pack_suite() {
 	tar czf "$out/$suite.tgz" -C "$work" "$suite"
-	cp "$work/env.json" "$out/"
+	cp "$work/env.json" "$work/run.log" "$out/"
 	say "packed: $out/$suite.tgz"
 }
 
