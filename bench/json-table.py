@@ -1,10 +1,21 @@
 #!/usr/bin/env python3
-"""Turn the JSON files of one bench/gpu-table.sh run into RESULTS.md's
-table: per workload, raw, sync and ring once, then gpupipe with each wait
-strategy at every batch size run, adaptive, and with full checks; raw's
-figure from the same run beside each.
+"""Turn the gpupipe-bench JSON of one bench/gpu/run suite into the
+markdown table bench/RESULTS.md shows for it.
 
-usage: bench/json-table.py DIR   (the files of table.tgz)
+usage: bench/json-table.py [FORM] DIR
+
+FORM (default table):
+  table    the `table` suite: per workload, raw, sync and ring once, then
+           gpupipe with each wait strategy at every batch size run,
+           adaptive, and with full checks; raw's figure from the same run
+           beside each
+  summary  one row per workload from the runs of every mode (raw, sync,
+           ring, gpupipe's defaults): the llvmpipe table
+  devices  the `devices` suite: gpupipe on one device against gpupipe-all
+           on several, and one process per device
+  timeout  the `timeout` suite's figures.json: per wait, when item 0 was
+           TIMEDOUT and how long destroy took
+DIR holds the JSON files (a suite's folder, or its SUITE.tgz unpacked).
 """
 import glob
 import json
@@ -12,7 +23,6 @@ import os
 import sys
 
 ORDER = ["tiny", "balanced", "sgemm", "stream"]
-CHECK = {0: "auto", 1: "sampled", 2: "full"}
 
 
 def mode(d, name):
@@ -24,6 +34,23 @@ def mode(d, name):
 
 def cpu(m):
     return sum(m["cpu_us_per_item_by_thread"].values())
+
+
+def load(folder):
+    runs = {}
+    for f in sorted(glob.glob(os.path.join(folder, "*.json"))):
+        with open(f) as fh:
+            d = json.load(fh)
+        if "modes" in d and "params" in d:
+            runs[os.path.basename(f)[:-5]] = d
+    if not runs:
+        sys.exit("no gpupipe-bench JSON files in " + folder)
+    return runs
+
+
+def wl_rank(p):
+    w = p["workload"]
+    return ORDER.index(w) if w in ORDER else 99
 
 
 def row(wl, what, wait, batch, m, raw, note=""):
@@ -41,16 +68,8 @@ def row(wl, what, wait, batch, m, raw, note=""):
                 m["fences_per_item"], m["check"] + note))
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    runs = []
-    for f in glob.glob(os.path.join(sys.argv[1], "*.json")):
-        with open(f) as fh:
-            runs.append(json.load(fh))
-    if not runs:
-        sys.exit("no JSON files in " + sys.argv[1])
-    r0 = runs[0]
+def table(runs):
+    r0 = next(iter(runs.values()))
     print("Renderer \"%s\", version \"%s\"." % (r0["renderer"], r0["version"]))
     print()
     print("| workload | mode | wait | batch (at the end) | µs/item median "
@@ -61,11 +80,10 @@ def main():
 
     def key(d):
         p = d["params"]
-        return (ORDER.index(p["workload"]) if p["workload"] in ORDER
-                else 99, p["check"] == 2, p["batch"] != 0, p["batch"],
+        return (wl_rank(p), p["check"] == 2, p["batch"] != 0, p["batch"],
                 len(d["modes"]) < 4, p["wait"] != "signalled")
 
-    for d in sorted(runs, key=key):
+    for d in sorted(runs.values(), key=key):
         p = d["params"]
         raw = mode(d, "raw")
         if len(d["modes"]) >= 4:
@@ -80,6 +98,110 @@ def main():
                  else "%d" % p["batch"])
         note = ", full" if p["check"] == 2 else ""
         print(row(p["workload"], "gpupipe", p["wait"], batch, m, raw, note))
+
+
+def spaced(x, digits):
+    """A figure with a space between thousands, as RESULTS.md writes it."""
+    return ("{:,.%df}" % digits).format(x).replace(",", " ")
+
+
+def us(x):
+    return spaced(x, 1 if x >= 1000 else 2)
+
+
+def label(p):
+    w = p["workload"]
+    if w == "sgemm" and p.get("n"):
+        w += " %d" % p["n"]
+    if p["check"] in (1, 2):
+        w += " (%s checks)" % ("sampled" if p["check"] == 1 else "full")
+    if p.get("post_threads"):
+        w += " (%d post threads)" % p["post_threads"]
+    return w
+
+
+def summary(runs):
+    print("| workload | raw µs/item | sync | ring | gpupipe (adaptive, "
+          "signalled) | gpupipe × sync | latency p50 / p99 µs | check |")
+    print("| --- " * 8 + "|")
+    full = [d for d in runs.values() if len(d["modes"]) >= 4]
+    for d in sorted(full, key=lambda d: wl_rank(d["params"])):
+        m = {x: mode(d, x) for x in ("raw", "sync", "ring", "gpupipe")}
+        g = m["gpupipe"]
+        checks = {x["check"] for x in d["modes"]}
+        print("| %s | %s | %s | %s | %s | %.2f | %s / %s | %s |" % (
+            label(d["params"]), us(m["raw"]["us_per_item"]),
+            us(m["sync"]["us_per_item"]), us(m["ring"]["us_per_item"]),
+            us(g["us_per_item"]), g["ratio_to_sync"],
+            spaced(g["latency_us_p50"], 0), spaced(g["latency_us_p99"], 0),
+            "ok" if checks == {"ok"} else "FAILED"))
+
+
+def devices(runs):
+    print("| run | workload | raw µs/item (device 0) | gpupipe, device 0 "
+          "| gpupipe-all µs/item (devices) | scaling | check |")
+    print("| --- " * 7 + "|")
+    for name, d in sorted(runs.items(),
+                          key=lambda x: (wl_rank(x[1]["params"]), x[0])):
+        p = d["params"]
+        m = {x["mode"]: x for x in d["modes"]}
+        if "gpupipe-all" not in m:
+            continue
+        checks = {x["check"] for x in d["modes"]}
+        print("| %s | %s | %s | %s | %s (%d) | %.2f× | %s |" % (
+            name, label(p), us(m["raw"]["us_per_item"]),
+            us(m["gpupipe"]["us_per_item"]),
+            us(m["gpupipe-all"]["us_per_item"]), p["devices"],
+            p["scaling"], "ok" if checks == {"ok"} else "FAILED"))
+    two_processes(runs)
+
+
+def two_processes(runs):
+    """tiny on device 0 alone, then one process per device at once: the
+    scaling is the items per second of both over device 0 alone's."""
+    for name in sorted(runs):
+        if not name.endswith("-2procs-d0") or name[:-1] + "1" not in runs:
+            continue
+        base = name[:-len("-2procs-d0")]
+        alone = runs.get(base + "-d0-alone")
+        at_once = [mode(runs[name[:-1] + i], "gpupipe") for i in "01"]
+        scale = "–"
+        if alone:
+            a = mode(alone, "gpupipe")["us_per_item"]
+            scale = "%.2f×" % sum(a / m["us_per_item"] for m in at_once)
+        raws = [mode(runs[name[:-1] + i], "raw") for i in "01"]
+        checks = {x["check"] for i in "01" for x in runs[name[:-1] + i]["modes"]}
+        print("| %s (two processes, one per device) | %s | %s | %s at once "
+              "| – | %s over %s | %s |" % (
+                  base + "-2procs", label(runs[name]["params"]),
+                  " / ".join(us(m["us_per_item"]) for m in raws),
+                  " / ".join(us(m["us_per_item"]) for m in at_once),
+                  scale, "device 0 alone" if alone else "–",
+                  "ok" if checks == {"ok"} else "FAILED"))
+
+
+def timeout(folder):
+    with open(os.path.join(folder, "figures.json")) as fh:
+        figures = json.load(fh)
+    print("| wait | item 0 TIMEDOUT after (ms) | destroy returned after (ms) |")
+    print("| --- " * 3 + "|")
+    for f in figures:
+        print("| %s | %.1f | %.1f |" % (f["wait"], f["timedout_ms"],
+                                        f["destroy_ms"]))
+    if not figures:
+        print("| – | no fence timed out (llvmpipe: every fence is born "
+              "signalled) | – |")
+
+
+def main():
+    args = sys.argv[1:]
+    forms = {"table": table, "summary": summary, "devices": devices,
+             "timeout": timeout}
+    if len(args) == 1:
+        args = ["table"] + args
+    if len(args) != 2 or args[0] not in forms:
+        sys.exit(__doc__)
+    forms[args[0]](args[1] if args[0] == "timeout" else load(args[1]))
 
 
 if __name__ == "__main__":

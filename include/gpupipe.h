@@ -239,7 +239,7 @@ typedef void (*gpupipe_done_fn)(struct gpupipe_job *job, void *user_data);
  *
  * A thread whose shared context is current while it blocks in
  * glClientWaitSync on a pending fence spins a core on NVIDIA's driver (on
- * an H100: 4.7 ms of CPU per 4.9 ms SGEMM item, bench/NOTES.md) and was
+ * an H100: 4.7 ms of CPU per 4.9 ms SGEMM item, doc/performance.md) and was
  * measured slowing small kernels 2-3.5x (DESIGN.md). GPUPIPE_WAIT_SIGNALLED,
  * the default, avoids both: the submit thread polls its own oldest fence
  * (timeout 0) when it is due and, when idle, sleeps in bounded slices that

@@ -186,13 +186,13 @@ GP_HIDDEN void gp_queue_wake_all(struct gp_queue *q);
 /*
  * Turns at the GL driver, for a pipeline over several devices: NVIDIA's
  * driver makes every GL call 11-12x slower while two threads of a process
- * make GL calls at once, and not when they take turns (bench/NOTES.md
- * 2.9). A submit thread holds a turn over a batch and its fence polls,
- * a readback thread over its wait; first come, first served. Only for
- * items small enough to batch (a batch target above 1): heavy ones make
- * few calls, and on two H200s sgemm scaled worse taking turns. With `on`
- * false (one device, or GPUPIPE_WAIT_BLOCK, whose readback blocks in GL)
- * nobody takes turns.
+ * make GL calls at once, and not when they take turns (doc/performance.md,
+ * 'Several GPUs'). A submit thread holds a turn over a batch and its
+ * fence polls, a readback thread over its wait; first come, first served.
+ * Only for items small enough to batch (a batch target above 1): heavy
+ * ones make few calls, and on two H200s sgemm scaled worse taking turns.
+ * With `on` false (one device, or GPUPIPE_WAIT_BLOCK, whose readback
+ * blocks in GL) nobody takes turns.
  */
 struct gp_turns {
 	bool on;
@@ -467,7 +467,8 @@ struct gp_dev {
 	_Atomic bool lost;           /* submit saw a GPU reset (SIGNALLED) */
 	/* Fences readback is done with, for submit to delete in its own
 	 * context: on NVIDIA each GL call readback makes costs the submit
-	 * thread's next dispatches microseconds (bench/NOTES.md 2.7). */
+	 * thread's next dispatches microseconds (doc/performance.md, 'The
+	 * fence hand-off and the wait strategies'). */
 	struct gp_ring spent;
 	_Atomic int submit_attn;     /* submit: look at stop/collect_req */
 	_Atomic int collect_req;     /* trace_end: read the pending queries */

@@ -43,8 +43,9 @@ static int reset_status(struct gp_dev *d, int status, bool checked,
 	/* A reset is reported once per context: `lost` remembers it for the
 	 * batches after it. checked: submit asked, in its own context, when
 	 * it saw the fence signalled (SIGNALLED), since every GL call made
-	 * here slows its dispatches on NVIDIA (bench/NOTES.md 2.7); not for
-	 * a fence it gave up on, which a reset since may have "signalled". */
+	 * here slows its dispatches on NVIDIA (doc/performance.md, 'The
+	 * fence hand-off and the wait strategies'); not for a fence it gave
+	 * up on, which a reset since may have "signalled". */
 	if (atomic_load(&d->lost)) {
 		r = GL_UNKNOWN_CONTEXT_RESET;
 	} else if (checked) {

@@ -493,16 +493,17 @@ static void pass_through(struct gp_dev *d, struct gp_slot *s)
  * per item missed (NVIDIA's timestamps run ahead of the work, narrow
  * kernels overlap within a batch but not across the barrier that closes
  * it, small batches slow the pipeline and so the pace itself:
- * bench/NOTES.md 2.5). Each batch size is judged on an epoch (at least
- * EPOCH_BATCHES batches and EPOCH_MIN_NS, and EPOCH_ITEMS items unless
- * that takes over EPOCH_MAX_NS). The size doubles while the pace
- * improves by more than the noise (PACE_HYST), then holds and probes a
- * neighbour, at once after a change and less often while probes fail
- * (PROBE_MIN..PROBE_MAX epochs apart). The median latency of the items
- * (gpupipe_push called to done_cb start) must stay within
- * depth * batch_latency_us once any size has met that (tiny); where none
- * has (the pipeline is full of slow items: balanced, sgemm), within what
- * batches of one item gave: batching must not make latency worse.
+ * doc/performance.md, 'How the batch size is chosen'). Each batch size
+ * is judged on an epoch (at least EPOCH_BATCHES batches and EPOCH_MIN_NS,
+ * and EPOCH_ITEMS items unless that takes over EPOCH_MAX_NS). The size
+ * doubles while the pace improves by more than the noise (PACE_HYST),
+ * then holds and probes a neighbour, at once after a change and less
+ * often while probes fail (PROBE_MIN..PROBE_MAX epochs apart). The
+ * median latency of the items (gpupipe_push called to done_cb start) must
+ * stay within depth * batch_latency_us once any size has met that (tiny);
+ * where none has (the pipeline is full of slow items: balanced, sgemm),
+ * within what batches of one item gave: batching must not make latency
+ * worse.
  */
 #define PACE_HYST 16         /* 1/16: a change must beat noise by 6 % */
 #define EPOCH_WARM 2         /* batches ignored after a change, at least */
@@ -628,7 +629,8 @@ static void set_target(struct gp_dev *d, struct submit *st, unsigned t)
  * the configured budget only below it by the noise (margin), the
  * incumbent as over only beyond it: a size whose median sits at the
  * limit neither wins nor flaps (tiny on the H100 took batch 32 and ran at
- * a median of 159 us against a 150 us limit: NOTES 2.7). */
+ * a median of 159 us against a 150 us limit: doc/performance.md, 'How
+ * the batch size is chosen'). */
 static bool better(const struct measure *c, const struct measure *b,
 		   uint64_t budget, bool margin)
 {
@@ -864,7 +866,8 @@ static void read_flight_time(struct gp_dev *d, struct submit *st,
 		st->gpu_ns = EWMA(st->gpu_ns, pace);
 		/* The best pace ever schedules the first poll of a fence
 		 * (early rather than late): letting it creep up towards the
-		 * current pace fed back on the H100 (bench/NOTES.md). */
+		 * current pace fed back on the H100 (doc/performance.md,
+		 * 'How the batch size is chosen'). */
 		if (!st->best_ns || pace < st->best_ns)
 			st->best_ns = pace;
 		atomic_store_explicit(&d->gpu_ns_per_item, st->gpu_ns,
@@ -969,8 +972,9 @@ static void keep_batch_error(struct submit *st)
  * SIGNALLED: a fence was seen signalled. A lost context reports every
  * fence signalled, so rule out a reset before readback trusts the
  * outputs; asked here, in submit's own context, since a GL call in the
- * readback context slows the next dispatches (bench/NOTES.md 2.7). A
- * reset is reported once: `lost` remembers it for every later batch.
+ * readback context slows the next dispatches (doc/performance.md, 'The
+ * fence hand-off and the wait strategies'). A reset is reported once:
+ * `lost` remembers it for every later batch.
  */
 static void check_reset(struct gp_dev *d)
 {

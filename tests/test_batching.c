@@ -3,7 +3,8 @@
  * Batches, wait strategies, the post pool and kept outputs: every item
  * still completes exactly once with the right output, whatever the
  * pipeline's shape. (On llvmpipe a fence is signalled when it is made, so
- * these prove the bookkeeping; bench/gpu-check.sh runs the same on a GPU.)
+ * these prove the bookkeeping; `bench/gpu/run check` runs the same on a
+ * GPU.)
  */
 #include "config.h"
 

@@ -2,7 +2,8 @@
 /*
  * probe-dispatch: what one dispatch of a tiny kernel costs the thread that
  * makes it, in the GL setups gpupipe's submit thread can be in, without
- * the library around it (bench/NOTES.md 2.7). The library's submit thread
+ * the library around it (doc/performance.md, "The fence hand-off and the
+ * wait strategies"). The library's submit thread
  * spends about 2.2 us per item where the bench's raw loop spends 1.5 us
  * on the same two GL calls; this tells whether the context's setup
  * (robust, shared with a second context, that context busy on another

@@ -3,8 +3,9 @@
  * probe-mapping: how fast the CPU writes a persistently mapped input
  * buffer and reads a persistently mapped output buffer, per set of storage
  * and mapping flags and per copy method, without the library
- * (bench/NOTES.md 2.8). The stream workload (1 MiB in, 1 MiB out per item)
- * is bound by its prep and post threads' copies, not by the GPU.
+ * (doc/performance.md, "Mapping flags and copy methods"). The stream
+ * workload (1 MiB in, 1 MiB out per item) is bound by its prep and post
+ * threads' copies, not by the GPU.
  *
  * Output side: a compute shader fills the buffer, then a client-mapped
  * barrier, a fence and a wait, as gpupipe does; the CPU then reads it in

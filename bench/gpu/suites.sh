@@ -1,0 +1,295 @@
+# SPDX-License-Identifier: MIT
+# Sourced by bench/gpu/run: the suites. Each is one function, suite_NAME,
+# between suite_begin and suite_end (bench/gpu/lib.sh); $profile (gpu,
+# llvmpipe or quick) picks the workloads' sizes.
+
+# wl_args WORKLOAD: gpupipe-bench's arguments for WORKLOAD. gpu: the
+# H100 figures of bench/RESULTS.md; llvmpipe: the bench's llvmpipe
+# defaults (fewer items, N 128) on 2 prep threads; quick: seconds in all.
+wl_args() {
+	case $profile/$1 in
+	gpu/tiny) echo --rounds 5 --workload tiny --check sampled \
+		--prep-threads 4 ;;
+	gpu/balanced) echo --rounds 3 --items 2000 --workload balanced \
+		--prep-threads 8 --post-threads 4 ;;
+	gpu/sgemm) echo --rounds 3 --items 200 --workload sgemm --n 2048 \
+		--prep-threads 4 ;;
+	gpu/stream) echo --rounds 3 --workload stream --prep-threads 4 \
+		--post-threads 4 ;;
+	llvmpipe/tiny) echo --workload tiny --check sampled --prep-threads 2 ;;
+	llvmpipe/balanced) echo --workload balanced --prep-threads 2 ;;
+	llvmpipe/sgemm) echo --workload sgemm --prep-threads 2 ;;
+	llvmpipe/stream) echo --workload stream --prep-threads 2 \
+		--post-threads 2 ;;
+	quick/tiny) echo $quick_args --workload tiny --items 200 \
+		--check sampled ;;
+	quick/balanced) echo $quick_args --workload balanced --items 60 \
+		--prep-us 20 --post-us 20 --gpu-us 20 ;;
+	quick/sgemm) echo $quick_args --workload sgemm --n 64 --items 20 ;;
+	quick/stream) echo $quick_args --workload stream --items 12 \
+		--post-threads 2 ;;
+	*/tiny-full) echo "$(wl_args tiny) --check full" ;;
+	*) die "no workload '$1': tiny, tiny-full, balanced, sgemm, stream" ;;
+	esac
+}
+quick_args="--rounds 2 --warmup-s 0.05 --prep-threads 2"
+
+# fixed_batches WORKLOAD: the fixed batch sizes the table runs.
+fixed_batches() {
+	case $profile/$1 in
+	quick/*) echo 4 ;;
+	*/sgemm) echo 1 2 ;;
+	*/stream) echo 1 4 ;;
+	*) echo 1 4 16 64 ;;
+	esac
+}
+
+# check: make check's test programs as built (test_timeout too), then a
+# soak with every output checked, at depths 1, 3 and 8.
+suite_check() {
+	local prog soak
+	suite_begin check
+	export GPUPIPE_TEST_CYCLES=${GPUPIPE_TEST_CYCLES:-$test_cycles}
+	export GPUPIPE_STRESS_ROUNDS=${GPUPIPE_STRESS_ROUNDS:-$stress_rounds}
+	for prog in $(test_programs); do
+		if [ -n "$quick" ]; then
+			case ${prog##*/} in test_api | test_pipeline) ;;
+			*) continue ;; esac
+		fi
+		run_test "$prog"
+	done
+	soak=$(find_prog soak)
+	if [ -n "$soak" ]; then
+		run_prog soak "$soak" --items "$soak_items" --depths 1,3,8 \
+			--batches 1,16 --prep-threads 4
+	else
+		suite_fail "no soak program in $build"
+	fi
+	suite_end
+}
+
+# test_programs: the build's test programs (tests/test_*, tests/stress).
+test_programs() {
+	local f
+	for f in "$build"/tests/test_* "$build"/tests/stress; do
+		case $f in *.sh | *.c | *.o | *.log | *.trs) continue ;; esac
+		[ -f "$f" ] && [ -x "$f" ] && echo "$f"
+	done
+}
+
+# table: bench/RESULTS.md's table. Per workload: raw, sync and ring
+# beside gpupipe's defaults (signalled wait, adaptive batches); gpupipe
+# with each wait at adaptive and fixed batches, raw beside each; both
+# waits with every element of every output checked (on an NVIDIA GPU
+# fences are really pending: these runs would show a hand-off race).
+suite_table() {
+	local wl b w a
+	suite_begin table
+	for wl in $(workloads tiny balanced sgemm stream); do
+		a=$(wl_args "$wl")
+		run_bench "$wl-base" $a $extra --modes raw,sync,ring,gpupipe
+		run_bench "$wl-block-auto" $a $extra --modes raw,gpupipe \
+			--wait block
+		for b in $(fixed_batches "$wl"); do
+			for w in signalled block; do
+				run_bench "$wl-$w-b$b" $a $extra \
+					--modes raw,gpupipe --wait $w --batch "$b"
+			done
+		done
+		for w in signalled block; do
+			run_bench "$wl-$w-full" $a $extra --modes raw,gpupipe \
+				--wait $w --check full
+		done
+	done
+	markdown table
+	suite_end
+}
+
+# markdown FORM: the suite's table as bench/RESULTS.md shows it, into
+# $dir/table.md and printed (bench/json-table.py needs python3).
+markdown() {
+	if ! command -v python3 >/dev/null; then
+		say "(no python3: make the markdown later with" \
+			"bench/json-table.py $1 FOLDER)"
+		return 0
+	fi
+	python3 "$top/bench/json-table.py" "$1" "$dir" >"$dir/table.md" ||
+		suite_fail "bench/json-table.py $1 failed"
+	say
+	cat "$dir/table.md"
+}
+
+# devices: the EGL devices, tests/test_devices, two threads dispatching at
+# once (probe-dispatch --parallel 2, with and without turns), and gpupipe
+# on one device beside gpupipe-all on every hardware device; with two
+# devices, also one process per device at once. With fewer than two
+# hardware devices, gpupipe-all runs over device 0 twice.
+suite_devices() {
+	local n devs probe t
+	suite_begin devices
+	run_prog list-devices "$bench" --list-devices
+	n=$(grep -cE '^[0-9]+ +hardware' "$dir/list-devices.log" || true)
+	devs=all
+	[ "$n" -ge 2 ] || devs=0,0
+	say "hardware EGL devices: $n; gpupipe-all over --devices $devs"
+	t=$(find_prog test_devices)
+	[ -z "$t" ] || run_test "$t"
+	probe=$(find_prog probe-dispatch)
+	if [ -n "$probe" ]; then
+		devices_probe "$probe" "$n"
+	else
+		say "(no probe-dispatch in $build: make it with bench/gpu/build)"
+	fi
+	for t in $(workloads tiny sgemm balanced); do
+		run_bench "$t-all" $(wl_args "$t") $extra --modes raw,gpupipe \
+			--devices "$devs"
+	done
+	[ "$n" -lt 2 ] || devices_two_processes
+	markdown devices
+	suite_end
+}
+
+# devices_probe PROBE N: two threads dispatching at once, on two devices
+# when there are, else two contexts on one; without and with turns.
+devices_probe() {
+	local probe=$1 one= opt
+	[ "$2" -ge 2 ] || one=--one-device
+	for opt in "" --locked; do
+		run_prog "probe-parallel${opt:+-locked}" "$probe" --parallel 2 \
+			$one $opt --items "$probe_items" --reps "$probe_reps"
+	done
+}
+
+# devices_two_processes: tiny on device 0 alone, then one process per
+# device at once.
+devices_two_processes() {
+	local a p0 p1
+	a="$(wl_args tiny) $extra --modes raw,gpupipe"
+	run_bench tiny-d0-alone $a --device 0
+	say "=== [$suite/tiny-2procs] gpupipe-bench --device 0 & --device 1"
+	"$bench" $a --device 0 --json "$dir/tiny-2procs-d0.json" \
+		>"$dir/tiny-2procs-d0.log" 2>&1 &
+	p0=$!
+	"$bench" $a --device 1 --json "$dir/tiny-2procs-d1.json" \
+		>"$dir/tiny-2procs-d1.log" 2>&1 &
+	p1=$!
+	wait $p0 || suite_fail "tiny-2procs-d0: exit $?"
+	wait $p1 || suite_fail "tiny-2procs-d1: exit $?"
+	grep -hE '^(raw|gpupipe) ' "$dir"/tiny-2procs-d[01].log || true
+}
+
+# timeout: tests/test_timeout, a kernel that spins past fence_timeout_ms
+# under each wait (on llvmpipe the dispatch ends before its fence exists,
+# so only an NVIDIA GPU times out); its figures into figures.json.
+suite_timeout() {
+	local t
+	suite_begin timeout
+	t=$(find_prog test_timeout)
+	if [ -n "$t" ]; then
+		run_test "$t"
+		timeout_figures "$dir/test_timeout.log" >"$dir/figures.json"
+		markdown timeout
+	else
+		suite_fail "no test_timeout in $build"
+	fi
+	suite_end
+}
+
+# timeout_figures LOG: per wait, when item 0 was TIMEDOUT and how long
+# destroy took, as a JSON array.
+timeout_figures() {
+	awk '
+	/: spin .* TIMEDOUT after/ {
+		w = $1; sub(/:$/, "", w)
+		t = $0; sub(/.*TIMEDOUT after /, "", t); sub(/ ms.*/, "", t)
+	}
+	/destroy returned in/ && w != "" {
+		d = $0; sub(/.*destroy returned in /, "", d); sub(/ ms.*/, "", d)
+		printf "%s{\"wait\": \"%s\", \"timedout_ms\": %s, " \
+			"\"destroy_ms\": %s}", sep, w, t, d
+		sep = ", "; w = ""
+	}
+	BEGIN { printf "[" }
+	END { print "]" }' "$1"
+}
+
+# probes: where a dispatch's cost goes (probe-dispatch's GL setups at
+# batches of 16 and 64, and with turns), and how fast one CPU thread
+# writes and reads mapped buffers per set of flags (probe-mapping).
+suite_probes() {
+	local p b opt
+	suite_begin probes
+	p=$(find_prog probe-dispatch)
+	for b in 16 64; do
+		for opt in "" --locked; do
+			[ -z "$p" ] || run_prog "dispatch-b$b${opt:+-locked}" \
+				"$p" --device 0 --items "$probe_items" \
+				--reps "$probe_reps" --batch $b $opt
+		done
+	done
+	p=$(find_prog probe-mapping)
+	[ -z "$p" ] || run_prog mapping "$p" --device 0 --reps "$probe_reps"
+	[ -n "$(find_prog probe-dispatch)$p" ] || suite_skip "no probes in" \
+		"$build (bench/gpu/build makes them, as does make" \
+		"bench/probes/probe-dispatch bench/probes/probe-mapping)"
+	suite_end
+}
+
+# cuda: the CUDA anchor (../shared/anchors/cuda_pool.cu, carried by
+# bench/gpu/build in .carry/cuda/), compiled here with nvcc when there is
+# one, else the binary bench/gpu/build made; then gpupipe's stream beside
+# it, so that both figures come from one machine and one hour.
+suite_cuda() {
+	local src bin nvcc
+	suite_begin cuda
+	src=$(first_file "$top/.carry/cuda/cuda_pool.cu" \
+		"$top/../shared/anchors/cuda_pool.cu")
+	nvcc=$(command -v nvcc || first_file /usr/local/cuda/bin/nvcc)
+	bin=$(first_file "$top/.carry/cuda/cuda_pool")
+	if [ -z "$nvidia" ]; then
+		suite_skip "no NVIDIA GPU here"
+	elif [ -n "$nvcc" ] && [ -n "$src" ]; then
+		run_prog nvcc "$nvcc" -O3 -std=c++17 -gencode \
+			'arch=compute_90,code=[sm_90,compute_90]' \
+			-Xcompiler -O3,-Wall -o "$dir/cuda_pool" "$src" -lpthread
+		bin=$dir/cuda_pool
+	elif [ -n "$bin" ]; then
+		say "(no nvcc here: the cuda_pool bench/gpu/build made)"
+	else
+		suite_skip "no nvcc and no carried .carry/cuda/cuda_pool"
+	fi
+	if [ "$suite_status" = ok ] && [ -x "$bin" ]; then
+		run_prog cuda_pool "$bin" auto "$cuda_sections"
+		cuda_summary "$dir/cuda_pool.log" >"$dir/cuda.json"
+		grep -q '^ALL CHECKS OK' "$dir/cuda_pool.log" ||
+			suite_fail "cuda_pool: not every output checked"
+		run_bench stream $(wl_args stream) $extra --modes raw,gpupipe
+	fi
+	suite_end
+}
+
+# first_file FILE...: the first FILE that exists.
+first_file() {
+	local f
+	for f in "$@"; do
+		[ -e "$f" ] && { echo "$f"; return 0; }
+	done
+	return 0
+}
+
+# cuda_summary LOG: cuda_pool's SUMMARY rows (µs per item, median and
+# range of its timed rounds) and its verdict, as JSON.
+cuda_summary() {
+	awk '
+	/^SUMMARY/ { on = 1; next }
+	on && NF >= 3 && $3 ~ /^\[/ {
+		r = $3; gsub(/[][]/, "", r); split(r, mm, /\.\./)
+		printf "%s{\"id\": \"%s\", \"us_median\": %s, \"us_min\": %s, " \
+			"\"us_max\": %s}", sep, $1, $2, mm[1], mm[2]
+		sep = ", "
+	}
+	/^ALL CHECKS/ { checks = $3 }
+	BEGIN { printf "{\"rows\": [" }
+	END { printf "], \"checks\": \"%s\"}\n", checks == "" ? "none" : checks }
+	' "$1"
+}

@@ -1,0 +1,117 @@
+#!/bin/sh
+# bench/gpu/run, the GPU runner, on this machine's renderer with small
+# counts (-q): every suite runs on this build and passes (cuda and probes
+# may be skipped: no NVIDIA GPU, no probes built), says which EGL vendor
+# file it took, and writes well-formed JSON; the table suite's JSON makes
+# RESULTS.md's table; the A/B harness runs a build against itself, and
+# fails when an output is wrong.
+set -u
+src=${srcdir:-.}
+build=${GPUPIPE_BUILDDIR:-.}
+run="bash $src/bench/gpu/run -q -b $build"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+. "$src/tests/cases.sh"
+
+# The scripts parse.
+for f in "$src"/bench/gpu/run "$src"/bench/gpu/build "$src"/bench/gpu/*.sh; do
+	if bash -n "$f" 2>"$tmp/n.err"; then
+		ok "bash -n ${f#"$src"/}"
+	else
+		bad "bash -n ${f#"$src"/}" "$(cat "$tmp/n.err")"
+	fi
+done
+
+# status_of SUITE: the status its suite.json gives.
+status_of() {
+	sed -n 's/^{"suite": "[a-z]*", "status": "\([a-z]*\)".*/\1/p' \
+		"$tmp/all/$1/suite.json" 2>/dev/null
+}
+
+# Every suite, quick.
+$run -o "$tmp/all" check timeout table devices probes cuda \
+	>"$tmp/all.out" 2>&1
+rc=$?
+if [ $rc = 0 ]; then
+	ok "bench/gpu/run -q check timeout table devices probes cuda: exit 0"
+else
+	bad "bench/gpu/run -q (every suite)" "exit $rc"
+	cat "$tmp/all.out"
+fi
+for s in check timeout table devices probes cuda; do
+	st=$(status_of $s)
+	case $s/$st in
+	*/ok | cuda/skipped | probes/skipped) ok "suite $s: $st" ;;
+	*) bad "suite $s" "status '$st'" ;;
+	esac
+done
+if grep -q '^EGL vendor file: .*(\(no NVIDIA GPU here: Mesa.s\|an NVIDIA GPU is here: NVIDIA.s\|no NVIDIA GPU and no .*\|named by the caller\))$' \
+	"$tmp/all.out" && grep -q '^GL renderer: .' "$tmp/all.out"; then
+	ok "it names the EGL vendor file, why, and the GL renderer"
+else
+	bad "EGL vendor file and renderer" "$(head -n 8 "$tmp/all.out")"
+fi
+
+# The table suite: 4 workloads x (defaults, block, one fixed batch per
+# wait, full checks per wait), every output checked.
+n=$(ls "$tmp"/all/table/*-*.json 2>/dev/null | wc -l)
+nok=$(grep -o '"outputs": "ok"' "$tmp/all/table/suite.json" | wc -l)
+if [ "$n" = 24 ] && [ "$nok" = 24 ]; then
+	ok "table: 24 runs, every output checked"
+else
+	bad "table" "$n JSON files, $nok runs with outputs ok"
+fi
+
+# The A/B harness: this build as A and as B, then with a wrong output.
+$run -o "$tmp/ab" ab "$build" "$build" tiny >"$tmp/ab.out" 2>&1
+rc=$?
+if [ $rc = 0 ] && grep -q '"workload": "tiny", "outputs": "ok"' \
+	"$tmp/ab/ab/ab.json" && grep -q '"ratio": [0-9]' "$tmp/ab/ab/ab.json" &&
+   grep -q '^| tiny | ' "$tmp/ab/ab/ab.md"; then
+	ok "ab: A B A B, medians and B/A with its spread"
+else
+	bad "ab" "exit $rc: $(tail -n 20 "$tmp/ab.out")"
+fi
+$run -o "$tmp/abc" -x "--corrupt gpupipe" ab "$build" "$build" tiny \
+	>"$tmp/abc.out" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q '"outputs": "FAILED"' "$tmp/abc/ab/ab.json"; then
+	ok "ab: a wrong output fails the A/B (exit 1, outputs FAILED)"
+else
+	bad "ab with a corrupted output" "exit $rc"
+fi
+
+# Usage errors exit 2.
+$run -o "$tmp/u" nosuch >/dev/null 2>&1
+rc=$?
+if [ $rc = 2 ]; then ok "an unknown suite exits 2"; else
+	bad "an unknown suite" "exit $rc"; fi
+
+# Every JSON file is well formed, and json-table.py reads the table's.
+if command -v python3 >/dev/null; then
+	bad_json=$(find "$tmp" -name '*.json' -exec python3 -c '
+import json, sys
+for f in sys.argv[1:]:
+    try:
+        json.load(open(f))
+    except ValueError as e:
+        print(f, e)' {} +)
+	if [ -z "$bad_json" ]; then ok "every JSON file is well formed"; else
+		bad "JSON well formed" "$bad_json"; fi
+	if python3 "$src/bench/json-table.py" table "$tmp/all/table" \
+		>"$tmp/t.md" && [ "$(grep -c '^| tiny | gpupipe' "$tmp/t.md")" = 6 ]
+	then
+		ok "bench/json-table.py makes the table from the suite's JSON"
+	else
+		bad "bench/json-table.py table" "$(cat "$tmp/t.md")"
+	fi
+elif command -v jq >/dev/null; then
+	bad_json=$(find "$tmp" -name '*.json' | while read -r f; do
+		jq empty "$f" >/dev/null 2>&1 || echo "$f"; done)
+	if [ -z "$bad_json" ]; then ok "every JSON file is well formed"; else
+		bad "JSON well formed" "$bad_json"; fi
+else
+	echo "  (no python3 or jq here: JSON not parsed)"
+fi
+
+finish gpu_run
