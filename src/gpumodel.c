@@ -13,7 +13,10 @@
  *   making and the signal of the fence before it (a timer query after
  *   the dispatches is written before the batch_us, which stands for the
  *   batch's closing barrier);
- *   a hang: work made from then on never finishes;
+ *   a hang: work made from then on never finishes, until a reset; a
+ *   wait that has waited TDR_NS for hung work resets the GPU, as a
+ *   driver's watchdog would (so a test that hangs the GPU and then
+ *   waits in glFinish cannot wait for ever);
  *   a reset: every context that exists is lost (its waits return at once
  *   as if signalled, each GL call leaves GL_CONTEXT_LOST), and each one
  *   reports the reset once, on its first glGetGraphicsResetStatus after
@@ -26,6 +29,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "internal.h"
@@ -34,11 +38,16 @@
 #define NEVER UINT64_MAX
 /* How long a modelled wait sleeps before it looks again. */
 #define WAIT_STEP_NS 500000ull
+/* How long a wait for hung work lasts before the watchdog resets. */
+#define TDR_NS 30000000000ull
 
 static _Atomic bool model_on;
 static _Atomic unsigned long model_batch_ns, model_item_ns;
 static _Atomic bool model_hung;
 static _Atomic unsigned long model_pending; /* polls that found it pending */
+/* Bumped by gp_model_clear: a thread's state of an earlier model is
+ * stale. */
+static _Atomic unsigned model_gen = 1;
 
 /* Fences made under the model, with when each signals. */
 #define FENCES 4096
@@ -61,6 +70,7 @@ static _Atomic unsigned resets; /* any context lost since the last clear */
 static _Thread_local const void *current_ctx;
 static _Thread_local uint64_t gpu_free_ns;
 static _Thread_local unsigned long dispatches;
+static _Thread_local unsigned thread_gen;
 
 /* Timer queries made on this thread (the submit thread makes and reads
  * them all), with when each is written. */
@@ -110,6 +120,7 @@ void gp_model_clear(void)
 	atomic_store(&model_on, false);
 	atomic_store(&model_hung, false);
 	atomic_store(&model_pending, 0);
+	atomic_fetch_add(&model_gen, 1);
 	atomic_store(&resets, 0);
 	for (i = 0; i < FENCES; i++)
 		fences[i].fence = NULL;
@@ -202,6 +213,19 @@ bool gp_model_reset_status(unsigned *status)
 
 /* ---- work, fences and queries ------------------------------------------ */
 
+/* This thread's modelled GPU, afresh if the model was cleared since. */
+static void thread_state(void)
+{
+	unsigned gen = atomic_load(&model_gen);
+
+	if (thread_gen == gen)
+		return;
+	thread_gen = gen;
+	gpu_free_ns = 0;
+	dispatches = 0;
+	memset(queries, 0, sizeof(queries));
+}
+
 /* When the dispatches made so far on this thread's context have run, and
  * (with close) the batch's closing work too, which a fence waits for. */
 static uint64_t work_done_ns(bool close)
@@ -219,8 +243,10 @@ static uint64_t work_done_ns(bool close)
 
 void gp_model_dispatched(void)
 {
-	if (atomic_load(&model_on))
-		dispatches++;
+	if (!atomic_load(&model_on))
+		return;
+	thread_state();
+	dispatches++;
 }
 
 void gp_model_fence_made(const void *fence)
@@ -230,11 +256,14 @@ void gp_model_fence_made(const void *fence)
 
 	if (!fence || !atomic_load(&model_on))
 		return;
+	thread_state();
 	done = work_done_ns(true);
 	gpu_free_ns = done;
 	dispatches = 0;
 	pthread_mutex_lock(&lock);
-	for (i = 0; i < FENCES && fences[i].fence; i++)
+	/* An entry of the same name is stale: its delete failed. */
+	for (i = 0; i < FENCES && fences[i].fence && fences[i].fence != fence;
+	     i++)
 		;
 	if (i < FENCES) {
 		fences[i].fence = fence;
@@ -271,20 +300,25 @@ static uint64_t fence_done_ns(const void *fence)
 	return done;
 }
 
-/* Sleep until done_ns, at most timeout_ns, or until the context is lost;
- * true if the work is done (or the context lost) by then. */
+/* Sleep until done_ns, at most timeout_ns, or until the context is lost
+ * or the model is cleared; true if the work is done (or the context lost)
+ * by then. Hung work (NEVER) waited for TDR_NS resets the GPU. */
 static bool wait_until(uint64_t done_ns, uint64_t timeout_ns)
 {
-	uint64_t now = gp_now_ns();
+	uint64_t now = gp_now_ns(), start = now;
 	uint64_t end = timeout_ns > NEVER - now ? NEVER : now + timeout_ns;
 
-	while (now < done_ns && !gp_model_lost()) {
+	while (now < done_ns && !gp_model_lost() && atomic_load(&model_on)) {
 		uint64_t step = done_ns - now < WAIT_STEP_NS ? done_ns - now
 							      : WAIT_STEP_NS;
 		struct timespec ts = { 0, 0 };
 
 		if (now >= end)
 			return false;
+		if (done_ns == NEVER && now - start >= TDR_NS) {
+			gpupipe_fault_gpu_reset();
+			return true;
+		}
 		if (end - now < step)
 			step = end - now;
 		ts.tv_nsec = (long)step;
@@ -314,6 +348,7 @@ void gp_model_finish(void)
 {
 	if (!atomic_load(&model_on))
 		return;
+	thread_state();
 	gpu_free_ns = work_done_ns(true);
 	dispatches = 0;
 	wait_until(gpu_free_ns, NEVER);
@@ -335,6 +370,7 @@ void gp_model_query_counter(unsigned id)
 
 	if (!atomic_load(&model_on) || !id)
 		return;
+	thread_state();
 	i = query_at(id);
 	if (i == QUERIES)
 		return;
@@ -349,6 +385,7 @@ bool gp_model_query_ready(unsigned id, bool wait)
 
 	if (!atomic_load(&model_on) || !id || gp_model_lost())
 		return true;
+	thread_state();
 	i = query_at(id);
 	if (i == QUERIES || queries[i].id != id)
 		return true;

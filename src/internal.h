@@ -332,9 +332,8 @@ struct gp_trace {
 	bool gpu;                  /* GPUPIPE_TRACE_GPU */
 	/* trace_end asks each submit thread to read its pending queries;
 	 * each counts one here when it has. */
-	unsigned collect_done;     /* under lock */
-	unsigned collectors_gone;  /* under lock: submit threads that
-				    * ended (destroy): none waits for them */
+	/* Each device's gp_dev.trace_collected and .collector_gone are
+	 * under lock too. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -354,8 +353,8 @@ static inline struct gpupipe_trace_record *gp_trace_rec(struct gp_trace *t,
 GP_HIDDEN void gp_trace_init(struct gp_trace *t);
 GP_HIDDEN void gp_trace_fini(struct gp_trace *t);
 /* Submit thread: a collect request was served. */
-GP_HIDDEN void gp_trace_collected(struct gp_trace *t);
-GP_HIDDEN void gp_trace_collector_gone(struct gp_trace *t);
+GP_HIDDEN void gp_trace_collected(struct gp_trace *t, struct gp_dev *d);
+GP_HIDDEN void gp_trace_collector_gone(struct gp_trace *t, struct gp_dev *d);
 
 /* ---- egl.c ------------------------------------------------------------ */
 
@@ -500,6 +499,9 @@ struct gp_dev {
 	_Atomic int went_idle;
 	/* Adaptive batches: measured by submit, read by stats. */
 	_Atomic unsigned batch_target;
+	/* Under p->trace.lock: this device's submit thread read the queries
+	 * trace_end asked for; it ended (destroy), and will read no more. */
+	bool trace_collected, collector_gone;
 	_Atomic uint64_t gpu_ns_per_item, batch_cost_ns, fence_polls;
 	_Atomic uint64_t close_ns, poll_ns;
 

@@ -40,6 +40,7 @@
 #include "config.h"
 
 #include <assert.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,19 +195,40 @@ static bool dev_has_room(struct gp_dev *d)
 	       used <= atomic_load(&d->kept);
 }
 
-/* Whether a sleeping push should look again: a device has room (above),
- * or none works any more. */
-static bool room_to_wake(struct gpupipe *p)
+/* Whether a push about to sleep should look again instead: a working
+ * device has a unit free now (when every slot is a kept one, none is,
+ * and it sleeps until a release), or none works any more. */
+static bool room_now(struct gpupipe *p)
 {
 	unsigned k;
 
 	if (atomic_load(&p->broken) || atomic_load(&p->shutdown))
 		return true;
-	for (k = 0; k < p->ndevs; k++)
-		if (!atomic_load(&p->devs[k].broken) &&
-		    dev_has_room(&p->devs[k]))
+	for (k = 0; k < p->ndevs; k++) {
+		struct gp_dev *d = &p->devs[k];
+
+		if (!atomic_load(&d->broken) &&
+		    atomic_load(&d->in_use) < atomic_load(&d->limit))
 			return true;
+	}
 	return false;
+}
+
+/* NONBLOCK: a slot is in free_q or being added by a release a few
+ * instructions from done (unless the scheduler took its CPU): yield to it
+ * a few times rather than sleep. */
+static struct cds_wfcq_node *pop_free_try(struct gp_dev *d)
+{
+	struct cds_wfcq_node *n;
+	unsigned i;
+
+	for (i = 0; i < 64; i++) {
+		n = gp_queue_pop_try(&d->free_q);
+		if (n)
+			return n;
+		sched_yield();
+	}
+	return NULL;
 }
 
 int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
@@ -223,7 +245,7 @@ int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
 		if (atomic_load(&p->shutdown))
 			return GPUPIPE_ESHUTDOWN;
 		gen = gp_wake_prepare(&p->free_wake);
-		if (room_to_wake(p))
+		if (room_now(p))
 			gp_wake_cancel(&p->free_wake);
 		else
 			gp_wake_wait(&p->free_wake, gen, 0);
@@ -236,8 +258,7 @@ int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
 	/* in_use < limit <= nslots: a slot is in free_q, or being added by
 	 * a release that is halfway through; a NONBLOCK push does not wait
 	 * for it to finish. */
-	n = nonblock ? gp_queue_pop_try(&d->free_q)
-		     : gp_queue_pop_wait(&d->free_q, NULL, 0);
+	n = nonblock ? pop_free_try(d) : gp_queue_pop_wait(&d->free_q, NULL, 0);
 	if (!n) {
 		atomic_fetch_sub(&d->in_use, 1);
 		if (dev_has_room(d))

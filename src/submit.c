@@ -281,7 +281,7 @@ static void measure_clock_offset(struct gp_dev *d)
  * signalled and the result is there. */
 static bool query_written(struct gp_dev *d, GLuint q)
 {
-	GLuint avail = GL_TRUE;
+	GLuint avail = GL_FALSE; /* a failed read leaves it unwritten */
 
 	if (!atomic_load(&d->broken))
 		return true;
@@ -322,7 +322,7 @@ static void collect_trace(struct gp_dev *d)
 			read_slot_queries(d, &p->slots[i]);
 	/* Between batches: a failed read costs only its timestamps. */
 	clear_gl_errors();
-	gp_trace_collected(&p->trace);
+	gp_trace_collected(&p->trace, d);
 }
 
 static void copy_gl_string(char *dst, size_t n, GLenum name)
@@ -1023,8 +1023,10 @@ static bool poll_signalled(struct gp_dev *d, struct submit *st, unsigned idx,
 		uint64_t now = gp_now_ns();
 
 		/* Its own GPU time only, from when the GPU could start it:
-		 * not its wait behind the batches before it. */
-		if (now - flight_base(st, f) < limit) {
+		 * not its wait behind the batches before it. Once the
+		 * device broke, readback looks once and fails it. */
+		if (now - flight_base(st, f) < limit &&
+		    !atomic_load_explicit(&d->broken, memory_order_relaxed)) {
 			f->pending_ns = now;
 			f->expect_ns = now + poll_slice(st, f, now);
 			return false;
@@ -1036,6 +1038,9 @@ static bool poll_signalled(struct gp_dev *d, struct submit *st, unsigned idx,
 		 * wait). */
 		first->fence_unchecked = true;
 		st->last_end = 0;
+		/* The next batch's timeout counts from here: not known
+		 * when this one ended, this is the later bound. */
+		st->prev_done_ns = gp_now_ns();
 	} else {
 		learn_fence(st, f, gp_now_ns(), lk->fresh);
 		lk->fresh = true;
@@ -1053,13 +1058,17 @@ static bool poll_signalled(struct gp_dev *d, struct submit *st, unsigned idx,
 static bool poll_blocking(struct gp_dev *d, struct submit *st, unsigned idx,
 			  struct gp_flight *f, struct look *lk)
 {
-	GLuint avail = GL_TRUE;
+	GLuint avail = GL_FALSE;
 
-	if (st->timestamps && f->sampled) {
-		look_calls(st, lk);
-		glGetQueryObjectuiv(d->batch_queries[idx],
-				    GL_QUERY_RESULT_AVAILABLE, &avail);
-	}
+	if (!st->timestamps || !f->sampled)
+		return true;
+	look_calls(st, lk);
+	glGetQueryObjectuiv(d->batch_queries[idx], GL_QUERY_RESULT_AVAILABLE,
+			    &avail);
+	/* A failed read is no item's error and loses only the sample:
+	 * never read a result that may not come. */
+	if (glGetError() != GL_NO_ERROR)
+		return true;
 	if (!avail && !lk->force)
 		return false;
 	if (avail)
@@ -1420,7 +1429,7 @@ void *gp_submit_main(void *arg)
 	run(d);
 	if (atomic_exchange(&d->collect_req, 0))
 		collect_trace(d);
-	gp_trace_collector_gone(&p->trace);
+	gp_trace_collector_gone(&p->trace, d);
 
 	/* Every item has completed before stop is set: the GPU is idle, and
 	 * readback is done with every fence. */

@@ -26,20 +26,33 @@ void gp_trace_fini(struct gp_trace *t)
 	pthread_cond_destroy(&t->cond);
 }
 
-void gp_trace_collected(struct gp_trace *t)
+void gp_trace_collected(struct gp_trace *t, struct gp_dev *d)
 {
 	pthread_mutex_lock(&t->lock);
-	t->collect_done++;
+	d->trace_collected = true;
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->lock);
 }
 
-void gp_trace_collector_gone(struct gp_trace *t)
+void gp_trace_collector_gone(struct gp_trace *t, struct gp_dev *d)
 {
 	pthread_mutex_lock(&t->lock);
-	t->collectors_gone++;
+	d->collector_gone = true;
 	pthread_cond_broadcast(&t->cond);
 	pthread_mutex_unlock(&t->lock);
+}
+
+/* Under t->lock: every device has read its queries since asked, or ended
+ * (destroy stopped it after it read what was asked before). No thread
+ * writes the records after this is true. */
+static bool all_collected(struct gpupipe *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->ndevs; i++)
+		if (!p->devs[i].trace_collected && !p->devs[i].collector_gone)
+			return false;
+	return true;
 }
 
 static int trace_begin(struct gpupipe *p, size_t capacity, unsigned flags)
@@ -86,7 +99,7 @@ static int trace_end(struct gpupipe *p,
 {
 	struct gpupipe_trace_record *rec;
 	uint64_t pushed;
-	unsigned want, i;
+	unsigned i;
 	size_t n;
 	int ret;
 
@@ -106,19 +119,16 @@ static int trace_end(struct gpupipe *p,
 	 * GPU timestamps it has not read yet, in its own context, as
 	 * CLOCK_MONOTONIC times. */
 	pthread_mutex_lock(&p->trace.lock);
-	want = p->trace.collect_done + p->ndevs;
+	for (i = 0; i < p->ndevs; i++)
+		p->devs[i].trace_collected = false;
 	pthread_mutex_unlock(&p->trace.lock);
 	for (i = 0; i < p->ndevs; i++) {
 		atomic_store(&p->devs[i].collect_req, 1);
 		atomic_store(&p->devs[i].submit_attn, 1);
 		gp_queue_wake_all(&p->devs[i].ready_q);
 	}
-	/* A submit thread that destroy stopped collects what was asked
-	 * before it ended; none is waited for after that (GPU times stay
-	 * 0 where no thread read them). */
 	pthread_mutex_lock(&p->trace.lock);
-	while ((int)(p->trace.collect_done - want) < 0 &&
-	       !p->trace.collectors_gone)
+	while (!all_collected(p))
 		pthread_cond_wait(&p->trace.cond, &p->trace.lock);
 	pthread_mutex_unlock(&p->trace.lock);
 

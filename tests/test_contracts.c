@@ -107,6 +107,75 @@ static void test_push_while_kept(void)
 	harness_fini(&h);
 }
 
+/* A pusher whose thread's CPU time can be read. */
+struct timed_push {
+	struct pushes ps;
+	clockid_t cpu;
+	atomic_int started;
+};
+
+static void *timed_push_thread(void *arg)
+{
+	struct timed_push *t = arg;
+
+	pthread_getcpuclockid(pthread_self(), &t->cpu);
+	atomic_store(&t->started, 1);
+	return push_thread(&t->ps);
+}
+
+static double cpu_s(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * gpupipe.h, gpupipe_push: it "blocks while the pipeline is full". With
+ * every slot kept, a blocking push waits for a release asleep: over half
+ * a second it uses almost no CPU (it spun, looking again and again, since
+ * every slot in use being a kept one counted as a reason to look), and
+ * the release lets it go on.
+ */
+static void test_push_sleeps_while_all_kept(void)
+{
+	struct harness h;
+	struct timed_push t = { 0 };
+	pthread_t th;
+	double cpu0, used;
+	uint64_t id;
+
+	harness_init(&h, 16, 2, 4, 1, 9);
+	h.cfg.flags = GPUPIPE_FIXED_BATCH; /* 2 x 4 = 8 slots */
+	h.keep_every = 1;
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, 8), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	h.keep_every = 0;
+	t.ps = (struct pushes){ .h = &h, .first = 8, .n = 1 };
+	pthread_create(&th, NULL, timed_push_thread, &t);
+	while (!atomic_load(&t.started))
+		usleep(1000);
+	usleep(100000); /* asleep by now */
+	cpu0 = cpu_s(t.cpu);
+	usleep(500000);
+	used = cpu_s(t.cpu) - cpu0;
+	CU_ASSERT_EQUAL(atomic_load(&t.ps.returned), 0);
+	if (used >= 0.05)
+		printf("\n    the blocked push used %.0f ms of CPU in 500 ms ",
+		       used * 1e3);
+	CU_ASSERT_TRUE(used < 0.05);
+	for (id = 0; id < 8; id++)
+		if (h.kept[id])
+			CU_ASSERT_EQUAL(gpupipe_release(h.p, h.kept[id]), 0);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(t.ps.ret, 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	harness_check(&h, 9, 9);
+	harness_fini(&h);
+}
+
 /* ---- drain ------------------------------------------------------------ */
 
 /*
@@ -716,6 +785,8 @@ int main(void)
 	s = CU_add_suite("contracts", NULL, NULL);
 	CU_add_test(s, "a blocking push while outputs are kept",
 		    test_push_while_kept);
+	CU_add_test(s, "a blocking push with every slot kept sleeps",
+		    test_push_sleeps_while_all_kept);
 	CU_add_test(s, "drain with a timeout of LONG_MAX",
 		    test_drain_long_timeout);
 	CU_add_test(s, "a post pool runs done_cbs at its full size",
