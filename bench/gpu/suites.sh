@@ -101,6 +101,12 @@ suite_table() {
 				--wait $w --check full
 		done
 	done
+	# One timeline (bench/plot timeline): balanced, gpupipe's defaults.
+	case " $(workloads tiny balanced sgemm stream) " in
+	*" balanced "*)
+		run_bench balanced-trace $(wl_args balanced) $extra \
+			--modes gpupipe --trace "$dir/balanced-trace.trace.json" ;;
+	esac
 	markdown table
 	suite_end
 }
