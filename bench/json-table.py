@@ -41,8 +41,10 @@ def load(folder):
     for f in sorted(glob.glob(os.path.join(folder, "*.json"))):
         with open(f) as fh:
             d = json.load(fh)
-        if "modes" in d and "params" in d:
-            runs[os.path.basename(f)[:-5]] = d
+        name = os.path.basename(f)[:-5]
+        # A traced run is for bench/plot timeline, not a table row.
+        if "modes" in d and "params" in d and not name.endswith("-trace"):
+            runs[name] = d
     if not runs:
         sys.exit("no gpupipe-bench JSON files in " + folder)
     return runs

@@ -54,10 +54,12 @@ fi
 
 # The table suite: 4 workloads x (defaults, block, one fixed batch per
 # wait, full checks per wait), every output checked.
-n=$(ls "$tmp"/all/table/*-*.json 2>/dev/null | wc -l)
+# 24 runs of the table, and one traced run (its .trace.json is no run).
+n=$(ls "$tmp"/all/table/*-*.json 2>/dev/null | grep -vc '\.trace\.json$')
 nok=$(grep -o '"outputs": "ok"' "$tmp/all/table/suite.json" | wc -l)
-if [ "$n" = 24 ] && [ "$nok" = 24 ]; then
-	ok "table: 24 runs, every output checked"
+if [ "$n" = 25 ] && [ "$nok" = 25 ] &&
+	[ -s "$tmp/all/table/balanced-trace.trace.json" ]; then
+	ok "table: 25 runs (one traced), every output checked"
 else
 	bad "table" "$n JSON files, $nok runs with outputs ok"
 fi
