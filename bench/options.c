@@ -104,23 +104,26 @@ static int set_flag(const struct opt *o, const char *a, struct params *p)
 	return 0;
 }
 
-/* The index of a in the NULL-terminated names, or -1. */
-static int name_index(const char *a, const char *const *names)
+/* The index of a among the n names, or -1. */
+static int name_index(const char *a, const char *const *names, int n)
 {
 	int i;
 
-	for (i = 0; names[i]; i++)
+	for (i = 0; i < n; i++)
 		if (!strcmp(a, names[i]))
 			return i;
 	return -1;
 }
 
+#define NAME_INDEX(a, names) \
+	name_index(a, names, (int)(sizeof(names) / sizeof(names[0])))
+
 static int set_workload(const struct opt *o, const char *a, struct params *p)
 {
 	/* In enum workload_kind's order. */
 	static const char *const names[] = { "tiny", "sgemm", "balanced",
-					     "stream", NULL };
-	int i = name_index(a, names);
+					     "stream" };
+	int i = NAME_INDEX(a, names);
 
 	(void)o;
 	if (i < 0)
@@ -139,10 +142,10 @@ static int set_shader(const struct opt *o, const char *a, struct params *p)
 
 static int set_wait(const struct opt *o, const char *a, struct params *p)
 {
-	static const char *const names[] = { "block", "signalled", NULL };
+	static const char *const names[] = { "block", "signalled" };
 	static const enum gpupipe_wait waits[] = { GPUPIPE_WAIT_BLOCK,
 						   GPUPIPE_WAIT_SIGNALLED };
-	int i = name_index(a, names);
+	int i = NAME_INDEX(a, names);
 
 	(void)o;
 	if (i < 0)
@@ -154,8 +157,8 @@ static int set_wait(const struct opt *o, const char *a, struct params *p)
 static int set_check(const struct opt *o, const char *a, struct params *p)
 {
 	/* In CHECK_AUTO, CHECK_SAMPLED, CHECK_FULL's order. */
-	static const char *const names[] = { "auto", "sampled", "full", NULL };
-	int i = name_index(a, names);
+	static const char *const names[] = { "auto", "sampled", "full" };
+	int i = NAME_INDEX(a, names);
 
 	(void)o;
 	if (i < 0)
@@ -202,7 +205,7 @@ static int set_modes(const struct opt *o, const char *a, struct params *p)
 	snprintf(buf, sizeof(buf), "%s", a);
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		m = name_index(tok, mode_names);
+		m = name_index(tok, mode_names, MODE_COUNT);
 		if (m < 0)
 			return -1;
 		mask |= 1u << m;
