@@ -106,6 +106,25 @@ else
 	bad "bench/plot timeline" "$(cat "$tmp/p.err")"
 fi
 
+# A bench/gpu/run table folder: every plot of it, by the runs' names.
+mkdir -p "$tmp/table"
+cp "$tmp/run.json" "$tmp/table/balanced-base.json"
+for b in 1 4 16; do
+	cp "$tmp/b$b.json" "$tmp/table/balanced-signalled-b$b.json"
+done
+cp "$tmp/trace.json" "$tmp/table/balanced-trace.trace.json"
+if "$py" "$plot" table "$tmp/table" -o "$tmp/plots" >"$tmp/p.out" \
+	2>"$tmp/p.err" && [ "$(wc -l <"$tmp/p.out")" = 3 ]; then
+	expect "table: the modes plot" "$tmp/plots/balanced-modes.svg" \
+		'bar-.*' 3
+	expect "table: the batch plot" "$tmp/plots/balanced-batch.svg" \
+		'series-throughput' 3 use
+	expect "table: the timeline, 24 items" "$tmp/plots/timeline.svg" \
+		'span-gpu-[0-9]+' 24
+else
+	bad "bench/plot table" "$(cat "$tmp/p.out" "$tmp/p.err")"
+fi
+
 # A mistake is said, not drawn.
 if ! "$py" "$plot" batch "$tmp/auto.json" -o "$tmp/x.svg" 2>"$tmp/p.err" &&
    grep -q 'no run at a fixed --batch' "$tmp/p.err"; then
