@@ -258,6 +258,16 @@ int harness_push(struct harness *h, uint64_t first, uint64_t n)
 	return 0;
 }
 
+void harness_same_device(struct harness *h, unsigned n)
+{
+	unsigned i;
+
+	h->cfg.display = GPUPIPE_DISPLAY_DEVICES;
+	h->cfg.ndevices = n;
+	for (i = 0; i < n && i < GPUPIPE_MAX_DEVICES; i++)
+		h->cfg.devices[i] = 0;
+}
+
 int harness_fini(struct harness *h)
 {
 	int ret = 0;

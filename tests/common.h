@@ -95,6 +95,9 @@ struct harness {
 /* Set up h (not yet created); elems per item, depth, batch, threads. */
 void harness_init(struct harness *h, uint32_t elems, unsigned depth,
 		  unsigned batch, unsigned prep_threads, uint64_t max_items);
+/* Run h on n "devices": EGL device 0, n times (GPUPIPE_DISPLAY_DEVICES),
+ * which is how one GPU, or llvmpipe, stands in for several. */
+void harness_same_device(struct harness *h, unsigned n);
 int harness_create(struct harness *h);
 /* Push ids [first, first + n); returns the first failing push's code. */
 int harness_push(struct harness *h, uint64_t first, uint64_t n);

@@ -165,10 +165,7 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 	/* One round in three runs on two or three "devices": the same EGL
 	 * device, several times. */
 	if (rand_r(seed) % 3 == 0) {
-		h.cfg.display = GPUPIPE_DISPLAY_DEVICES;
-		h.cfg.ndevices = 2 + rand_r(seed) % 2;
-		for (i = 0; i < h.cfg.ndevices; i++)
-			h.cfg.devices[i] = 0;
+		harness_same_device(&h, 2 + rand_r(seed) % 2);
 	}
 	h.cfg.wait = rand_r(seed) % 2 ? GPUPIPE_WAIT_BLOCK
 				      : GPUPIPE_WAIT_SIGNALLED;

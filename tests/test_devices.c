@@ -41,10 +41,7 @@ static void run_devices(unsigned ndev, unsigned batch, unsigned post,
 
 	memset(per_device, 0, sizeof(per_device));
 	harness_init(&h, 64, 3, batch, 3, MAX_ITEMS);
-	h.cfg.display = GPUPIPE_DISPLAY_DEVICES;
-	h.cfg.ndevices = ndev;
-	for (i = 0; i < ndev; i++)
-		h.cfg.devices[i] = 0; /* the same device, again and again */
+	harness_same_device(&h, ndev);
 	h.cfg.post_threads = post;
 	h.unordered = post > 0;
 	h.prep_delay_us = prep_delay_us;

@@ -312,10 +312,8 @@ static void run_shape(const struct shape *sh, unsigned point,
 	r->h.cfg.post_threads = sh->post_threads;
 	r->h.cfg.fence_timeout_ms = 20000;
 	r->h.cfg.display = sh->display;
-	if (sh->display == GPUPIPE_DISPLAY_DEVICES) {
-		r->h.cfg.ndevices = 2; /* device 0 twice */
-		r->h.cfg.devices[0] = r->h.cfg.devices[1] = 0;
-	}
+	if (sh->display == GPUPIPE_DISPLAY_DEVICES)
+		harness_same_device(&r->h, 2);
 	if (sh->shader)
 		r->h.cfg.shader_source = sh->shader;
 	r->trace_ret = -1;
@@ -641,9 +639,7 @@ static void test_device_isolation(void)
 
 	harness_init(&h, ELEMS, 2, 1, 2, 400);
 	h.cfg.flags = GPUPIPE_FIXED_BATCH;
-	h.cfg.display = GPUPIPE_DISPLAY_DEVICES;
-	h.cfg.ndevices = 2;
-	h.cfg.devices[0] = h.cfg.devices[1] = 0;
+	harness_same_device(&h, 2);
 	h.faults = true;
 	gpupipe_fault_reset();
 	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);

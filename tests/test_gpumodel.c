@@ -378,9 +378,7 @@ static void test_broken_reports_the_first(void)
 	harness_init(&h, ELEMS, 2, 1, 1, 400);
 	h.cfg.wait = GPUPIPE_WAIT_BLOCK;
 	h.cfg.flags = GPUPIPE_FIXED_BATCH;
-	h.cfg.display = GPUPIPE_DISPLAY_DEVICES;
-	h.cfg.ndevices = 2;
-	h.cfg.devices[0] = h.cfg.devices[1] = 0;
+	harness_same_device(&h, 2);
 	h.faults = true;
 	gpupipe_fault_reset();
 	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
