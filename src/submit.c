@@ -1022,11 +1022,13 @@ static bool poll_signalled(struct gp_dev *d, struct submit *st, unsigned idx,
 		uint64_t limit = (uint64_t)p->fence_timeout_ms * 1000000u;
 		uint64_t now = gp_now_ns();
 
+		/* Once the device broke, readback looks once and fails the
+		 * batch for the reason it broke: hand it over now. */
+		if (atomic_load_explicit(&d->broken, memory_order_relaxed))
+			goto hand_over;
 		/* Its own GPU time only, from when the GPU could start it:
-		 * not its wait behind the batches before it. Once the
-		 * device broke, readback looks once and fails it. */
-		if (now - flight_base(st, f) < limit &&
-		    !atomic_load_explicit(&d->broken, memory_order_relaxed)) {
+		 * not its wait behind the batches before it. */
+		if (now - flight_base(st, f) < limit) {
 			f->pending_ns = now;
 			f->expect_ns = now + poll_slice(st, f, now);
 			return false;
@@ -1047,6 +1049,7 @@ static bool poll_signalled(struct gp_dev *d, struct submit *st, unsigned idx,
 		read_flight_time(d, st, idx, f);
 		check_reset(d);
 	}
+hand_over:
 	gp_fault_handoff(f->fence);
 	gp_queue_push_list(&d->flight_q, &f->slots);
 	return true;
