@@ -237,16 +237,13 @@ typedef void (*gpupipe_done_fn)(struct gpupipe_job *job, void *user_data);
 /*
  * How readback learns that a fence has signalled.
  *
- * A thread whose shared context is current while it blocks in
- * glClientWaitSync on a pending fence spins a core on NVIDIA's driver (on
- * an H100: 4.7 ms of CPU per 4.9 ms SGEMM item, doc/performance.md) and was
- * measured slowing small kernels 2-3.5x (DESIGN.md). GPUPIPE_WAIT_SIGNALLED,
- * the default, avoids both: the submit thread polls its own oldest fence
- * (timeout 0) when it is due and, when idle, sleeps in bounded slices that
- * new work cuts short; it hands a batch to readback only once its fence
- * has signalled, and readback's glClientWaitSync then returns at once. On
- * the H100 it matched the blocking wait's throughput with 3 % of a core
- * for readback instead of a whole one.
+ * GPUPIPE_WAIT_SIGNALLED, the default: the submit thread polls its own
+ * oldest fence (timeout 0) when it is due and, when idle, sleeps in
+ * bounded slices that new work cuts short; it hands a batch to readback
+ * only once its fence has signalled, and readback's glClientWaitSync then
+ * returns at once. No thread spins. GPUPIPE_WAIT_BLOCK: readback blocks
+ * in glClientWaitSync on the pending fence, which some drivers (NVIDIA's)
+ * spin. gpupipe(7), "Waiting for fences", says what each costs.
  */
 enum gpupipe_wait {
 	GPUPIPE_WAIT_DEFAULT = 0,  /* GPUPIPE_WAIT_SIGNALLED */
@@ -348,13 +345,11 @@ struct gpupipe_config {
 	/* Several devices (display GPUPIPE_DISPLAY_DEVICES): each has depth
 	 * batches in flight, its own submit and readback threads; the prep
 	 * pool is shared; each item goes to the working device with the
-	 * fewest items in flight; completions stay in push order. NVIDIA's
-	 * GL driver (580) makes each dispatch 11-12x slower while two
-	 * threads of one process dispatch to two GPUs; the devices take
-	 * turns at the driver to avoid most of it, but in one process two
-	 * GPUs pay only for items whose GPU time dwarfs their dispatch
-	 * (sgemm 2048 on two H200s: 1.5-1.9x; small items 1.0-1.2x), and one
-	 * process per GPU scales (1.93-1.96x; gpupipe(7), RESULTS.md). */
+	 * fewest items in flight; completions stay in push order. Some
+	 * drivers slow every dispatch while two threads of one process
+	 * dispatch to two GPUs (the devices then take turns at the driver);
+	 * gpupipe(7), "Several devices", says when one process per GPU is
+	 * the better choice. */
 	unsigned ndevices;         /* 0: every hardware device */
 	unsigned devices[GPUPIPE_MAX_DEVICES]; /* EGL device indexes
 				    * (gpupipe_list_devices); one may repeat */
