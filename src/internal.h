@@ -15,8 +15,17 @@
  *   shader.c    compile and link, with the info log
  *   error.c     error table, strerror, thread-local errmsg
  *   gl.h        the only way to GL and EGL (libepoxy)
- *   fault.c     fault injection (--enable-fault-injection only)
- *   trace.c     per-item timelines (gpupipe_trace_begin/end)
+ *   trace.c     per-item timelines: the records and their collection
+ *   threads.c   the start handshake, the fork guard, "in a callback of p"
+ *   dev.c       device health: a device breaks once, the last takes the
+ *               pipeline with it
+ *   handle.c    what an application's gpupipe pointer names
+ *   fault.c     fault injection, gpumodel.c its model of a GPU
+ *               (--enable-fault-injection only)
+ *
+ * pipe.c (the public calls) calls into the stages; the stages call down
+ * into threads.c, dev.c, queue.c, slots.c, trace.c, never back into
+ * pipe.c: no two files call each other in a circle.
  */
 #ifndef GPUPIPE_INTERNAL_H
 #define GPUPIPE_INTERNAL_H
@@ -80,10 +89,10 @@ GP_HIDDEN int gp_error(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 GP_HIDDEN void gp_error_clear(void);
 /* GPUPIPE_EBROKEN, with a message naming call, in a forked child of a
- * process that created a pipeline; 0 otherwise (pipe.c). */
+ * process that created a pipeline; 0 otherwise (threads.c). */
 GP_HIDDEN int gp_check_fork(const char *call);
-/* gpupipe_drain's work, for the library's own use (trace.c). */
-GP_HIDDEN int gp_drain(struct gpupipe *p, long timeout_ms);
+/* Arm the fork guard, once per process (threads.c). */
+GP_HIDDEN void gp_fork_guard_init(void);
 
 /* ---- handle.c: what an application's gpupipe pointer names ------------- */
 
@@ -114,7 +123,7 @@ GP_HIDDEN void gp_handle_free(const gpupipe *h);
 /* Mark device d broken (the first cause wins): status is
  * GPUPIPE_TIMEDOUT, GPUPIPE_DEVICE_LOST or GPUPIPE_FAILED. No more
  * dispatches on it, and no more items for it; items on it not yet
- * dispatched complete with gp_broken_status (pipe.c). Once every device
+ * dispatched complete with gp_broken_status (dev.c). Once every device
  * is broken, so is the pipeline: pushes get GPUPIPE_EBROKEN. */
 GP_HIDDEN void gp_break(struct gp_dev *d, int status);
 /* For an item the broken device will not run: its status, and what to
@@ -355,6 +364,16 @@ GP_HIDDEN void gp_trace_fini(struct gp_trace *t);
 /* Submit thread: a collect request was served. */
 GP_HIDDEN void gp_trace_collected(struct gp_trace *t, struct gp_dev *d);
 GP_HIDDEN void gp_trace_collector_gone(struct gp_trace *t, struct gp_dev *d);
+/* gpupipe_trace_begin's work; gpupipe_trace_end's checks, then, once the
+ * caller drained, its collection and hand-over of the records. */
+GP_HIDDEN int gp_trace_begin(struct gpupipe *p, size_t capacity,
+			     unsigned flags);
+GP_HIDDEN int gp_trace_check_end(struct gpupipe *p,
+				 struct gpupipe_trace_record **records,
+				 size_t *count);
+GP_HIDDEN int gp_trace_take(struct gpupipe *p,
+			    struct gpupipe_trace_record **records,
+			    size_t *count);
 
 /* ---- egl.c ------------------------------------------------------------ */
 
@@ -398,7 +417,14 @@ struct gp_start {
 	char msg[1024];        /* that failure's errmsg */
 };
 
+/* threads.c: a new thread reports that it runs (0) or why it cannot;
+ * gp_thread_start starts fn(arg) with every signal blocked and waits for
+ * that report. *started: the caller must join the thread, even on
+ * failure. */
 GP_HIDDEN void gp_start_report(struct gpupipe *p, int result);
+GP_HIDDEN int gp_thread_start(struct gpupipe *p, pthread_t *thread,
+			      bool *started, void *(*fn)(void *), void *arg,
+			      const char *what);
 
 GP_HIDDEN void *gp_prep_main(void *arg);
 GP_HIDDEN int gp_prep_cancel_queued(struct gpupipe *p);
@@ -408,7 +434,8 @@ GP_HIDDEN void *gp_post_main(void *arg);
 /* Call done_cb for a DONE-state slot, count it, free it unless kept. */
 GP_HIDDEN void gp_complete(struct gpupipe *p, struct gp_slot *s);
 
-/* Thread-local: the pipeline whose callback this thread is running. */
+/* Thread-local: the pipeline whose callback this thread is running
+ * (threads.c). */
 GP_HIDDEN extern _Thread_local const struct gpupipe *gp_in_callback;
 
 struct gp_post_thread {

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,127 +281,10 @@ static int resolve_devices(struct gpupipe *p, const struct gpupipe_config *c)
 	return 0;
 }
 
-/*
- * fork(): the child has none of the pipeline's threads, so a push, drain
- * or destroy there would wait for ever. Once a process has created a
- * pipeline, every call that could wait answers GPUPIPE_EBROKEN in a forked
- * child instead.
- */
-static atomic_int forked;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void on_fork_child(void)
-{
-	atomic_store(&forked, 1);
-}
-
-static void register_atfork(void)
-{
-	pthread_atfork(NULL, NULL, on_fork_child);
-}
-
-int gp_check_fork(const char *call)
-{
-	if (!atomic_load_explicit(&forked, memory_order_relaxed))
-		return 0;
-	return gp_error(GPUPIPE_EBROKEN, "%s: this process was forked after "
-			"it created a pipeline; pipelines and their threads "
-			"do not survive fork(), and gpupipe cannot be used in "
-			"the child", call);
-}
-
-void gp_break(struct gp_dev *d, int status)
-{
-	struct gpupipe *p = d->p;
-	int none = 0;
-
-	if (!atomic_compare_exchange_strong(&d->broken, &none, status))
-		return;
-	none = 0;
-	atomic_compare_exchange_strong(&p->first_broken, &none, status);
-	/* The last working device takes the pipeline with it, reporting
-	 * what broke the first. */
-	if (atomic_fetch_sub(&p->working, 1) == 1) {
-		none = 0;
-		atomic_compare_exchange_strong(&p->broken, &none,
-					       atomic_load(&p->first_broken));
-	}
-	/* Pushers asleep for a slot of this device pick another, or learn
-	 * that none is left. */
-	gp_wake_signal(&p->free_wake, true);
-}
-
-int gp_broken_status(const struct gp_dev *d)
-{
-	return atomic_load(&d->broken) == GPUPIPE_DEVICE_LOST
-		       ? GPUPIPE_DEVICE_LOST
-		       : GPUPIPE_FAILED;
-}
-
-const char *gp_broken_reason(int broken)
-{
-	switch (broken) {
-	case GPUPIPE_TIMEDOUT:
-		return "the GPU did not finish a batch within fence_timeout_ms";
-	case GPUPIPE_DEVICE_LOST:
-		return "the GPU was reset (device lost)";
-	default:
-		return "the GL driver failed";
-	}
-}
-
 /* Destroys waiting for pushes in progress to leave (see gpupipe_push). */
 static struct gp_wake pushers_left;
 
 /* ---- threads ---------------------------------------------------------- */
-
-void gp_start_report(struct gpupipe *p, int result)
-{
-	pthread_mutex_lock(&p->start.lock);
-	if (result && !p->start.result) {
-		p->start.result = result;
-		snprintf(p->start.msg, sizeof(p->start.msg), "%s",
-			 gpupipe_errmsg());
-	}
-	p->start.pending--;
-	pthread_cond_signal(&p->start.cond);
-	pthread_mutex_unlock(&p->start.lock);
-}
-
-/*
- * Start one thread and wait until it runs or says why it cannot. Library
- * threads block every signal, so the application's handlers never run on
- * them. *started tells the caller to join the thread, even on failure.
- */
-static int start_thread(struct gpupipe *p, pthread_t *thread, bool *started,
-			void *(*fn)(void *), void *arg, const char *what)
-{
-	sigset_t all, old;
-	int rc;
-
-	pthread_mutex_lock(&p->start.lock);
-	p->start.pending = 1;
-	p->start.result = 0;
-	pthread_mutex_unlock(&p->start.lock);
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = gp_thread_create(thread, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		return gp_error(GPUPIPE_ETHREAD, "cannot start the %s thread: "
-				"pthread_create: %s", what, strerror(rc));
-	*started = true;
-
-	pthread_mutex_lock(&p->start.lock);
-	while (p->start.pending)
-		pthread_cond_wait(&p->start.cond, &p->start.lock);
-	rc = p->start.result;
-	pthread_mutex_unlock(&p->start.lock);
-	if (rc)
-		return gp_error(rc, "%s", p->start.msg);
-	return 0;
-}
 
 static void wake_everyone(struct gpupipe *p)
 {
@@ -479,7 +361,7 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	ret = gp_check_fork("gpupipe_create");
 	if (ret)
 		return ret;
-	pthread_once(&atfork_once, register_atfork);
+	gp_fork_guard_init();
 	if (!cfg || !out)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_create: %s is NULL",
 				cfg ? "out" : "cfg");
@@ -531,24 +413,24 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	for (i = 0; !ret && i < p->ndevs; i++) {
 		struct gp_dev *d = &p->devs[i];
 
-		ret = start_thread(p, &d->submit_thread, &d->submit_started,
+		ret = gp_thread_start(p, &d->submit_thread, &d->submit_started,
 				   gp_submit_main, d, "submit");
 		if (!ret)
-			ret = start_thread(p, &d->readback_thread,
+			ret = gp_thread_start(p, &d->readback_thread,
 					   &d->readback_started,
 					   gp_readback_main, d, "readback");
 	}
 	for (i = 0; !ret && i < p->post_threads; i++) {
 		p->posts[i].p = p;
 		p->posts[i].index = i;
-		ret = start_thread(p, &p->posts[i].thread,
+		ret = gp_thread_start(p, &p->posts[i].thread,
 				   &p->posts[i].started, gp_post_main,
 				   &p->posts[i], "post");
 	}
 	for (i = 0; !ret && i < p->prep_threads; i++) {
 		p->preps[i].p = p;
 		p->preps[i].index = i;
-		ret = start_thread(p, &p->preps[i].thread,
+		ret = gp_thread_start(p, &p->preps[i].thread,
 				   &p->preps[i].started, gp_prep_main,
 				   &p->preps[i], "prep");
 	}
@@ -717,7 +599,7 @@ static unsigned incomplete_before(struct gpupipe *p, uint64_t target)
 	return n;
 }
 
-int gp_drain(struct gpupipe *p, long timeout_ms)
+static int drain(struct gpupipe *p, long timeout_ms)
 {
 	uint64_t target, deadline = 0;
 	uint32_t gen;
@@ -858,7 +740,7 @@ int gpupipe_push(gpupipe *h, void *item, unsigned flags)
 
 int gpupipe_drain(gpupipe *h, long timeout_ms)
 {
-	GP_CALL(h, "gpupipe_drain", p, gp_drain(p, timeout_ms));
+	GP_CALL(h, "gpupipe_drain", p, drain(p, timeout_ms));
 }
 
 int gpupipe_cancel(gpupipe *h)
@@ -898,4 +780,27 @@ int gpupipe_destroy(gpupipe *h)
 	free_pipe(p);
 	gp_handle_free(h);
 	return 0;
+}
+
+/* Tracing (trace.c keeps the records): end drains first, then collects. */
+static int trace_end(struct gpupipe *p,
+		     struct gpupipe_trace_record **records, size_t *count)
+{
+	int ret = gp_trace_check_end(p, records, count);
+
+	if (!ret)
+		ret = drain(p, -1);
+	return ret ? ret : gp_trace_take(p, records, count);
+}
+
+int gpupipe_trace_begin(gpupipe *h, size_t capacity, unsigned flags)
+{
+	GP_CALL(h, "gpupipe_trace_begin", p,
+		gp_trace_begin(p, capacity, flags));
+}
+
+int gpupipe_trace_end(gpupipe *h, struct gpupipe_trace_record **records,
+		      size_t *count)
+{
+	GP_CALL(h, "gpupipe_trace_end", p, trace_end(p, records, count));
 }

@@ -13,7 +13,6 @@
 
 #include "internal.h"
 
-_Thread_local const struct gpupipe *gp_in_callback;
 
 void gpupipe_job_set_message(struct gpupipe_job *job, const char *fmt, ...)
 {

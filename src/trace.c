@@ -55,7 +55,7 @@ static bool all_collected(struct gpupipe *p)
 	return true;
 }
 
-static int trace_begin(struct gpupipe *p, size_t capacity, unsigned flags)
+int gp_trace_begin(struct gpupipe *p, size_t capacity, unsigned flags)
 {
 	struct gpupipe_trace_record *rec;
 
@@ -94,15 +94,9 @@ static int trace_begin(struct gpupipe *p, size_t capacity, unsigned flags)
 	return 0;
 }
 
-static int trace_end(struct gpupipe *p,
-		     struct gpupipe_trace_record **records, size_t *count)
+int gp_trace_check_end(struct gpupipe *p,
+		       struct gpupipe_trace_record **records, size_t *count)
 {
-	struct gpupipe_trace_record *rec;
-	uint64_t pushed;
-	unsigned i;
-	size_t n;
-	int ret;
-
 	if (!p || !records || !count)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_end: %s is "
 				"NULL", !p ? "p" : !records ? "records" :
@@ -112,9 +106,17 @@ static int trace_end(struct gpupipe *p,
 	if (!atomic_load(&p->trace.rec))
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_end: no trace "
 				"is running");
-	ret = gp_drain(p, -1);
-	if (ret)
-		return ret;
+	return 0;
+}
+
+int gp_trace_take(struct gpupipe *p, struct gpupipe_trace_record **records,
+		  size_t *count)
+{
+	struct gpupipe_trace_record *rec;
+	uint64_t pushed;
+	unsigned i;
+	size_t n;
+
 	/* Every traced item is complete; let each submit thread read the
 	 * GPU timestamps it has not read yet, in its own context, as
 	 * CLOCK_MONOTONIC times. */
@@ -144,15 +146,4 @@ static int trace_end(struct gpupipe *p,
 	*records = rec;
 	*count = n;
 	return 0;
-}
-
-int gpupipe_trace_begin(gpupipe *h, size_t capacity, unsigned flags)
-{
-	GP_CALL(h, "gpupipe_trace_begin", p, trace_begin(p, capacity, flags));
-}
-
-int gpupipe_trace_end(gpupipe *h, struct gpupipe_trace_record **records,
-		      size_t *count)
-{
-	GP_CALL(h, "gpupipe_trace_end", p, trace_end(p, records, count));
 }
