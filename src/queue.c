@@ -56,14 +56,6 @@ void __tsan_release(void *addr);
 	((void)(n), atomic_thread_fence(memory_order_acquire))
 #endif
 
-uint64_t gp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- event count ------------------------------------------------------ */
 
 static void futex_wait(_Atomic uint32_t *addr, uint32_t val,
