@@ -1171,6 +1171,54 @@ static void fail_batch(struct gp_dev *d, struct submit *st,
 		gp_slot_fail(gp_slot_of_node(n), status, error, "%s", why);
 }
 
+/* A traced batch: each record notes when its fence was made, and which
+ * batch (a counter of the pipeline's batches) covered it. */
+static void trace_fenced(struct gpupipe *p, struct gp_list *batch)
+{
+	struct cds_wfcq_node *n;
+	uint64_t id, now;
+
+	id = atomic_fetch_add_explicit(&p->batches, 1, memory_order_relaxed);
+	if (!atomic_load_explicit(&p->trace.rec, memory_order_relaxed))
+		return;
+	now = gp_now_ns();
+	for (n = gp_list_first(batch); n; n = gp_list_next(batch, n)) {
+		struct gpupipe_trace_record *rec =
+			gp_trace_rec(&p->trace, gp_slot_of_node(n)->job.seq);
+
+		if (rec) {
+			rec->fence_ns = now;
+			rec->batch = id;
+		}
+	}
+}
+
+/* The flight at ring index idx for a batch of count items under fence,
+ * flushed now: due once the batches before it and its own items have
+ * run, by the learnt fence delay (SIGNALLED) or the best GPU pace. */
+static struct gp_flight *add_flight(struct gp_dev *d, struct submit *st,
+				    unsigned idx, unsigned count,
+				    GLsync fence)
+{
+	struct gp_flight *f = &d->flights[idx];
+	uint64_t per_item = d->p->wait == GPUPIPE_WAIT_SIGNALLED ? st->fence_ns
+								  : st->best_ns;
+
+	f->count = count;
+	f->items_to_end = st->items;
+	f->fence = fence;
+	f->flushed_ns = gp_now_ns();
+	f->pending_ns = 0;
+	f->expect_ns = d->flight_count
+			       ? flight_at(d, d->flight_count - 1)->expect_ns
+			       : 0;
+	if (f->expect_ns < f->flushed_ns)
+		f->expect_ns = f->flushed_ns;
+	f->expect_ns += per_item * count;
+	d->flight_count++;
+	return f;
+}
+
 static void close_batch(struct gp_dev *d, struct submit *st,
 			struct gp_list *batch)
 {
@@ -1178,7 +1226,7 @@ static void close_batch(struct gp_dev *d, struct submit *st,
 	struct gp_slot *first = gp_slot_of_node(gp_list_first(batch));
 	struct gp_flight *f;
 	unsigned idx;
-	uint64_t t0 = gp_now_ns(), id;
+	uint64_t t0 = gp_now_ns();
 	/* Until the pace is known, every batch is a sample. */
 	bool sample = st->batches++ % SAMPLE_EVERY == 0 || !st->best_ns;
 	GLenum err;
@@ -1212,23 +1260,7 @@ static void close_batch(struct gp_dev *d, struct submit *st,
 	first->batch_len = batch->count;
 	if (!fence || err != GL_NO_ERROR)
 		fail_batch(d, st, batch, fence, err);
-	id = atomic_fetch_add_explicit(&p->batches, 1, memory_order_relaxed);
-	if (atomic_load_explicit(&p->trace.rec, memory_order_relaxed)) {
-		struct cds_wfcq_node *n;
-		uint64_t now = gp_now_ns();
-
-		for (n = gp_list_first(batch); n; n = gp_list_next(batch, n)) {
-			struct gp_slot *s = gp_slot_of_node(n);
-			struct gpupipe_trace_record *rec =
-				gp_trace_rec(&p->trace, s->job.seq);
-
-			if (rec) {
-				rec->fence_ns = now;
-				rec->batch = id;
-			}
-		}
-	}
-
+	trace_fenced(p, batch);
 	atomic_fetch_add_explicit(&d->close_ns, gp_now_ns() - t0,
 				  memory_order_relaxed);
 	if (!fence) {
@@ -1236,23 +1268,8 @@ static void close_batch(struct gp_dev *d, struct submit *st,
 		gp_queue_push_list(&d->flight_q, batch);
 		return;
 	}
-	f = &d->flights[idx];
-	f->count = batch->count;
+	f = add_flight(d, st, idx, batch->count, fence);
 	f->sampled = sample && st->timestamps;
-	f->items_to_end = st->items;
-	f->fence = fence;
-	f->flushed_ns = gp_now_ns();
-	f->pending_ns = 0;
-	/* Due once the batches before it and its own items have run: by the
-	 * learnt fence delay (SIGNALLED), or by the best GPU pace seen. */
-	f->expect_ns = (d->flight_count ? flight_at(d, d->flight_count - 1)
-						  ->expect_ns : 0);
-	if (f->expect_ns < f->flushed_ns)
-		f->expect_ns = f->flushed_ns;
-	f->expect_ns += (p->wait == GPUPIPE_WAIT_SIGNALLED ? st->fence_ns
-							   : st->best_ns) *
-			f->count;
-	d->flight_count++;
 	if (p->wait == GPUPIPE_WAIT_SIGNALLED) {
 		/* Held until its fence has signalled: poll_flights. */
 		f->slots = *batch;

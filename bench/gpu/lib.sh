@@ -149,6 +149,13 @@ run_bench() {
 	say "($secs s, exit $rc, outputs $outputs)"
 	record "$name" command "gpupipe-bench $*" outputs "$outputs" \
 		self_check "${selfcheck:-none}" json "$name.json" log "$name.log"
+	# A quick run (testing the runner) on a loaded machine can skew a
+	# timing self-check; its outputs still count. A measured run fails.
+	if [ "$rc" = 1 ] && [ "$outputs" = ok ] && [ -n "$quick" ] &&
+		grep -q '^SELF-CHECK FAILED' "$dir/$name.log"; then
+		say "(quick run: a timing self-check failed, outputs ok)"
+		return 0
+	fi
 	[ "$rc" = 0 ] && [ "$outputs" = ok ] ||
 		suite_fail "$name: exit $rc, outputs $outputs"
 }
