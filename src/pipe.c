@@ -51,23 +51,9 @@ static unsigned resolve_batch(const struct gpupipe_config *c, unsigned depth)
 		       ? (unsigned)(AUTO_SLOT_BYTES / per) : AUTO_BATCH_MAX;
 }
 
-static int check_config(const struct gpupipe_config *c)
+/* The counts and bounds: depth, batch, threads, wait, flags. */
+static int check_limits(const struct gpupipe_config *c, unsigned depth)
 {
-	unsigned depth = c->depth ? c->depth : DEFAULT_DEPTH;
-	unsigned batch;
-	unsigned i;
-	int ret;
-
-	if (!c->shader_source)
-		return gp_error(GPUPIPE_EINVAL, "shader_source is NULL: give "
-				"the GLSL compute shader's text (see "
-				"gpupipe_load_shader)");
-	if (!c->prep_cb)
-		return gp_error(GPUPIPE_EINVAL, "prep_cb is NULL: it writes "
-				"each item's input");
-	if (!c->done_cb)
-		return gp_error(GPUPIPE_EINVAL, "done_cb is NULL: it receives "
-				"each item's output and status");
 	if (depth > GPUPIPE_MAX_DEPTH)
 		return gp_error(GPUPIPE_EINVAL, "depth %u exceeds "
 				"GPUPIPE_MAX_DEPTH (%d)", depth,
@@ -91,14 +77,22 @@ static int check_config(const struct gpupipe_config *c)
 	if (c->batch_latency_us > 10000000)
 		return gp_error(GPUPIPE_EINVAL, "batch_latency_us %u exceeds "
 				"10000000 (10 s)", c->batch_latency_us);
-	batch = resolve_batch(c, depth);
 	if (c->prep_threads > GPUPIPE_MAX_PREP_THREADS)
 		return gp_error(GPUPIPE_EINVAL, "prep_threads %u exceeds "
 				"GPUPIPE_MAX_PREP_THREADS (%d)",
 				c->prep_threads, GPUPIPE_MAX_PREP_THREADS);
-	ret = check_size("in_bytes", c->in_bytes, depth * batch);
+	return 0;
+}
+
+/* The buffers (for depth x batch slots), the weights and the groups. */
+static int check_data(const struct gpupipe_config *c, unsigned slots)
+{
+	unsigned i;
+	int ret;
+
+	ret = check_size("in_bytes", c->in_bytes, slots);
 	if (!ret)
-		ret = check_size("out_bytes", c->out_bytes, depth * batch);
+		ret = check_size("out_bytes", c->out_bytes, slots);
 	if (ret)
 		return ret;
 	if (!c->weights != !c->weights_bytes)
@@ -113,6 +107,12 @@ static int check_config(const struct gpupipe_config *c)
 			return gp_error(GPUPIPE_EINVAL, "groups[%u] = %u "
 					"exceeds %d", i, c->groups[i],
 					INT32_MAX);
+	return 0;
+}
+
+/* Which display, devices and contexts: each field fits the others. */
+static int check_display(const struct gpupipe_config *c)
+{
 	if ((unsigned)c->display > GPUPIPE_DISPLAY_DEVICES)
 		return gp_error(GPUPIPE_EINVAL, "display %d is not an enum "
 				"gpupipe_display value", (int)c->display);
@@ -143,6 +143,30 @@ static int check_config(const struct gpupipe_config *c)
 				"display is not GPUPIPE_DISPLAY_DEVICE",
 				c->device_index);
 	return 0;
+}
+
+/* Every field of c, in this order; the first fault is the one named. */
+static int check_config(const struct gpupipe_config *c)
+{
+	unsigned depth = c->depth ? c->depth : DEFAULT_DEPTH;
+	int ret;
+
+	if (!c->shader_source)
+		return gp_error(GPUPIPE_EINVAL, "shader_source is NULL: give "
+				"the GLSL compute shader's text (see "
+				"gpupipe_load_shader)");
+	if (!c->prep_cb)
+		return gp_error(GPUPIPE_EINVAL, "prep_cb is NULL: it writes "
+				"each item's input");
+	if (!c->done_cb)
+		return gp_error(GPUPIPE_EINVAL, "done_cb is NULL: it receives "
+				"each item's output and status");
+	ret = check_limits(c, depth);
+	if (!ret)
+		ret = check_data(c, depth * resolve_batch(c, depth));
+	if (!ret)
+		ret = check_display(c);
+	return ret;
 }
 
 /* Copy the configuration into p, defaults resolved. */
@@ -351,10 +375,73 @@ static void free_pipe(struct gpupipe *p)
 	free(p);
 }
 
+/* Each device's display and two contexts; what info reports of them. */
+static int open_displays(struct gpupipe *p, const struct gpupipe_config *cfg)
+{
+	enum gpupipe_display kind = cfg->display == GPUPIPE_DISPLAY_DEVICES
+					    ? GPUPIPE_DISPLAY_DEVICE
+					    : cfg->display;
+	unsigned i;
+	int ret;
+
+	for (i = 0; i < p->ndevs; i++) {
+		struct gp_dev *d = &p->devs[i];
+
+		ret = gp_egl_open(&d->egl, kind, d->egl_index, cfg->egl_display,
+				  cfg->share_context,
+				  !(cfg->flags & GPUPIPE_NO_RESET_NOTIFICATION));
+		if (ret)
+			return ret;
+		d->egl_index = d->egl.device_index;
+	}
+	p->info.display = p->ndevs > 1 ||
+					  cfg->display == GPUPIPE_DISPLAY_DEVICES
+				  ? GPUPIPE_DISPLAY_DEVICES
+				  : p->devs[0].egl.kind;
+	p->info.device_index = p->devs[0].egl.device_index;
+	for (i = 0; i < p->ndevs; i++)
+		p->info.devices[i] = p->devs[i].egl_index;
+	return 0;
+}
+
+/* Per device, submit first (it compiles the shader and maps the buffers
+ * that the slots point into), then readback; then the post and prep
+ * pools. The caller stops what started if one fails. */
+static int start_threads(struct gpupipe *p)
+{
+	unsigned i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < p->ndevs; i++) {
+		struct gp_dev *d = &p->devs[i];
+
+		ret = gp_thread_start(p, &d->submit_thread, &d->submit_started,
+				      gp_submit_main, d, "submit");
+		if (!ret)
+			ret = gp_thread_start(p, &d->readback_thread,
+					      &d->readback_started,
+					      gp_readback_main, d, "readback");
+	}
+	for (i = 0; !ret && i < p->post_threads; i++) {
+		p->posts[i].p = p;
+		p->posts[i].index = i;
+		ret = gp_thread_start(p, &p->posts[i].thread,
+				      &p->posts[i].started, gp_post_main,
+				      &p->posts[i], "post");
+	}
+	for (i = 0; !ret && i < p->prep_threads; i++) {
+		p->preps[i].p = p;
+		p->preps[i].index = i;
+		ret = gp_thread_start(p, &p->preps[i].thread,
+				      &p->preps[i].started, gp_prep_main,
+				      &p->preps[i], "prep");
+	}
+	return ret;
+}
+
 int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 {
 	struct gpupipe *p;
-	unsigned i;
 	int ret;
 
 	gp_error_clear();
@@ -386,54 +473,10 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	p->turns.on = p->ndevs > 1 && p->wait == GPUPIPE_WAIT_SIGNALLED;
 	if (!ret)
 		ret = gp_slots_init(p);
-	for (i = 0; !ret && i < p->ndevs; i++) {
-		struct gp_dev *d = &p->devs[i];
-
-		ret = gp_egl_open(&d->egl,
-				  cfg->display == GPUPIPE_DISPLAY_DEVICES
-					  ? GPUPIPE_DISPLAY_DEVICE
-					  : cfg->display,
-				  d->egl_index, cfg->egl_display,
-				  cfg->share_context,
-				  !(cfg->flags & GPUPIPE_NO_RESET_NOTIFICATION));
-		d->egl_index = d->egl.device_index;
-	}
-	if (ret)
-		goto fail;
-	p->info.display = p->ndevs > 1 || cfg->display ==
-						  GPUPIPE_DISPLAY_DEVICES
-				  ? GPUPIPE_DISPLAY_DEVICES
-				  : p->devs[0].egl.kind;
-	p->info.device_index = p->devs[0].egl.device_index;
-	for (i = 0; i < p->ndevs; i++)
-		p->info.devices[i] = p->devs[i].egl_index;
-
-	/* Per device, submit first: it compiles the shader and maps the
-	 * buffers that the slots point into. */
-	for (i = 0; !ret && i < p->ndevs; i++) {
-		struct gp_dev *d = &p->devs[i];
-
-		ret = gp_thread_start(p, &d->submit_thread, &d->submit_started,
-				   gp_submit_main, d, "submit");
-		if (!ret)
-			ret = gp_thread_start(p, &d->readback_thread,
-					   &d->readback_started,
-					   gp_readback_main, d, "readback");
-	}
-	for (i = 0; !ret && i < p->post_threads; i++) {
-		p->posts[i].p = p;
-		p->posts[i].index = i;
-		ret = gp_thread_start(p, &p->posts[i].thread,
-				   &p->posts[i].started, gp_post_main,
-				   &p->posts[i], "post");
-	}
-	for (i = 0; !ret && i < p->prep_threads; i++) {
-		p->preps[i].p = p;
-		p->preps[i].index = i;
-		ret = gp_thread_start(p, &p->preps[i].thread,
-				   &p->preps[i].started, gp_prep_main,
-				   &p->preps[i], "prep");
-	}
+	if (!ret)
+		ret = open_displays(p, cfg);
+	if (!ret)
+		ret = start_threads(p);
 	if (!ret)
 		ret = gp_handle_new(p, out);
 	if (ret)
