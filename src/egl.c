@@ -308,17 +308,13 @@ static int check_app_display(EGLDisplay dpy)
 			"EGLDisplay: call eglInitialize first");
 }
 
-int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
-		unsigned device_index, void *app_display, void *share_ctx,
-		bool want_reset)
+/* e->display: the application's (borrowed), or one of ours, counted. */
+static int open_display(struct gp_egl *e, enum gpupipe_display kind,
+			unsigned device_index, void *app_display)
 {
 	EGLDisplay dpy;
-	EGLenum saved_api;
-	EGLint resets[3], reset;
-	unsigned i;
 	int ret;
 
-	memset(e, 0, sizeof(*e));
 	if (app_display) {
 		ret = check_app_display(app_display);
 		if (ret)
@@ -335,18 +331,40 @@ int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
 			return ret;
 	}
 	e->display = dpy;
+	return 0;
+}
 
+/* Contexts without a config or a surface: what gpupipe's contexts are. */
+static int check_display_extensions(EGLDisplay dpy)
+{
 	if (!epoxy_has_egl_extension(dpy, "EGL_KHR_no_config_context") &&
-	    !epoxy_has_egl_extension(dpy, "EGL_MESA_configless_context")) {
-		ret = gp_error(GPUPIPE_ENOTSUP, "EGL display extension "
-			       "EGL_KHR_no_config_context is missing");
+	    !epoxy_has_egl_extension(dpy, "EGL_MESA_configless_context"))
+		return gp_error(GPUPIPE_ENOTSUP, "EGL display extension "
+				"EGL_KHR_no_config_context is missing");
+	if (!epoxy_has_egl_extension(dpy, "EGL_KHR_surfaceless_context"))
+		return gp_error(GPUPIPE_ENOTSUP, "EGL display extension "
+				"EGL_KHR_surfaceless_context is missing");
+	return 0;
+}
+
+int gp_egl_open(struct gp_egl *e, enum gpupipe_display kind,
+		unsigned device_index, void *app_display, void *share_ctx,
+		bool want_reset)
+{
+	EGLDisplay dpy;
+	EGLenum saved_api;
+	EGLint resets[3], reset;
+	unsigned i;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	ret = open_display(e, kind, device_index, app_display);
+	if (ret)
+		return ret;
+	dpy = e->display;
+	ret = check_display_extensions(dpy);
+	if (ret)
 		goto fail;
-	}
-	if (!epoxy_has_egl_extension(dpy, "EGL_KHR_surfaceless_context")) {
-		ret = gp_error(GPUPIPE_ENOTSUP, "EGL display extension "
-			       "EGL_KHR_surfaceless_context is missing");
-		goto fail;
-	}
 	/* The bound API is per-thread state of the caller: restore it. */
 	saved_api = eglQueryAPI();
 	if (!eglBindAPI(EGL_OPENGL_API)) {

@@ -169,10 +169,38 @@ static int check_config(const struct gpupipe_config *c)
 	return ret;
 }
 
+/* Each device's slots (depth x max_batch of them), its timer queries,
+ * its ring of flights and of fences to delete. */
+static int alloc_devices(struct gpupipe *p)
+{
+	unsigned i;
+
+	for (i = 0; i < p->ndevs; i++) {
+		struct gp_dev *d = &p->devs[i];
+
+		d->nslots = p->depth * p->max_batch;
+		d->first = i * d->nslots;
+		d->queries = gp_calloc(2 * (size_t)d->nslots,
+				       sizeof(*d->queries));
+		d->batch_queries = gp_calloc(d->nslots,
+					     sizeof(*d->batch_queries));
+		d->flights = gp_calloc(d->nslots, sizeof(*d->flights));
+		/* Fences not yet deleted: at most one per slot in flight,
+		 * and one per slot done with but not yet reached by
+		 * submit. */
+		if (!d->queries || !d->batch_queries || !d->flights ||
+		    gp_ring_init(&d->spent, 2 * d->nslots))
+			return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
+					"pipeline's bookkeeping");
+	}
+	return 0;
+}
+
 /* Copy the configuration into p, defaults resolved. */
 static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 {
 	unsigned i;
+	int ret;
 
 	p->shader_source = gp_strdup(c->shader_source);
 	if (!p->shader_source)
@@ -214,24 +242,9 @@ static int take_config(struct gpupipe *p, const struct gpupipe_config *c)
 	if (!p->order || !p->preps || !p->posts)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
 				"pipeline's bookkeeping");
-	for (i = 0; i < p->ndevs; i++) {
-		struct gp_dev *d = &p->devs[i];
-
-		d->nslots = p->depth * p->max_batch;
-		d->first = i * d->nslots;
-		d->queries = gp_calloc(2 * (size_t)d->nslots,
-				       sizeof(*d->queries));
-		d->batch_queries = gp_calloc(d->nslots,
-					     sizeof(*d->batch_queries));
-		d->flights = gp_calloc(d->nslots, sizeof(*d->flights));
-		/* Fences not yet deleted: at most one per slot in flight,
-		 * and one per slot done with but not yet reached by
-		 * submit. */
-		if (!d->queries || !d->batch_queries || !d->flights ||
-		    gp_ring_init(&d->spent, 2 * d->nslots))
-			return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
-					"pipeline's bookkeeping");
-	}
+	ret = alloc_devices(p);
+	if (ret)
+		return ret;
 
 	p->info.depth = p->depth;
 	p->info.max_batch = p->max_batch;
@@ -543,10 +556,59 @@ static void destroy(struct gpupipe *p)
 	stop_threads(p);
 }
 
+/* A slot for a push, or why there is none, in words. */
+static int take_slot(struct gpupipe *p, bool nonblock, struct gp_slot **s)
+{
+	int ret = gp_slot_acquire(p, nonblock, s);
+
+	if (ret == GPUPIPE_EAGAIN)
+		return gp_error(ret, "gpupipe_push: the pipeline is full (each "
+				"device at its in-flight limit)");
+	if (ret == GPUPIPE_EBROKEN)
+		return gp_error(ret, "gpupipe_push: the pipeline is broken "
+				"(every device): %s; destroy it",
+				gp_broken_reason(atomic_load(&p->broken)));
+	if (ret)
+		return gp_error(ret, "gpupipe_push: the pipeline is being "
+				"destroyed");
+	return 0;
+}
+
+/* Give item its seq in slot s and queue it for the prep threads. */
+static void enqueue(struct gpupipe *p, struct gp_slot *s, void *item,
+		    uint64_t enter)
+{
+	struct gpupipe_trace_record *rec;
+
+	s->job.item = item;
+	s->job.device = s->dev->n;
+	atomic_fetch_add_explicit(&s->dev->pushed, 1, memory_order_relaxed);
+	/* Incomplete from here: a drain that counts this push (its seq is
+	 * below the drain's target) must see that before the seq. */
+	atomic_store(&s->pending_seq, 0);
+	GP_DELAY(push_seq);
+	s->job.seq = atomic_fetch_add(&p->next_seq, 1);
+	atomic_store(&s->pending_seq, s->job.seq);
+	/* A drain that began in between counted the transient 0 and may
+	 * sleep on it: this seq is past its target, so tell it to look
+	 * again (a system call only when a drain sleeps). */
+	gp_wake_signal(&p->done_wake, true);
+	s->job.in_bytes = p->in_bytes;
+	s->job.out_bytes = p->out_bytes;
+	s->push_ns = gp_now_ns();
+	s->enter_ns = enter;
+	rec = gp_trace_rec(&p->trace, s->job.seq);
+	if (rec) {
+		rec->seq = s->job.seq;
+		rec->push_ns = s->push_ns;
+	}
+	gp_slot_set_state(s, GP_SLOT_FREE, GP_SLOT_QUEUED);
+	gp_queue_push(&p->prep_q, &s->node);
+}
+
 static int push(struct gpupipe *p, void *item, unsigned flags)
 {
 	bool nonblock = flags & GPUPIPE_NONBLOCK;
-	struct gpupipe_trace_record *rec;
 	struct gp_slot *s;
 	uint64_t enter;
 	int ret;
@@ -580,46 +642,9 @@ static int push(struct gpupipe *p, void *item, unsigned flags)
 		goto out;
 	}
 	enter = gp_now_ns(); /* a wait for a slot is latency too */
-	ret = gp_slot_acquire(p, nonblock, &s);
-	if (ret == GPUPIPE_EAGAIN) {
-		gp_error(ret, "gpupipe_push: the pipeline is full (each "
-			 "device at its in-flight limit)");
-		goto out;
-	}
-	if (ret == GPUPIPE_EBROKEN) {
-		gp_error(ret, "gpupipe_push: the pipeline is broken (every "
-			 "device): %s; destroy it",
-			 gp_broken_reason(atomic_load(&p->broken)));
-		goto out;
-	}
-	if (ret) {
-		gp_error(ret, "gpupipe_push: the pipeline is being destroyed");
-		goto out;
-	}
-	s->job.item = item;
-	s->job.device = s->dev->n;
-	atomic_fetch_add_explicit(&s->dev->pushed, 1, memory_order_relaxed);
-	/* Incomplete from here: a drain that counts this push (its seq is
-	 * below the drain's target) must see that before the seq. */
-	atomic_store(&s->pending_seq, 0);
-	GP_DELAY(push_seq);
-	s->job.seq = atomic_fetch_add(&p->next_seq, 1);
-	atomic_store(&s->pending_seq, s->job.seq);
-	/* A drain that began in between counted the transient 0 and may
-	 * sleep on it: this seq is past its target, so tell it to look
-	 * again (a system call only when a drain sleeps). */
-	gp_wake_signal(&p->done_wake, true);
-	s->job.in_bytes = p->in_bytes;
-	s->job.out_bytes = p->out_bytes;
-	s->push_ns = gp_now_ns();
-	s->enter_ns = enter;
-	rec = gp_trace_rec(&p->trace, s->job.seq);
-	if (rec) {
-		rec->seq = s->job.seq;
-		rec->push_ns = s->push_ns;
-	}
-	gp_slot_set_state(s, GP_SLOT_FREE, GP_SLOT_QUEUED);
-	gp_queue_push(&p->prep_q, &s->node);
+	ret = take_slot(p, nonblock, &s);
+	if (!ret)
+		enqueue(p, s, item, enter);
 out:
 	/* The wakeup costs a system call only when a destroy is waiting.
 	 * (It is process-wide from when destroy freed p as soon as this
