@@ -430,6 +430,10 @@ struct gp_start {
  * that report. *started: the caller must join the thread, even on
  * failure. */
 GP_HIDDEN void gp_start_report(struct gpupipe *p, int result);
+/* A new thread: its name "gp-ROLE" or, numbered, "gp-ROLEn" (what
+ * debuggers and top show), and its CPU clock for the stats. */
+GP_HIDDEN void gp_thread_setup(const char *role, unsigned n, bool numbered,
+			       clockid_t *cpu_clock);
 GP_HIDDEN int gp_thread_start(struct gpupipe *p, pthread_t *thread,
 			      bool *started, void *(*fn)(void *), void *arg,
 			      const char *what);

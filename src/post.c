@@ -152,11 +152,8 @@ void *gp_post_main(void *arg)
 	struct gp_post_thread *t = arg;
 	struct gpupipe *p = t->p;
 	struct cds_wfcq_node *n;
-	char name[16];
 
-	snprintf(name, sizeof(name), "gp-post%u", t->index);
-	pthread_setname_np(pthread_self(), name);
-	pthread_getcpuclockid(pthread_self(), &t->cpu_clock);
+	gp_thread_setup("post", t->index, true, &t->cpu_clock);
 	gp_start_report(p, 0);
 	while ((n = gp_queue_pop_wait(&p->post_q, &p->stop, 0))) {
 		gp_complete(p, gp_slot_of_node(n));

@@ -92,11 +92,8 @@ void *gp_prep_main(void *arg)
 	struct gp_prep_thread *t = arg;
 	struct gpupipe *p = t->p;
 	struct cds_wfcq_node *n;
-	char name[16];
 
-	snprintf(name, sizeof(name), "gp-prep%u", t->index);
-	pthread_setname_np(pthread_self(), name);
-	pthread_getcpuclockid(pthread_self(), &t->cpu_clock);
+	gp_thread_setup("prep", t->index, true, &t->cpu_clock);
 	gp_start_report(p, 0);
 
 	while ((n = gp_queue_pop_wait(&p->prep_q, &p->stop, 0))) {

@@ -246,13 +246,10 @@ void *gp_readback_main(void *arg)
 {
 	struct gp_dev *d = arg;
 	struct gpupipe *p = d->p;
-	char name[16];
 	int ret;
 
-	snprintf(name, sizeof(name), p->ndevs > 1 ? "gp-readback%u" :
-			     "gp-readback", d->n);
-	pthread_setname_np(pthread_self(), name);
-	pthread_getcpuclockid(pthread_self(), &d->readback_cpu_clock);
+	gp_thread_setup("readback", d->n, p->ndevs > 1,
+			&d->readback_cpu_clock);
 	ret = gp_egl_make_current(&d->egl, d->egl.readback_ctx);
 	gp_start_report(p, ret);
 	if (ret)

@@ -1425,13 +1425,9 @@ void *gp_submit_main(void *arg)
 {
 	struct gp_dev *d = arg;
 	struct gpupipe *p = d->p;
-	char name[16];
 	int ret;
 
-	snprintf(name, sizeof(name), p->ndevs > 1 ? "gp-submit%u" :
-			     "gp-submit", d->n);
-	pthread_setname_np(pthread_self(), name);
-	pthread_getcpuclockid(pthread_self(), &d->submit_cpu_clock);
+	gp_thread_setup("submit", d->n, p->ndevs > 1, &d->submit_cpu_clock);
 	ret = gp_egl_make_current(&d->egl, d->egl.submit_ctx);
 	if (ret) {
 		gp_start_report(p, ret);

@@ -14,6 +14,19 @@
 
 #include "internal.h"
 
+void gp_thread_setup(const char *role, unsigned n, bool numbered,
+		     clockid_t *cpu_clock)
+{
+	char name[16];
+
+	if (numbered)
+		snprintf(name, sizeof(name), "gp-%s%u", role, n);
+	else
+		snprintf(name, sizeof(name), "gp-%s", role);
+	pthread_setname_np(pthread_self(), name);
+	pthread_getcpuclockid(pthread_self(), cpu_clock);
+}
+
 /* The pipeline whose prep_cb or done_cb this thread is running. */
 _Thread_local const struct gpupipe *gp_in_callback;
 
