@@ -613,8 +613,6 @@ static int push(struct gpupipe *p, void *item, unsigned flags)
 	uint64_t enter;
 	int ret;
 
-	if (!p)
-		return gp_error(GPUPIPE_EINVAL, "gpupipe_push: p is NULL");
 	if (flags & ~GPUPIPE_NONBLOCK)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_push: unknown flags "
 				"0x%x", flags & ~GPUPIPE_NONBLOCK);
@@ -673,8 +671,6 @@ static int drain(struct gpupipe *p, long timeout_ms)
 	uint32_t gen;
 	unsigned left;
 
-	if (!p)
-		return gp_error(GPUPIPE_EINVAL, "gpupipe_drain: p is NULL");
 	if (gp_check_fork("gpupipe_drain"))
 		return GPUPIPE_EBROKEN;
 	if (gp_in_callback == p)
@@ -704,8 +700,6 @@ static int drain(struct gpupipe *p, long timeout_ms)
 
 static int cancel(struct gpupipe *p)
 {
-	if (!p)
-		return gp_error(GPUPIPE_EINVAL, "gpupipe_cancel: p is NULL");
 	if (gp_check_fork("gpupipe_cancel"))
 		return GPUPIPE_EBROKEN;
 	return gp_prep_cancel_queued(p);
@@ -713,9 +707,8 @@ static int cancel(struct gpupipe *p)
 
 static int get_info(const struct gpupipe *p, struct gpupipe_info *info)
 {
-	if (!p || !info)
-		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_info: %s is NULL",
-				p ? "info" : "p");
+	if (!info)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_info: info is NULL");
 	*info = p->info;
 	/* What the submit threads learnt: the first device's GL strings
 	 * and layout, memory of all, reset notification where all have it. */
@@ -756,9 +749,9 @@ static int get_stats(const struct gpupipe *p, struct gpupipe_stats *st)
 	uint64_t completed;
 	unsigned i;
 
-	if (!p || !st)
-		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_stats: %s is "
-				"NULL", p ? "stats" : "p");
+	if (!st)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_stats: stats is "
+				"NULL");
 	memset(st, 0, sizeof(*st));
 	/* Completions first: every item counted there took its seq before,
 	 * so pushed, read after, is never the smaller. */

@@ -51,9 +51,8 @@ static int release(struct gpupipe *p, struct gpupipe_job *job)
 	struct gp_slot *s;
 	int keep;
 
-	if (!p || !job)
-		return gp_error(GPUPIPE_EINVAL, "gpupipe_release: %s is NULL",
-				p ? "job" : "p");
+	if (!job)
+		return gp_error(GPUPIPE_EINVAL, "gpupipe_release: job is NULL");
 	if (gp_check_fork("gpupipe_release"))
 		return GPUPIPE_EBROKEN;
 	s = gp_container_of(job, struct gp_slot, job);

@@ -59,9 +59,6 @@ int gp_trace_begin(struct gpupipe *p, size_t capacity, unsigned flags)
 {
 	struct gpupipe_trace_record *rec;
 
-	if (!p)
-		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_begin: p is "
-				"NULL");
 	if (gp_check_fork("gpupipe_trace_begin"))
 		return GPUPIPE_EBROKEN;
 	if (!capacity || capacity > SIZE_MAX / sizeof(*rec))
@@ -97,10 +94,9 @@ int gp_trace_begin(struct gpupipe *p, size_t capacity, unsigned flags)
 int gp_trace_check_end(struct gpupipe *p,
 		       struct gpupipe_trace_record **records, size_t *count)
 {
-	if (!p || !records || !count)
+	if (!records || !count)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_trace_end: %s is "
-				"NULL", !p ? "p" : !records ? "records" :
-				"count");
+				"NULL", !records ? "records" : "count");
 	if (gp_check_fork("gpupipe_trace_end"))
 		return GPUPIPE_EBROKEN;
 	if (!atomic_load(&p->trace.rec))
