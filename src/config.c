@@ -209,7 +209,6 @@ int gp_config_take(struct gpupipe *p, const struct gpupipe_config *c)
 	p->done_cb = c->done_cb;
 	p->user_data = c->user_data;
 
-
 	p->info.depth = p->depth;
 	p->info.max_batch = p->max_batch;
 	p->info.prep_threads = p->prep_threads;
