@@ -10,9 +10,9 @@
  * Each item is one 64 x 64 tile: prep_cb copies the tile and a halo of
  * `radius` pixels around it (clamped at the image's edges) into the
  * mapped input; the shader (shaders/blur.comp) weighs the neighbourhood
- * with separable Gaussian weights from the shared buffer (binding 1);
- * done_cb copies the blurred tile into the output image. libpng (Debian's
- * libpng-dev) reads and writes the files.
+ * with separable Gaussian weights from the shared buffer (binding 1), in
+ * premultiplied alpha; done_cb copies the blurred tile into the output
+ * image. libpng (Debian's libpng-dev) reads and writes the files.
  *
  *   cc blur.c $(pkg-config --cflags --libs gpupipe libpng) -lm -o blur
  */
@@ -104,42 +104,52 @@ static void done(struct gpupipe_job *job, void *user)
 		       src + (size_t)y * tw, tw * sizeof(uint32_t));
 }
 
-/* The same blur on the CPU, in the same float arithmetic. */
-static void cpu_blur(const struct blur *b, struct image *ref)
+/*
+ * The same blur on the CPU, in the same float arithmetic and rounding as
+ * blur.comp: in premultiplied alpha, because a transparent pixel has no
+ * colour. Averaging straight RGBA, as both once did, mixed the black of a
+ * transparent background into white text's edges (their semi-transparent
+ * pixels' mean colour fell from 255 to 183), and this check agreed.
+ */
+static uint32_t cpu_pixel(const struct blur *b, uint32_t x, uint32_t y)
 {
-	int r = (int)b->radius;
-	uint32_t x, y;
-	int dx, dy, c;
+	float acc[4] = { 0, 0, 0, 0 }; /* premultiplied r, g, b; alpha */
+	int r = (int)b->radius, dx, dy, c;
+	uint32_t v = 0;
 
-	for (y = 0; y < b->in.h; y++) {
-		for (x = 0; x < b->in.w; x++) {
-			float acc[4] = { 0, 0, 0, 0 };
-			uint32_t v = 0;
+	for (dy = -r; dy <= r; dy++) {
+		const uint32_t *row = b->in.px +
+			(size_t)clampi((int64_t)y + dy, b->in.h) * b->in.w;
 
-			for (dy = -r; dy <= r; dy++) {
-				const uint32_t *row = b->in.px +
-					(size_t)clampi((int64_t)y + dy, b->in.h) *
-						b->in.w;
+		for (dx = -r; dx <= r; dx++) {
+			uint32_t px = row[clampi((int64_t)x + dx, b->in.w)];
+			float wa = b->weights[dy + r] * b->weights[dx + r] *
+				   ((float)(px >> 24) / 255.0f);
 
-				for (dx = -r; dx <= r; dx++) {
-					uint32_t px = row[clampi((int64_t)x + dx,
-								 b->in.w)];
-					float wgt = b->weights[dy + r] *
-						    b->weights[dx + r];
-
-					for (c = 0; c < 4; c++)
-						acc[c] += wgt * (float)(px >> (8 * c) &
-								 0xff) / 255.0f;
-				}
-			}
-			for (c = 0; c < 4; c++) {
-				float f = acc[c] < 0 ? 0 : acc[c] > 1 ? 1 : acc[c];
-
-				v |= (uint32_t)lrintf(f * 255.0f) << (8 * c);
-			}
-			ref->px[(size_t)y * ref->w + x] = v;
+			for (c = 0; c < 3; c++)
+				acc[c] += wa * ((float)(px >> (8 * c) & 0xff) /
+						255.0f);
+			acc[3] += wa;
 		}
 	}
+	/* Colour back from premultiplied: / alpha, 0 where alpha is 0. */
+	for (c = 0; c < 3; c++)
+		acc[c] = acc[3] > 0 ? acc[c] / acc[3] : 0;
+	for (c = 0; c < 4; c++) {
+		float f = acc[c] < 0 ? 0 : acc[c] > 1 ? 1 : acc[c];
+
+		v |= (uint32_t)floorf(f * 255.0f + 0.5f) << (8 * c);
+	}
+	return v;
+}
+
+static void cpu_blur(const struct blur *b, struct image *ref)
+{
+	uint32_t x, y;
+
+	for (y = 0; y < b->in.h; y++)
+		for (x = 0; x < b->in.w; x++)
+			ref->px[(size_t)y * ref->w + x] = cpu_pixel(b, x, y);
 }
 
 static int read_png(const char *path, struct image *img)
@@ -181,7 +191,9 @@ static int write_png(const char *path, const struct image *img)
 }
 
 /* A test card: gradients, a checkerboard and a disc, so edges and flat
- * areas both show in the comparison. */
+ * areas both show in the comparison; a third of the squares transparent
+ * (their colour kept, as the blur must ignore it), a third with alpha
+ * falling from left to right, so premultiplied blending is checked too. */
 static void draw(struct image *img, uint32_t w, uint32_t h)
 {
 	uint32_t x, y;
@@ -193,12 +205,15 @@ static void draw(struct image *img, uint32_t w, uint32_t h)
 		for (x = 0; x < w; x++) {
 			uint32_t r = x * 255 / w, g = y * 255 / h;
 			uint32_t b = ((x / 16 + y / 16) & 1) ? 230 : 20;
+			uint32_t a = (x / 16 + y / 16) % 3 == 0 ? 0 :
+				     (x / 16 + y / 16) % 3 == 1 ? 255 :
+				     255 - x * 255 / w;
 			int dx = (int)x - (int)w / 2, dy = (int)y - (int)h / 2;
 
 			if (dx * dx + dy * dy < (int)(h * h / 9))
-				r = g = b = 250;
+				r = g = b = a = 250;
 			img->px[(size_t)y * w + x] = r | g << 8 | b << 16 |
-						     255u << 24;
+						     a << 24;
 		}
 }
 
