@@ -3,21 +3,24 @@
  * blur: a Gaussian blur of a PNG image on the GPU, tile by tile through a
  * gpupipe pipeline, checked against the same blur on the CPU.
  *
- *   blur IN.png OUT.png [radius]     blur a real image
+ *   blur IN.png OUT.png [RADIUS]     blur a real image (RADIUS 1..8,
+ *                                    default 3)
  *   blur --selftest                  draw an image, write and read it back
  *                                    as PNG, blur it, check it
+ *   blur -h | --help                 the usage
  *
  * Each item is one 64 x 64 tile: prep_cb copies the tile and a halo of
  * `radius` pixels around it (clamped at the image's edges) into the
  * mapped input; the shader (shaders/blur.comp) weighs the neighbourhood
  * with separable Gaussian weights from the shared buffer (binding 1), in
  * premultiplied alpha; done_cb copies the blurred tile into the output
- * image. libpng (Debian's libpng-dev) reads and writes the files.
+ * image. libpng (Debian's libpng-dev) reads and writes the PNG data.
  *
  *   cc blur.c $(pkg-config --cflags --libs gpupipe libpng) -lm -o blur
  */
 #define _POSIX_C_SOURCE 200809L /* mkstemp, under -std=c11 too */
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +42,7 @@
 
 #define TILE 64
 #define MAX_RADIUS 8
+#define DEFAULT_RADIUS 3
 
 struct image {
 	uint32_t w, h;
@@ -174,17 +178,38 @@ static int read_png(const char *path, struct image *img)
 	return 0;
 }
 
-static int write_png(const char *path, const struct image *img)
+/*
+ * Writes img as PNG to f, open on path, and closes f. The PNG is made in
+ * memory and written here, not with png_image_write_to_file: that one says
+ * only "Write Error" when a write fails, and removes the file it was given
+ * (as root, /dev/full itself). An error names path and errno's reason.
+ */
+static int write_png(FILE *f, const char *path, const struct image *img)
 {
+	png_alloc_size_t size = 0;
+	const char *msg = NULL;
 	png_image pi;
+	void *mem = NULL;
 
 	memset(&pi, 0, sizeof(pi));
 	pi.version = PNG_IMAGE_VERSION;
 	pi.width = img->w;
 	pi.height = img->h;
 	pi.format = PNG_FORMAT_RGBA;
-	if (!png_image_write_to_file(&pi, path, 0, img->px, 0, NULL)) {
-		fprintf(stderr, "blur: %s: %s\n", path, pi.message);
+	if (!png_image_write_get_memory_size(pi, size, 0, img->px, 0, NULL))
+		msg = pi.message;
+	else if (!(mem = malloc(size)))
+		msg = strerror(ENOMEM);
+	else if (!png_image_write_to_memory(&pi, mem, &size, 0, img->px, 0,
+					    NULL))
+		msg = pi.message;
+	else if (fwrite(mem, 1, size, f) != size || fflush(f))
+		msg = strerror(errno);
+	if (fclose(f) && !msg)
+		msg = strerror(errno);
+	free(mem);
+	if (msg) {
+		fprintf(stderr, "blur: %s: %s\n", path, msg);
 		return -1;
 	}
 	return 0;
@@ -237,93 +262,172 @@ static char *load_shader(const char *argv0)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+
+static void usage(FILE *f)
 {
-	struct blur b;
-	struct image ref;
+	fprintf(f,
+	"usage: blur IN.png OUT.png [RADIUS]  blur IN.png into OUT.png\n"
+	"       blur --selftest               blur a drawn test card\n"
+	"       blur -h | --help              print this and exit\n"
+	"RADIUS: the Gaussian's radius in pixels, %d..%d (default %d).\n"
+	"Colour is blended in premultiplied alpha: transparent pixels add\n"
+	"none. The GPU's result is checked against the same blur on the\n"
+	"CPU. Exit status: 0 done; 1 failed (unreadable input, unwritable\n"
+	"output, GPU and CPU more than 1/255 apart); 2 bad arguments.\n",
+		1, MAX_RADIUS, DEFAULT_RADIUS);
+}
+
+struct args {
+	const char *in, *out; /* in NULL: --selftest */
+	uint32_t radius;
+};
+
+/* 0: run; 1: --help done; -1: bad arguments, said on stderr. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	char *end;
+	long r;
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 1;
+		}
+	a->in = a->out = NULL;
+	a->radius = DEFAULT_RADIUS;
+	if (argc == 2 && !strcmp(argv[1], "--selftest"))
+		return 0;
+	for (i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "blur: unknown option %s\n", argv[i]);
+			goto bad;
+		}
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "blur: %s\n", argc < 3 ? "IN.png and OUT.png?" :
+			"too many arguments");
+		goto bad;
+	}
+	a->in = argv[1];
+	a->out = argv[2];
+	if (argc == 3)
+		return 0;
+	errno = 0;
+	r = strtol(argv[3], &end, 10);
+	if (errno || end == argv[3] || *end || r < 1 || r > MAX_RADIUS) {
+		fprintf(stderr, "blur: radius %s is not %d..%d\n", argv[3], 1,
+			MAX_RADIUS);
+		goto bad;
+	}
+	a->radius = (uint32_t)r;
+	return 0;
+bad:
+	usage(stderr);
+	return -1;
+}
+
+/* Separable Gaussian weights, sigma = radius / 2, sum 1. */
+static void set_weights(struct blur *b)
+{
+	float s = 0, sigma = (float)b->radius / 2.0f;
+	int k, r = (int)b->radius;
+
+	for (k = -r; k <= r; k++)
+		s += b->weights[k + r] = expf(-(float)(k * k) /
+					      (2 * sigma * sigma));
+	for (k = 0; k <= 2 * r; k++)
+		b->weights[k] /= s;
+}
+
+/* Every tile through the pipeline; 0, or -1 when it could not start. */
+static int run_gpu(struct blur *b, const char *argv0)
+{
 	struct gpupipe_config cfg;
 	gpupipe *p;
-	char *shader, tmp_png[] = "/tmp/gpupipe-blur-XXXXXX";
-	const char *in_path, *out_path;
-	uint64_t i, n, worst = 0, off = 0;
-	double sum = 0;
-	int ret, c;
+	uint64_t i, n = (uint64_t)b->tiles_x * b->tiles_y;
+	char *shader = load_shader(argv0);
+	int ret;
 
-	memset(&b, 0, sizeof(b));
-	if (argc == 2 && !strcmp(argv[1], "--selftest")) {
-		int fd = mkstemp(tmp_png);
-
-		if (fd < 0)
-			return 1;
-		close(fd);
-		draw(&b.in, 517, 389);
-		if (write_png(tmp_png, &b.in))
-			return 1;
-		free(b.in.px);
-		in_path = tmp_png;
-		out_path = NULL;
-		b.radius = 3;
-	} else if (argc == 3 || argc == 4) {
-		in_path = argv[1];
-		out_path = argv[2];
-		b.radius = argc == 4 ? (uint32_t)atoi(argv[3]) : 3;
-		if (b.radius < 1 || b.radius > MAX_RADIUS) {
-			fprintf(stderr, "blur: radius must be 1..%d\n",
-				MAX_RADIUS);
-			return 2;
-		}
-	} else {
-		fprintf(stderr, "usage: blur IN.png OUT.png [radius]\n"
-			"       blur --selftest\n");
-		return 2;
+	if (!shader)
+		return -1;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.shader_source = shader;
+	cfg.in_bytes = (TILE + 2 * MAX_RADIUS) * (TILE + 2 * MAX_RADIUS) * 4;
+	cfg.out_bytes = TILE * TILE * 4;
+	cfg.weights = b->weights;
+	cfg.weights_bytes = sizeof(b->weights);
+	cfg.prep_threads = 2;
+	cfg.prep_cb = prep;
+	cfg.done_cb = done;
+	cfg.user_data = b;
+	ret = gpupipe_create(&cfg, &p);
+	free(shader);
+	if (ret) {
+		fprintf(stderr, "gpupipe_create: %s\n%s\n",
+			gpupipe_strerror(ret), gpupipe_errmsg());
+		return -1;
 	}
-	if (read_png(in_path, &b.in))
+	for (i = 0; i < n; i++)
+		gpupipe_push(p, (void *)(uintptr_t)i, 0);
+	gpupipe_drain(p, -1);
+	gpupipe_destroy(p);
+	return 0;
+}
+
+/* --selftest's input: the test card, through a PNG file and back. */
+static int selftest_input(struct image *img)
+{
+	char path[] = "/tmp/gpupipe-blur-XXXXXX";
+	int fd = mkstemp(path), ret;
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
+
+	if (!f) {
+		fprintf(stderr, "blur: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	draw(img, 517, 389);
+	ret = write_png(f, path, img);
+	free(img->px);
+	img->px = NULL;
+	if (!ret)
+		ret = read_png(path, img);
+	unlink(path);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	struct blur b;
+	struct image ref;
+	FILE *out = NULL;
+	uint64_t i, worst = 0, off = 0;
+	double sum = 0;
+	int ret = parse_args(argc, argv, &a), c;
+
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	memset(&b, 0, sizeof(b));
+	b.radius = a.radius;
+	if (a.in ? read_png(a.in, &b.in) : selftest_input(&b.in))
 		return 1;
-	if (!out_path)
-		unlink(tmp_png);
+	/* Opened before the work, so that a path that cannot be written
+	 * fails at once; a write that fails later fails the same way. */
+	if (a.out && !(out = fopen(a.out, "wb"))) {
+		fprintf(stderr, "blur: %s: %s\n", a.out, strerror(errno));
+		return 1;
+	}
 	b.out = b.in;
 	b.out.px = calloc((size_t)b.in.w * b.in.h, 4);
 	ref = b.in;
 	ref.px = calloc((size_t)b.in.w * b.in.h, 4);
 	b.tiles_x = (b.in.w + TILE - 1) / TILE;
 	b.tiles_y = (b.in.h + TILE - 1) / TILE;
-	{
-		/* Separable Gaussian weights, sigma = radius / 2, sum 1. */
-		float s = 0, sigma = (float)b.radius / 2.0f;
-		int k, r = (int)b.radius;
-
-		for (k = -r; k <= r; k++)
-			s += b.weights[k + r] = expf(-(float)(k * k) /
-						     (2 * sigma * sigma));
-		for (k = 0; k <= 2 * r; k++)
-			b.weights[k] /= s;
-	}
-	shader = load_shader(argv[0]);
-	if (!shader)
+	set_weights(&b);
+	if (run_gpu(&b, argv[0]))
 		return 1;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.shader_source = shader;
-	cfg.in_bytes = (TILE + 2 * MAX_RADIUS) * (TILE + 2 * MAX_RADIUS) * 4;
-	cfg.out_bytes = TILE * TILE * 4;
-	cfg.weights = b.weights;
-	cfg.weights_bytes = sizeof(b.weights);
-	cfg.prep_threads = 2;
-	cfg.prep_cb = prep;
-	cfg.done_cb = done;
-	cfg.user_data = &b;
-	ret = gpupipe_create(&cfg, &p);
-	free(shader);
-	if (ret) {
-		fprintf(stderr, "gpupipe_create: %s\n%s\n",
-			gpupipe_strerror(ret), gpupipe_errmsg());
-		return 1;
-	}
-	n = (uint64_t)b.tiles_x * b.tiles_y;
-	for (i = 0; i < n; i++)
-		gpupipe_push(p, (void *)(uintptr_t)i, 0);
-	gpupipe_drain(p, -1);
-	gpupipe_destroy(p);
-
 	cpu_blur(&b, &ref);
 	for (i = 0; i < (uint64_t)b.in.w * b.in.h; i++)
 		for (c = 0; c < 4; c++) {
@@ -334,13 +438,15 @@ int main(int argc, char **argv)
 			off += d > 1;
 			sum += d;
 		}
-	printf("blur: %ux%u image, radius %u, %llu tiles: largest difference "
+	/* The summary only after the output is written: a failed write
+	 * says so, once, and nothing else. */
+	if (out && write_png(out, a.out, &b.out))
+		return 1;
+	printf("blur: %ux%u image, radius %u, %u tiles: largest difference "
 	       "from the CPU blur %llu/255, %llu channels off by more than 1, "
-	       "mean %.4f\n", b.in.w, b.in.h, b.radius, (unsigned long long)n,
+	       "mean %.4f\n", b.in.w, b.in.h, b.radius, b.tiles_x * b.tiles_y,
 	       (unsigned long long)worst, (unsigned long long)off,
 	       sum / ((double)b.in.w * b.in.h * 4));
-	if (out_path && write_png(out_path, &b.out))
-		return 1;
 	free(b.in.px);
 	free(b.out.px);
 	free(ref.px);
