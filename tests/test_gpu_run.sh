@@ -65,12 +65,14 @@ else
 fi
 
 # The A/B harness: this build as A and as B, then with a wrong output.
-$run -o "$tmp/ab" ab "$build" "$build" tiny >"$tmp/ab.out" 2>&1
+$run -o "$tmp/ab" ab "$build" "$build" tiny tiny@b3 >"$tmp/ab.out" 2>&1
 rc=$?
 if [ $rc = 0 ] && grep -q '"workload": "tiny", "outputs": "ok"' \
 	"$tmp/ab/ab/ab.json" && grep -q '"ratio": [0-9]' "$tmp/ab/ab/ab.json" &&
-   grep -q '^| tiny | ' "$tmp/ab/ab/ab.md"; then
-	ok "ab: A B A B, medians and B/A with its spread"
+   grep -q '^| tiny | ' "$tmp/ab/ab/ab.md" &&
+   grep -q '^| tiny@b3 | ' "$tmp/ab/ab/ab.md" &&
+   grep -q -- '--batch 3 --modes raw,gpupipe' "$tmp/ab.out"; then
+	ok "ab: A B A B, medians and B/A with its spread; WORKLOAD@bN"
 else
 	bad "ab" "exit $rc: $(tail -n 20 "$tmp/ab.out")"
 fi

@@ -6,6 +6,7 @@
 # wl_args WORKLOAD: gpupipe-bench's arguments for WORKLOAD. gpu: the
 # H100 figures of bench/RESULTS.md; llvmpipe: the bench's llvmpipe
 # defaults (fewer items, N 128) on 2 prep threads; quick: seconds in all.
+# WORKLOAD@bN: the same at fixed batch N (--batch N).
 wl_args() {
 	case $profile/$1 in
 	gpu/tiny) echo --rounds 5 --workload tiny --check sampled \
@@ -29,7 +30,9 @@ wl_args() {
 	quick/stream) echo $quick_args --workload stream --items 12 \
 		--post-threads 2 ;;
 	*/tiny-full) echo "$(wl_args tiny) --check full" ;;
-	*) die "no workload '$1': tiny, tiny-full, balanced, sgemm, stream" ;;
+	*@b[1-9]*) echo "$(wl_args "${1%@b*}") --batch ${1##*@b}" ;;
+	*) die "no workload '$1': tiny, tiny-full, balanced, sgemm," \
+		"stream, each also as WORKLOAD@bN (fixed batch N)" ;;
 	esac
 }
 quick_args="--rounds 2 --warmup-s 0.05 --prep-threads 2"
