@@ -9,6 +9,7 @@
  *   prep.c      the prep thread pool
  *   submit.c    the submit thread: bind, dispatch, barrier, fence,
  *               adaptive batches, fence polling (GPUPIPE_WAIT_SIGNALLED)
+ *   gldev.c     a device's GL objects: buffers, program, queries
  *   readback.c  the readback thread: fence wait, in-order completion
  *   post.c      the post pool (post_threads > 0) and completion itself
  *   egl.c       displays and the two shared contexts
