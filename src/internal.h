@@ -8,8 +8,9 @@
  *   queue.c     the only caller of cds_wfcq_*, and all sleep/wake logic
  *   prep.c      the prep thread pool
  *   submit.c    the submit thread: bind, dispatch, barrier, fence,
- *               adaptive batches, fence polling (GPUPIPE_WAIT_SIGNALLED)
+ *               fence polling (GPUPIPE_WAIT_SIGNALLED)
  *   gldev.c     a device's GL objects: buffers, program, queries
+ *   batchsize.c the adaptive batch size
  *   readback.c  the readback thread: fence wait, in-order completion
  *   post.c      the post pool (post_threads > 0) and completion itself
  *   egl.c       displays and the two shared contexts
@@ -530,10 +531,12 @@ struct gp_dev {
 	void *map_params_base;
 	struct gpupipe_info info;    /* this device's GL strings, strides */
 
-	/* Adaptive batches: this device's items, counted at push and at
-	 * completion, their latencies (gpupipe_push called to done_cb start)
-	 * in log-scale buckets, and whether a completion left none in
-	 * flight: what its batch search measures. */
+	/* Adaptive batches (batchsize.c): this device's items, counted at
+	 * push and at completion, their latencies (gpupipe_push called to
+	 * done_cb start) in log-scale buckets, and whether a completion left
+	 * none in flight: what its batch search measures. Written through
+	 * gp_batchsize_pushed and _completed (post.c's gp_complete still
+	 * writes the last three itself). */
 	_Atomic uint64_t pushed, completed;
 	_Atomic uint64_t lat_hist[GP_LAT_BUCKETS];
 	_Atomic int went_idle;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "batchsize.h"
 
 #define DEFAULT_DEPTH 3
 #define AUTO_BATCH_MAX 64
@@ -582,7 +582,7 @@ static void enqueue(struct gpupipe *p, struct gp_slot *s, void *item,
 
 	s->job.item = item;
 	s->job.device = s->dev->n;
-	atomic_fetch_add_explicit(&s->dev->pushed, 1, memory_order_relaxed);
+	gp_batchsize_pushed(s->dev);
 	/* Incomplete from here: a drain that counts this push (its seq is
 	 * below the drain's target) must see that before the seq. */
 	atomic_store(&s->pending_seq, 0);

@@ -14,6 +14,7 @@
 
 #include "gl.h"
 
+#include "batchsize.h"
 #include "gldev.h"
 
 static bool groups_ok(struct gp_dev *d, struct gp_slot *s)
@@ -98,47 +99,6 @@ static void pass_through(struct gp_dev *d, struct gp_slot *s)
 
 #define EWMA(avg, x) ((avg) ? ((avg) * 7 + (x)) / 8 : (x))
 
-/*
- * The adaptive batch size is a search on the measured pace (wall time per
- * item completed), not a model of it: on the H100 every model of GPU time
- * per item missed (NVIDIA's timestamps run ahead of the work, narrow
- * kernels overlap within a batch but not across the barrier that closes
- * it, small batches slow the pipeline and so the pace itself:
- * doc/performance.md, 'How the batch size is chosen'). Each batch size
- * is judged on an epoch (at least EPOCH_BATCHES batches and EPOCH_MIN_NS,
- * and EPOCH_ITEMS items unless that takes over EPOCH_MAX_NS). The size
- * doubles while the pace improves by more than the noise (PACE_HYST),
- * then holds and probes a neighbour, at once after a change and less
- * often while probes fail (PROBE_MIN..PROBE_MAX epochs apart). The
- * median latency of the items (gpupipe_push called to done_cb start) must
- * stay within depth * batch_latency_us once any size has met that (tiny);
- * where none has (the pipeline is full of slow items: balanced, sgemm),
- * within what batches of one item gave: batching must not make latency
- * worse.
- */
-#define PACE_HYST 16         /* 1/16: a change must beat noise by 6 % */
-#define EPOCH_WARM 2         /* batches ignored after a change, at least */
-#define EPOCH_BATCHES 8      /* batches one epoch measures, at least ... */
-#define EPOCH_MIN_NS 1000000 /* ... and this much wall time, ... */
-#define EPOCH_ITEMS 64       /* ... and this many items (balanced: a few
-			      * 100 us items varied by 30 % in 1 ms) ... */
-#define EPOCH_MAX_NS 20000000 /* ... unless that takes longer than this */
-#define PROBE_MIN 2          /* steady epochs before a probe: at first, */
-#define PROBE_MAX 16         /* doubling up to this while probes fail */
-
-enum search_phase {
-	SEARCH_GROW,   /* doubling while the pace improves */
-	SEARCH_STEADY, /* at the best size; probing now and then */
-	SEARCH_PROBE   /* one epoch at a neighbour of the best size */
-};
-
-/* One epoch's verdict on one batch size. */
-struct measure {
-	unsigned target;
-	uint64_t pace_ns; /* wall time per item completed */
-	uint64_t lat_ns;  /* median latency of the items completed */
-};
-
 /* Submit-thread state that no other thread reads. */
 struct submit {
 	unsigned target;       /* items per batch it aims at */
@@ -158,23 +118,7 @@ struct submit {
 	GLenum batch_err;      /* an error of this batch read early */
 	bool batch_open;       /* dispatches made, batch not closed yet */
 	bool turn;             /* holds a turn at the driver (gp_turns) */
-	/* the search */
-	enum search_phase phase;
-	struct measure best;   /* the incumbent: best size measured */
-	struct measure last[3];/* its last epochs: best is their median */
-	unsigned nlast;
-	unsigned steady;       /* steady epochs since the last probe */
-	unsigned probe_every;  /* steady epochs between probes now */
-	bool probe_down;       /* direction of the next probe */
-	bool met;              /* some epoch met the latency budget */
-	uint64_t lat1_ns;      /* median latency at batches of one */
-	/* the epoch being measured */
-	unsigned ep_batches;   /* batches closed since the (re)start */
-	bool ep_on;            /* warm-up over, measuring */
-	uint64_t ep_mark;      /* items pushed before the (re)start */
-	uint64_t ep_t0, ep_done0;
-	uint64_t lat0[GP_LAT_BUCKETS]; /* d->lat_hist at ep_t0 */
-	bool debug;            /* GPUPIPE_DEBUG_SEARCH: log each epoch */
+	struct gp_batchsize bs; /* the batch-size search */
 };
 
 static void keep_batch_error(struct submit *st);
@@ -199,255 +143,6 @@ static void give_turn(struct gp_dev *d, struct submit *st)
 static struct gp_flight *flight_at(struct gp_dev *d, unsigned i)
 {
 	return &d->flights[(d->flight_head + i) % d->nslots];
-}
-
-/* Measure afresh, once every item pushed until now has completed: those
- * saw the old batch size (or an idle spell), and their latency and pace
- * would be counted against the new one. */
-static void epoch_restart(struct gp_dev *d, struct submit *st)
-{
-	st->ep_batches = 0;
-	st->ep_on = false;
-	st->ep_mark = atomic_load_explicit(&d->pushed, memory_order_relaxed);
-}
-
-/* Aim at t items per batch. Pushes may then hold depth batches' worth of
- * slots, plus one per prep and post thread, so no more items wait than
- * keep the GPU and the pools busy. */
-static void set_target(struct gp_dev *d, struct submit *st, unsigned t)
-{
-	struct gpupipe *p = d->p;
-
-	if (t < 1)
-		t = 1;
-	if (t > p->max_batch)
-		t = p->max_batch;
-	epoch_restart(d, st);
-	if (t == st->target)
-		return;
-	st->target = t;
-	atomic_store_explicit(&d->batch_target, t, memory_order_relaxed);
-	gp_slots_set_limit(d, p->depth * t + p->prep_threads +
-				      p->post_threads);
-}
-
-/* Is candidate c better than the incumbent b? Within the latency limit:
- * faster by more than the noise, or as fast with a smaller batch (less
- * latency, fewer slots). Over it, back within it; or, where both are
- * over, latency no worse and the pace faster, or as fast with lower
- * latency: a lower latency bought with a slower pace is no gain (on
- * balanced it was half the throughput). A candidate counts as within
- * the configured budget only below it by the noise (margin), the
- * incumbent as over only beyond it: a size whose median sits at the
- * limit neither wins nor flaps (tiny on the H100 took batch 32 and ran at
- * a median of 159 us against a 150 us limit: doc/performance.md, 'How
- * the batch size is chosen'). */
-static bool better(const struct measure *c, const struct measure *b,
-		   uint64_t budget, bool margin)
-{
-	bool c_over = c->lat_ns > budget - (margin ? budget / PACE_HYST : 0);
-	bool b_over = b->lat_ns > budget + budget / PACE_HYST;
-	bool faster = c->pace_ns + c->pace_ns / PACE_HYST < b->pace_ns;
-	bool as_fast = c->pace_ns <= b->pace_ns + b->pace_ns / PACE_HYST;
-
-	if (c_over != b_over)
-		return !c_over;
-	if (c_over)
-		return c->lat_ns <= b->lat_ns + b->lat_ns / PACE_HYST &&
-		       (faster || (as_fast && c->lat_ns + c->lat_ns /
-						      PACE_HYST < b->lat_ns));
-	return faster || (c->target < b->target && as_fast);
-}
-
-static uint64_t median3(uint64_t a, uint64_t b, uint64_t c)
-{
-	if (a > b) {
-		uint64_t t = a;
-
-		a = b;
-		b = t;
-	}
-	return c < a ? a : c > b ? b : c;
-}
-
-/* m is the new incumbent; probe again soon (it may be one step of a
- * climb), or, when a probe failed, later than last time. */
-static void new_best(struct submit *st, const struct measure *m, bool moved)
-{
-	st->best = *m;
-	st->last[0] = *m;
-	st->nlast = 1;
-	st->steady = 0;
-	if (moved)
-		st->probe_every = PROBE_MIN;
-	else if (st->probe_every < PROBE_MAX)
-		st->probe_every *= 2;
-}
-
-/* An epoch at the incumbent size: the incumbent is the median of its
- * last three epochs, so that one disturbed epoch (the H100 showed
- * 47 us per item among 5 us ones) neither moves the search nor sticks. */
-static void track_best(struct submit *st, const struct measure *m)
-{
-	unsigned i;
-
-	if (st->nlast < 3) {
-		st->last[st->nlast++] = *m;
-	} else {
-		st->last[0] = st->last[1];
-		st->last[1] = st->last[2];
-		st->last[2] = *m;
-	}
-	if (st->nlast < 3) {
-		/* Too few for a median: the mean. */
-		st->best.pace_ns = st->best.lat_ns = 0;
-		for (i = 0; i < st->nlast; i++) {
-			st->best.pace_ns += st->last[i].pace_ns / st->nlast;
-			st->best.lat_ns += st->last[i].lat_ns / st->nlast;
-		}
-		return;
-	}
-	st->best.pace_ns = median3(st->last[0].pace_ns, st->last[1].pace_ns,
-				   st->last[2].pace_ns);
-	st->best.lat_ns = median3(st->last[0].lat_ns, st->last[1].lat_ns,
-				  st->last[2].lat_ns);
-}
-
-/* An epoch ended with measure m at st->target: move the search on. */
-static void search_step(struct gp_dev *d, struct submit *st,
-			const struct measure *m)
-{
-	struct gpupipe *p = d->p;
-	uint64_t budget = (uint64_t)p->depth * p->batch_latency_us * 1000u;
-	bool margin = true; /* candidates must beat the budget by the noise */
-	unsigned t = st->target;
-
-	if (m->lat_ns <= budget)
-		st->met = true;
-	if (m->target == 1)
-		st->lat1_ns = m->lat_ns;
-	/* The latency limit: the budget, or, while no size has met it,
-	 * what batches of one gave (beyond the noise). */
-	if (!st->met && st->lat1_ns > budget) {
-		budget = st->lat1_ns + st->lat1_ns / PACE_HYST;
-		margin = false; /* that limit has the noise in it already */
-	}
-
-	if (st->debug)
-		fprintf(stderr, "search: phase %d T %u pace %.3f lat %.1f | "
-			"best T %u pace %.3f lat %.1f\n", st->phase, m->target,
-			m->pace_ns / 1e3, m->lat_ns / 1e3, st->best.target,
-			st->best.pace_ns / 1e3, st->best.lat_ns / 1e3);
-	switch (st->phase) {
-	case SEARCH_GROW:
-	case SEARCH_PROBE:
-		if (st->best.target && !better(m, &st->best, budget, margin)) {
-			/* The step did not pay: back to the incumbent. */
-			st->phase = SEARCH_STEADY;
-			new_best(st, &st->best, false);
-			set_target(d, st, st->best.target);
-			return;
-		}
-		/* Upwards, keep climbing; downwards, stay there. */
-		st->phase = st->best.target && t < st->best.target
-				    ? SEARCH_STEADY : SEARCH_GROW;
-		new_best(st, m, true);
-		if (st->phase == SEARCH_GROW && t < p->max_batch)
-			set_target(d, st, 2 * t);
-		else
-			st->phase = SEARCH_STEADY;
-		return;
-	case SEARCH_STEADY:
-		track_best(st, m);
-		if (++st->steady < st->probe_every)
-			return;
-		/* Probe a neighbour, alternately up and down: a size over
-		 * the latency budget shrinks by a down probe that meets it,
-		 * and a noisy epoch that made one probe win is undone by the
-		 * next (always probing down when over the budget left
-		 * balanced, over it at every size, never probing up). */
-		if (st->probe_down ? t == 1 : t == p->max_batch)
-			st->probe_down = !st->probe_down;
-		if (st->probe_down ? t == 1 : t == p->max_batch)
-			return; /* max_batch 1: nothing to search */
-		st->phase = SEARCH_PROBE;
-		set_target(d, st, st->probe_down ? t / 2 : 2 * t);
-		st->probe_down = !st->probe_down;
-		return;
-	}
-}
-
-/* The median latency of the items completed since the epoch began, from
- * the difference of the histograms, interpolated within its bucket. */
-static uint64_t epoch_median(struct gp_dev *d, const struct submit *st)
-{
-	uint64_t diff[GP_LAT_BUCKETS], total = 0, half, cum = 0, lo, hi;
-	unsigned b;
-
-	for (b = 0; b < GP_LAT_BUCKETS; b++) {
-		diff[b] = atomic_load_explicit(&d->lat_hist[b],
-					    memory_order_relaxed) - st->lat0[b];
-		total += diff[b];
-	}
-	if (!total)
-		return 0;
-	half = (total + 1) / 2;
-	for (b = 0; cum + diff[b] < half; b++)
-		cum += diff[b];
-	lo = gp_lat_floor(b);
-	hi = b + 1 < GP_LAT_BUCKETS ? gp_lat_floor(b + 1) : 2 * lo;
-	return lo + (hi - lo) * (half - cum) / diff[b];
-}
-
-/* A batch closed: judge the epoch once it is long enough. Not while the
- * GPU trace runs: its per-dispatch timestamps slow the GPU, and the
- * pipeline must not tune itself to its own instrument. */
-static void epoch_note(struct gp_dev *d, struct submit *st)
-{
-	struct gpupipe *p = d->p;
-	struct measure m;
-	uint64_t now, done;
-	unsigned b;
-
-	if (p->flags & GPUPIPE_FIXED_BATCH)
-		return;
-	if (atomic_load_explicit(&p->trace.rec, memory_order_acquire) &&
-	    p->trace.gpu) {
-		epoch_restart(d, st);
-		return;
-	}
-	/* The pipeline ran empty (gp_complete): the producer was idle,
-	 * which says nothing about the batch size. A GPU or a post stage
-	 * that is the bottleneck never empties it. */
-	if (atomic_exchange_explicit(&d->went_idle, 0, memory_order_relaxed)) {
-		epoch_restart(d, st);
-		return;
-	}
-	now = gp_now_ns();
-	done = atomic_load_explicit(&d->completed, memory_order_relaxed);
-	st->ep_batches++;
-	if (!st->ep_on) {
-		if (st->ep_batches < EPOCH_WARM || done < st->ep_mark)
-			return;
-		st->ep_on = true;
-		st->ep_batches = 0;
-		st->ep_t0 = now;
-		st->ep_done0 = done;
-		for (b = 0; b < GP_LAT_BUCKETS; b++)
-			st->lat0[b] = atomic_load_explicit(
-				&d->lat_hist[b], memory_order_relaxed);
-		return;
-	}
-	if (st->ep_batches < EPOCH_BATCHES || now - st->ep_t0 < EPOCH_MIN_NS ||
-	    done == st->ep_done0 ||
-	    (done - st->ep_done0 < EPOCH_ITEMS &&
-	     now - st->ep_t0 < EPOCH_MAX_NS))
-		return;
-	m.target = st->target;
-	m.pace_ns = (now - st->ep_t0) / (done - st->ep_done0);
-	m.lat_ns = epoch_median(d, st);
-	epoch_restart(d, st);
-	search_step(d, st, &m);
 }
 
 /*
@@ -874,7 +569,7 @@ static void close_batch(struct gp_dev *d, struct submit *st,
 	st->poll_ns = 0;
 	atomic_store_explicit(&d->batch_cost_ns, st->cost_ns,
 			      memory_order_relaxed);
-	epoch_note(d, st);
+	st->target = gp_batchsize_closed(d, &st->bs);
 }
 
 /*
@@ -961,18 +656,12 @@ static void dispatch_batch(struct gp_dev *d, struct submit *st,
 static void run(struct gp_dev *d)
 {
 	struct gpupipe *p = d->p;
-	struct submit st = { .target = p->max_batch,
-			     .probe_every = PROBE_MIN };
+	struct submit st = { 0 };
 	GLint bits = 0;
 
 	glGetQueryiv(GL_TIMESTAMP, GL_QUERY_COUNTER_BITS, &bits);
 	st.timestamps = bits > 0;
-	st.debug = getenv("GPUPIPE_DEBUG_SEARCH") != NULL;
-	/* Adaptive batches start at one item: a heavy kernel must not wait
-	 * behind a full batch before the pace is known; a light one grows
-	 * its batch as the measured pace improves. */
-	if (!(p->flags & GPUPIPE_FIXED_BATCH))
-		set_target(d, &st, 1);
+	st.target = gp_batchsize_start(d, &st.bs);
 	for (;;) {
 		struct cds_wfcq_node *n;
 
