@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "batchsize.h"
+#include "fences.h"
 
 #define DEFAULT_DEPTH 3
 #define AUTO_BATCH_MAX 64
@@ -170,7 +171,7 @@ static int check_config(const struct gpupipe_config *c)
 }
 
 /* Each device's slots (depth x max_batch of them), its timer queries,
- * its ring of flights and of fences to delete. */
+ * its fences' bookkeeping. */
 static int alloc_devices(struct gpupipe *p)
 {
 	unsigned i;
@@ -184,12 +185,7 @@ static int alloc_devices(struct gpupipe *p)
 				       sizeof(*d->queries));
 		d->batch_queries = gp_calloc(d->nslots,
 					     sizeof(*d->batch_queries));
-		d->flights = gp_calloc(d->nslots, sizeof(*d->flights));
-		/* Fences not yet deleted: at most one per slot in flight,
-		 * and one per slot done with but not yet reached by
-		 * submit. */
-		if (!d->queries || !d->batch_queries || !d->flights ||
-		    gp_ring_init(&d->spent, 2 * d->nslots))
+		if (!d->queries || !d->batch_queries || gp_fences_init(d))
 			return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
 					"pipeline's bookkeeping");
 	}
@@ -368,8 +364,7 @@ static void free_pipe(struct gpupipe *p)
 		gp_egl_close(&d->egl);
 		free(d->queries);
 		free(d->batch_queries);
-		free(d->flights);
-		gp_ring_fini(&d->spent);
+		gp_fences_fini(d);
 	}
 	gp_slots_fini(p);
 	free(p->devs);
