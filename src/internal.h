@@ -7,8 +7,11 @@
  *   slots.c     the slot pool and each slot's state machine
  *   queue.c     the only caller of cds_wfcq_*, and all sleep/wake logic
  *   prep.c      the prep thread pool
- *   submit.c    the submit thread: bind, dispatch, barrier, fence,
- *               adaptive batches, fence polling (GPUPIPE_WAIT_SIGNALLED)
+ *   submit.c    the submit thread's loop: dispatch, close batches
+ *   gldev.c     a device's GL objects: buffers, program, queries
+ *   fences.c    every fence: create, flush, hand off, poll, delete;
+ *               the batches that carry them to readback
+ *   batchsize.c the adaptive batch size
  *   readback.c  the readback thread: fence wait, in-order completion
  *   post.c      the post pool (post_threads > 0) and completion itself
  *   egl.c       displays and the two shared contexts
@@ -82,6 +85,7 @@ GP_HIDDEN void gp_fault_handoff(const void *fence);
 
 struct gpupipe;
 struct gp_dev;
+struct gp_fences;
 
 /* ---- error.c ---------------------------------------------------------- */
 
@@ -191,6 +195,11 @@ GP_HIDDEN struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q);
 GP_HIDDEN struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
 						  const _Atomic int *stop,
 						  uint64_t deadline_ns);
+/* Like gp_queue_pop_wait, but the node stays first in q until popped
+ * (a queue with one consumer only). */
+GP_HIDDEN struct cds_wfcq_node *gp_queue_peek_wait(struct gp_queue *q,
+						   const _Atomic int *stop,
+						   uint64_t deadline_ns);
 GP_HIDDEN void gp_queue_wake_all(struct gp_queue *q);
 
 /*
@@ -290,10 +299,6 @@ struct gp_slot {
 	struct gp_dev *dev;     /* the device whose buffers it lives in */
 	unsigned dev_index;     /* in that device's buffers and queries */
 	_Atomic int state;      /* enum gp_slot_state */
-	/* Set by submit on the first slot of a fenced batch. */
-	void *fence;            /* GLsync; NULL if nothing was dispatched */
-	unsigned batch_len;     /* slots in the batch, on its first slot */
-	bool dispatched;        /* under a fence (else failed or cancelled) */
 	/* Mapped memory of this slot, fixed at create. */
 	void *map_in;
 	const void *map_out;
@@ -304,10 +309,6 @@ struct gp_slot {
 	 * UINT64_MAX once its done_cb returned: what drain looks at. */
 	_Atomic uint64_t pending_seq;
 	_Atomic int keep;       /* gpupipe_job_keep/release state (post.c) */
-	bool fence_expired;     /* SIGNALLED: submit gave up on the fence */
-	bool fence_unchecked;   /* SIGNALLED: submit's poll failed: the
-				 * fence was not seen signalled, nor a
-				 * reset ruled out */
 	/* GL_TIMESTAMP queries of this slot's last traced dispatch, read by
 	 * submit when the slot is next dispatched or the trace ends. */
 	bool query_pending;
@@ -459,20 +460,6 @@ struct gp_post_thread {
 	clockid_t cpu_clock;
 };
 
-/* A fenced batch the submit thread still tracks (its GPU timestamps, and
- * with GPUPIPE_WAIT_SIGNALLED its fence and slots). */
-struct gp_flight {
-	struct gp_list slots;     /* SIGNALLED: handed over once signalled */
-	void *fence;              /* SIGNALLED: GLsync, owned until then */
-	unsigned count;
-	bool sampled;             /* has a GL_TIMESTAMP after its last item */
-	uint64_t items_to_end;    /* items dispatched up to its end */
-	uint64_t flushed_ns;
-	uint64_t expect_ns;       /* when its fence should signal */
-	uint64_t pending_ns;      /* SIGNALLED: last poll that found it
-				   * pending, 0 if none */
-};
-
 struct gp_prep_thread {
 	struct gpupipe *p;
 	unsigned index;
@@ -501,22 +488,18 @@ struct gp_dev {
 	_Atomic int limit;           /* in_use may not exceed this */
 	_Atomic int kept;            /* of in_use, outputs kept past done_cb */
 	struct gp_queue ready_q;     /* READY; consumer: submit */
-	struct gp_queue flight_q;    /* IN_FLIGHT; consumer: readback */
+	struct gp_queue flight_q;    /* batches (fences.h); consumer:
+				      * readback */
 	_Atomic int broken;          /* gp_break: 0 or the status */
 	_Atomic bool lost;           /* submit saw a GPU reset (SIGNALLED) */
-	/* Fences readback is done with, for submit to delete in its own
-	 * context: on NVIDIA each GL call readback makes costs the submit
-	 * thread's next dispatches microseconds (doc/performance.md, 'The
-	 * fence hand-off and the wait strategies'). */
-	struct gp_ring spent;
+	/* fences.c's: its flights ring, spent fences and batches. */
+	struct gp_fences *fences;
 	_Atomic int submit_attn;     /* submit: look at stop/collect_req */
 	_Atomic int collect_req;     /* trace_end: read the pending queries */
 	bool reset_checks;           /* ask glGetGraphicsResetStatus */
 
 	/* EGL/GL, owned by the submit thread once it runs. */
 	struct gp_egl egl;
-	struct gp_flight *flights;    /* submit: ring of batches in flight */
-	unsigned flight_head, flight_count;
 	unsigned *batch_queries;      /* submit: a GL_TIMESTAMP per flight */
 	unsigned *queries;           /* submit: 2 GL_TIMESTAMP queries/slot */
 	int64_t gl_to_mono_ns;       /* CLOCK_MONOTONIC - GL_TIMESTAMP */
@@ -530,10 +513,12 @@ struct gp_dev {
 	void *map_params_base;
 	struct gpupipe_info info;    /* this device's GL strings, strides */
 
-	/* Adaptive batches: this device's items, counted at push and at
-	 * completion, their latencies (gpupipe_push called to done_cb start)
-	 * in log-scale buckets, and whether a completion left none in
-	 * flight: what its batch search measures. */
+	/* Adaptive batches (batchsize.c): this device's items, counted at
+	 * push and at completion, their latencies (gpupipe_push called to
+	 * done_cb start) in log-scale buckets, and whether a completion left
+	 * none in flight: what its batch search measures. Written through
+	 * gp_batchsize_pushed and _completed (post.c's gp_complete still
+	 * writes the last three itself). */
 	_Atomic uint64_t pushed, completed;
 	_Atomic uint64_t lat_hist[GP_LAT_BUCKETS];
 	_Atomic int went_idle;

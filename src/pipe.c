@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchsize.h"
 #include "cfg.h"
+#include "fences.h"
 #include "internal.h"
 
 /* Each device's slots (depth x max_batch of them), its timer queries,
- * its ring of flights and of fences to delete. */
+ * its fences' bookkeeping. */
 static int alloc_devices(struct gpupipe *p)
 {
 	unsigned i;
@@ -28,12 +30,7 @@ static int alloc_devices(struct gpupipe *p)
 				       sizeof(*d->queries));
 		d->batch_queries = gp_calloc(d->nslots,
 					     sizeof(*d->batch_queries));
-		d->flights = gp_calloc(d->nslots, sizeof(*d->flights));
-		/* Fences not yet deleted: at most one per slot in flight,
-		 * and one per slot done with but not yet reached by
-		 * submit. */
-		if (!d->queries || !d->batch_queries || !d->flights ||
-		    gp_ring_init(&d->spent, 2 * d->nslots))
+		if (!d->queries || !d->batch_queries || gp_fences_init(d))
 			return gp_error(GPUPIPE_ENOMEM, "cannot allocate the "
 					"pipeline's bookkeeping");
 	}
@@ -103,8 +100,7 @@ static void free_pipe(struct gpupipe *p)
 		gp_egl_close(&d->egl);
 		free(d->queries);
 		free(d->batch_queries);
-		free(d->flights);
-		gp_ring_fini(&d->spent);
+		gp_fences_fini(d);
 	}
 	gp_slots_fini(p);
 	free(p->devs);
@@ -319,7 +315,7 @@ static void enqueue(struct gpupipe *p, struct gp_slot *s, void *item,
 
 	s->job.item = item;
 	s->job.device = s->dev->n;
-	atomic_fetch_add_explicit(&s->dev->pushed, 1, memory_order_relaxed);
+	gp_batchsize_pushed(s->dev);
 	/* Incomplete from here: a drain that counts this push (its seq is
 	 * below the drain's target) must see that before the seq. */
 	atomic_store(&s->pending_seq, 0);

@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <limits.h>
@@ -211,15 +212,28 @@ struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q)
 	return n;
 }
 
-struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
-					const _Atomic int *stop,
-					uint64_t deadline_ns)
+/* The first node, left in q: for a queue with one consumer only. */
+static struct cds_wfcq_node *peek_try(struct gp_queue *q)
+{
+	struct cds_wfcq_node *n;
+
+	assert(!q->multi_consumer);
+	n = __cds_wfcq_first_nonblocking(&q->head, &q->tail);
+	if (n == CDS_WFCQ_WOULDBLOCK || n == NULL)
+		return NULL;
+	hand_off_acquire(n);
+	return n;
+}
+
+static struct cds_wfcq_node *next_wait(struct gp_queue *q,
+				       const _Atomic int *stop,
+				       uint64_t deadline_ns, bool take)
 {
 	struct cds_wfcq_node *n;
 	uint32_t gen;
 
 	for (;;) {
-		n = gp_queue_pop_try(q);
+		n = take ? gp_queue_pop_try(q) : peek_try(q);
 		if (n)
 			return n;
 		if (stop && atomic_load(stop))
@@ -227,7 +241,7 @@ struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
 		if (deadline_ns && gp_now_ns() >= deadline_ns)
 			return NULL;
 		gen = gp_wake_prepare(&q->wake);
-		n = gp_queue_pop_try(q);
+		n = take ? gp_queue_pop_try(q) : peek_try(q);
 		if (n) {
 			gp_wake_cancel(&q->wake);
 			return n;
@@ -238,6 +252,20 @@ struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
 		}
 		gp_wake_wait(&q->wake, gen, deadline_ns);
 	}
+}
+
+struct cds_wfcq_node *gp_queue_pop_wait(struct gp_queue *q,
+					const _Atomic int *stop,
+					uint64_t deadline_ns)
+{
+	return next_wait(q, stop, deadline_ns, true);
+}
+
+struct cds_wfcq_node *gp_queue_peek_wait(struct gp_queue *q,
+					 const _Atomic int *stop,
+					 uint64_t deadline_ns)
+{
+	return next_wait(q, stop, deadline_ns, false);
 }
 
 bool gp_queue_empty(struct gp_queue *q)

@@ -14,12 +14,13 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "gl.h"
 
-#include "internal.h"
+#include "fences.h"
 
 /* How long one glClientWaitSync may block before we look at the clock. */
 #define WAIT_SLICE_NS 100000000ull
@@ -77,17 +78,17 @@ static int reset_status(struct gp_dev *d, int status, bool checked,
  * never be held across a wait.
  * Returns the status for the batch's items, with the reason in msg.
  */
-static int wait_fence(struct gp_dev *d, struct gp_slot *s, char *msg,
+static int wait_fence(struct gp_dev *d, struct gp_batch *b, char *msg,
 		      size_t n, int *error)
 {
 	struct gpupipe *p = d->p;
 	uint64_t limit = (uint64_t)p->fence_timeout_ms * 1000000u;
 	uint64_t start = gp_now_ns(), waited = 0;
 	bool signalled = p->wait == GPUPIPE_WAIT_SIGNALLED;
-	bool expired = s->fence_expired, first = true, turn;
-	bool checked = signalled && !expired && !s->fence_unchecked;
+	bool expired = b->expired, first = true, turn;
+	bool checked = signalled && !expired && !b->unchecked;
 	int broken = atomic_load(&d->broken);
-	GLsync fence = s->fence;
+	GLsync fence = b->fence;
 	GLenum r;
 
 	/* Submit gave up on this fence (GPUPIPE_WAIT_SIGNALLED), or the
@@ -177,68 +178,73 @@ static void complete_in_order(struct gp_dev *d, struct gp_slot *s)
 	pthread_mutex_unlock(&p->order_lock);
 }
 
+/* Take b off the flight queue, where it was left while its slots were
+ * walked: it is first there (one consumer). */
+static void take_off(struct gp_dev *d, struct gp_batch *b)
+{
+	struct cds_wfcq_node *n = gp_queue_pop_wait(&d->flight_q, NULL, 0);
+
+	assert(n == &b->node);
+	(void)n;
+	(void)b;
+}
+
+/*
+ * Each batch stays on the flight queue while its slots are walked and
+ * leaves it before its last slot completes: complete_in_order tells
+ * drainers once the queue is empty, that is once nothing after the item
+ * it completes is in flight on this device.
+ */
 static void run(struct gp_dev *d)
 {
 	struct gpupipe *p = d->p;
-	struct cds_wfcq_node *n;
-	struct gp_list to_post;
+	struct cds_wfcq_node *n, *next;
 	uint64_t signalled_ns = 0;
-	int batch_status = GPUPIPE_DONE, batch_error = 0;
-	unsigned left = 0;
-	char batch_msg[GP_MSG_BYTES];
 
-	gp_list_init(&to_post);
-	while ((n = gp_queue_pop_wait(&d->flight_q, &p->stop, 0))) {
-		struct gp_slot *s = gp_slot_of_node(n);
+	while ((n = gp_queue_peek_wait(&d->flight_q, &p->stop, 0))) {
+		struct gp_batch *b = gp_batch_of_node(n);
 
-		if (s->fence) {
+		if (b->fence) {
 			uint64_t t0 = gp_now_ns();
 
-			batch_error = 0;
-			batch_status = wait_fence(d, s, batch_msg,
-						  sizeof(batch_msg),
-						  &batch_error);
+			b->status = wait_fence(d, b, b->msg, sizeof(b->msg),
+					       &b->error);
 			/* Submit deletes it, in its own context. */
-			if (!gp_ring_push(&d->spent, s->fence)) {
-				bool turn = gp_turn_take(&p->turns,
-							 gp_wants_turns(d));
-
-				glDeleteSync(s->fence);
-				if (turn)
-					gp_turn_give(&p->turns);
-			}
-			s->fence = NULL;
-			left = s->batch_len;
+			gp_fences_spent(d, b);
 			signalled_ns = gp_now_ns();
 			atomic_fetch_add_explicit(&d->readback_busy_ns,
 						  signalled_ns - t0,
 						  memory_order_relaxed);
 		}
-		if (s->dispatched) {
-			struct gpupipe_trace_record *rec =
-				gp_trace_rec(&p->trace, s->job.seq);
+		for (n = gp_list_first(&b->slots); n; n = next) {
+			struct gp_slot *s = gp_slot_of_node(n);
 
-			/* Every slot of a batch follows its first one in the
-			 * queue, so the last wait's result is this batch's. */
-			if (batch_status != GPUPIPE_DONE &&
-			    s->job.status == GPUPIPE_DONE)
-				gp_slot_fail(s, batch_status, batch_error, "%s",
-					     batch_msg);
-			if (rec)
-				rec->signalled_ns = signalled_ns;
-			if (left)
-				left--;
+			/* Before s completes: its node is then reused. */
+			next = gp_list_next(&b->slots, n);
+			if (b->dispatched) {
+				struct gpupipe_trace_record *rec =
+					gp_trace_rec(&p->trace, s->job.seq);
+
+				if (b->status != GPUPIPE_DONE &&
+				    s->job.status == GPUPIPE_DONE)
+					gp_slot_fail(s, b->status, b->error,
+						     "%s", b->msg);
+				if (rec)
+					rec->signalled_ns = signalled_ns;
+			}
+			gp_slot_set_state(s, GP_SLOT_IN_FLIGHT, GP_SLOT_DONE);
+			if (p->post_threads)
+				continue;
+			if (!next)
+				take_off(d, b);
+			complete_in_order(d, s);
 		}
-		gp_slot_set_state(s, GP_SLOT_IN_FLIGHT, GP_SLOT_DONE);
-
 		if (p->post_threads) {
+			take_off(d, b);
 			/* Hand each batch to the post pool in one piece. */
-			gp_list_append(&to_post, &s->node);
-			if (!s->dispatched || !left)
-				gp_queue_push_list(&p->post_q, &to_post);
-			continue;
+			gp_queue_push_list(&p->post_q, &b->slots);
 		}
-		complete_in_order(d, s);
+		gp_fences_free_batch(d, b);
 	}
 }
 
