@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "complete.h"
 #include "internal.h"
 
 #define DEFAULT_DEPTH 3
