@@ -163,10 +163,10 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sleep until *flag is set or HANG_S pass; whether it was set. */
-static bool wait_flag(atomic_int *flag)
+/* Sleep until *flag is set or seconds pass; whether it was set. */
+static bool wait_flag(atomic_int *flag, double seconds)
 {
-	double end = now_s() + HANG_S;
+	double end = now_s() + seconds;
 
 	while (!atomic_load(flag) && now_s() < end)
 		usleep(1000);
@@ -198,8 +198,9 @@ static void hold_done(struct gpupipe_job *job, void *user_data)
 	if (job->seq == 0) {
 		hold.held_device = job->device;
 		atomic_store(&hold.held, 1);
-		/* Bounded: a broken library fails the case, never hangs. */
-		wait_flag(&hold.release);
+		/* Bounded: a broken library fails the case, never hangs.
+		 * Longer than the test's own bounds, which fail first. */
+		wait_flag(&hold.release, 3 * HANG_S);
 	}
 	hold.done(job, user_data);
 }
@@ -238,7 +239,7 @@ static void test_held_done_cb_other_device_goes_on(void)
 	h.cfg.done_cb = hold_done;
 	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
 	CU_ASSERT_EQUAL(harness_push(&h, 0, 1), 0);
-	CU_ASSERT_TRUE(wait_flag(&hold.held));
+	CU_ASSERT_TRUE(wait_flag(&hold.held, HANG_S));
 	/* Pushed while item 0's done_cb holds: every other item. */
 	CU_ASSERT_EQUAL(harness_push(&h, 1, n - 1), 0);
 	end = now_s() + HANG_S;
