@@ -282,13 +282,15 @@ static void test_held_done_cb_other_device_goes_on(void)
  * run it takes (order_deliver), the other readback threads store their
  * items and leave while it calls done_cbs; each item is delivered, by it
  * or by the next thread to deliver, and none is left waiting with nobody
- * to deliver it (the drain would time out).
+ * to deliver it. Pushed a few at a time, each group drained before the
+ * next: a stranded item has no later one to free it, and its drain times
+ * out.
  */
 static void test_three_devices_none_stranded(void)
 {
-	const uint64_t n = 3000;
+	const uint64_t n = 1500;
 	struct harness h;
-	uint64_t id, failed = 0;
+	uint64_t id = 0, failed = 0, k, timeouts = 0;
 
 	gpupipe_fault_reset();
 	gpupipe_fault_delay("order_deliver", 200);
@@ -297,15 +299,29 @@ static void test_three_devices_none_stranded(void)
 	harness_same_device(&h, 3);
 	h.fail_every = 97;
 	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
-	CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
-	CU_ASSERT_EQUAL(gpupipe_drain(h.p, HANG_S * 3 * 1000), 0);
+	while (id < n) {
+		k = 1 + test_input(id, 1) % 8;
+		if (k > n - id)
+			k = n - id;
+		CU_ASSERT_EQUAL(harness_push(&h, id, k), 0);
+		id += k;
+		if (gpupipe_drain(h.p, 5000)) {
+			timeouts++;
+			break; /* fail once, not once per group */
+		}
+	}
+	CU_ASSERT_EQUAL(timeouts, 0);
+	/* The rest at once: whatever was stranded has later items now. */
+	CU_ASSERT_EQUAL(harness_push(&h, id, n - id), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, HANG_S * 1000), 0);
 	for (id = 0; id < n; id++)
 		failed += harness_fails(-1, 97, id);
 	harness_check(&h, n, n - failed);
 	harness_fini(&h);
-	printf("    %lu runs delivered, %lu items handed over\n",
-	       gpupipe_fault_delayed("order_deliver"),
-	       gpupipe_fault_delayed("order_stored"));
+	printf("    %lu runs delivered, %lu items handed over, %llu drains "
+	       "timed out\n", gpupipe_fault_delayed("order_deliver"),
+	       gpupipe_fault_delayed("order_stored"),
+	       (unsigned long long)timeouts);
 	CU_ASSERT_TRUE(gpupipe_fault_delayed("order_deliver") > 0);
 	CU_ASSERT_EQUAL(gpupipe_fault_delayed("order_stored"), n);
 	gpupipe_fault_reset();
