@@ -236,7 +236,7 @@ void gp_complete_in_order(struct gp_dev *d, struct gp_slot *s)
 	struct gpupipe *p = d->p;
 	struct gp_slot *run[DRAIN_SIGNAL_EVERY];
 	unsigned n = 0, i;
-	bool wake;
+	bool wake, idle;
 
 	pthread_mutex_lock(&p->order_lock);
 	p->order[s->job.seq % p->nslots] = s;
@@ -268,8 +268,8 @@ void gp_complete_in_order(struct gp_dev *d, struct gp_slot *s)
 	 * takes: stop delivering in this same hold, or a slot stored
 	 * between the look and the stop would wait with nobody to
 	 * deliver it. */
-	wake |= drain_wake_locked(p, 0, p->order_idle ||
-					     gp_queue_empty(&d->flight_q));
+	idle = p->order_idle || gp_queue_empty(&d->flight_q);
+	wake |= drain_wake_locked(p, 0, idle);
 	p->order_idle = false;
 	p->order_delivering = false;
 	pthread_mutex_unlock(&p->order_lock);
