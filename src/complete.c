@@ -50,10 +50,10 @@
  */
 #include "config.h"
 
-#include <stdio.h>
-
 #include "complete.h"
 #include "internal.h"
+
+/* ---- keep and release -------------------------------------------------- */
 
 /*
  * A slot's keep state. done_cb may keep the output; whoever holds the job
@@ -131,6 +131,8 @@ int gpupipe_release(gpupipe *h, struct gpupipe_job *job)
 	GP_CALL(h, "gpupipe_release", p, release(p, job));
 }
 
+/* ---- one item ---------------------------------------------------------- */
+
 void gp_complete(struct gpupipe *p, struct gp_slot *s)
 {
 	struct gpupipe_job *job = &s->job;
@@ -190,7 +192,7 @@ void gp_complete(struct gpupipe *p, struct gp_slot *s)
 	gp_slot_release(p, s);
 }
 
-/* ---- in push order, across the readback threads ----------------------- */
+/* ---- in push order, across the readback threads ------------------------ */
 
 /* Completions since drainers were last told: they are told when a
  * readback thread finds its flight queue dry, when every item pushed has
