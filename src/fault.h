@@ -101,10 +101,18 @@ enum gp_fault_point {
  *                   and the pushes
  *   push_woken      a push that found no room: after its sleep (or its
  *                   decision not to sleep), before looking again
+ *   order_deliver   the readback thread delivering in push order: a run
+ *                   of items taken out of the order array and order_lock
+ *                   dropped, their done_cbs not yet called (other
+ *                   readback threads store items meanwhile)
+ *   order_stored    a readback thread leaving in-order completion, its
+ *                   item stored in the order array (and delivered, by
+ *                   itself or by the thread delivering): once per item
+ *                   a readback thread hands over, after order_lock
  */
 #define GP_DELAY_POINTS(X) \
 	X(push_seq) X(release_keep) X(submit_start) X(trace_begin) \
-	X(stats_counts) X(push_woken)
+	X(stats_counts) X(push_woken) X(order_deliver) X(order_stored)
 
 enum gp_delay_point {
 #define GP_DELAY_ENUM(name) GP_DELAY_##name,

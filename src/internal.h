@@ -12,8 +12,11 @@
  *   fences.c    every fence: create, flush, hand off, poll, delete;
  *               the batches that carry them to readback
  *   batchsize.c the adaptive batch size
- *   readback.c  the readback thread: fence wait, in-order completion
- *   post.c      the post pool (post_threads > 0) and completion itself
+ *   readback.c  the readback thread: fence wait, hand-off to completion
+ *   complete.c  completion itself (done_cb, keep/release): in push order
+ *               across the readback threads with no lock held across
+ *               done_cb, or on the post pool (post_threads > 0);
+ *               complete.h
  *   egl.c       displays and the two shared contexts
  *   shader.c    compile and link, with the info log
  *   error.c     error table, strerror, thread-local errmsg
@@ -27,8 +30,9 @@
  *               (--enable-fault-injection only)
  *
  * pipe.c (the public calls) calls into the stages; the stages call down
- * into threads.c, dev.c, queue.c, slots.c, trace.c, never back into
- * pipe.c: no two files call each other in a circle.
+ * into complete.c (readback), threads.c, dev.c, queue.c, slots.c,
+ * trace.c, never back into pipe.c: no two files call each other in a
+ * circle.
  */
 #ifndef GPUPIPE_INTERNAL_H
 #define GPUPIPE_INTERNAL_H
@@ -308,7 +312,8 @@ struct gp_slot {
 	/* seq while the item is incomplete (0 while a push assigns it),
 	 * UINT64_MAX once its done_cb returned: what drain looks at. */
 	_Atomic uint64_t pending_seq;
-	_Atomic int keep;       /* gpupipe_job_keep/release state (post.c) */
+	_Atomic int keep;       /* gpupipe_job_keep/release state
+				 * (complete.c) */
 	/* GL_TIMESTAMP queries of this slot's last traced dispatch, read by
 	 * submit when the slot is next dispatched or the trace ends. */
 	bool query_pending;
@@ -444,21 +449,10 @@ GP_HIDDEN void *gp_prep_main(void *arg);
 GP_HIDDEN int gp_prep_cancel_queued(struct gpupipe *p);
 GP_HIDDEN void *gp_submit_main(void *arg);
 GP_HIDDEN void *gp_readback_main(void *arg);
-GP_HIDDEN void *gp_post_main(void *arg);
-/* Call done_cb for a DONE-state slot, count it, free it unless kept. */
-GP_HIDDEN void gp_complete(struct gpupipe *p, struct gp_slot *s);
 
 /* Thread-local: the pipeline whose callback this thread is running
  * (threads.c). */
 GP_HIDDEN extern _Thread_local const struct gpupipe *gp_in_callback;
-
-struct gp_post_thread {
-	struct gpupipe *p;
-	unsigned index;
-	pthread_t thread;
-	bool started;
-	clockid_t cpu_clock;
-};
 
 struct gp_prep_thread {
 	struct gpupipe *p;
@@ -570,12 +564,41 @@ struct gpupipe {
 	struct gp_queue post_q;      /* DONE, for the post pool */
 	struct gp_queue prep_q;      /* QUEUED; consumers: prep threads */
 
-	/* In-order completion across the readback threads (readback.c),
+	/*
+	 * The lock order. Every mutex of the library is a leaf: none is
+	 * taken while another is held, none is held across a callback
+	 * (prep_cb, done_cb) or a wait for another thread, and none but
+	 * displays_lock across a call into EGL or GL:
+	 *
+	 *   handle.c   table_lock        the handle table's free list
+	 *   egl.c      displays_lock     display reference counts; held
+	 *                                across eglInitialize/eglTerminate
+	 *   threads.c  p->start.lock     the start handshake (with its cond)
+	 *   trace.c    p->trace.lock     a trace's begin, collection, end
+	 *   queue.c    p->turns.lock     the ticket counters of gp_turns
+	 *   complete.c p->order_lock     order[], below
+	 *
+	 * and below all of them, taken inside a call that holds one:
+	 *   liburcu's dequeue lock of a multi-consumer queue (queue.c,
+	 *   inside gp_queue_pop_*; nothing is taken under it), and in the
+	 *   fault-injection build gpumodel.c's lock (inside the GL/EGL
+	 *   wrappers, so under displays_lock).
+	 * A turn at the driver (gp_turns) is not a mutex but is waited for
+	 * like one: it is taken with no mutex held and held only across GL
+	 * calls.
+	 *
+	 * In-order completion across the readback threads (complete.c),
 	 * all under order_lock: finished slots by seq % nslots, the next seq
-	 * to complete, completions drainers were not told of yet. */
+	 * to take out of order[], completions drainers were not told of yet,
+	 * whether a thread is delivering (calling done_cbs with the lock
+	 * dropped), and whether a thread that left a slot to it found its
+	 * flight queue dry.
+	 */
 	struct gp_slot **order;
 	uint64_t order_next;
 	unsigned order_unsignalled;
+	bool order_delivering;
+	bool order_idle;
 	pthread_mutex_t order_lock;
 
 	/* GL calls of the devices' threads, one thread at a time. */

@@ -12,6 +12,7 @@
 
 #include "batchsize.h"
 #include "cfg.h"
+#include "complete.h"
 #include "fences.h"
 #include "internal.h"
 

@@ -20,14 +20,12 @@
 
 #include "gl.h"
 
+#include "complete.h"
 #include "fences.h"
+#include "internal.h"
 
 /* How long one glClientWaitSync may block before we look at the clock. */
 #define WAIT_SLICE_NS 100000000ull
-
-/* Completions since drainers were last told: they are told when the
- * flight queue runs dry or every this many, not after every item. */
-#define DRAIN_SIGNAL_EVERY 64
 
 /*
  * After a fence signalled: on a lost context every wait returns as if its
@@ -146,38 +144,6 @@ timed_out:
 	return GPUPIPE_TIMEDOUT;
 }
 
-/*
- * Complete s in push order, across devices: it waits in order[] until
- * every earlier item has completed. Under order_lock, whichever readback
- * thread gets there calls done_cb for every item now next in line, its
- * own or another device's, one at a time; done_cb runs in order.
- */
-static void complete_in_order(struct gp_dev *d, struct gp_slot *s)
-{
-	struct gpupipe *p = d->p;
-	struct gp_slot *c;
-
-	pthread_mutex_lock(&p->order_lock);
-	p->order[s->job.seq % p->nslots] = s;
-	while ((c = p->order[p->order_next % p->nslots]) &&
-	       c->job.seq == p->order_next) {
-		p->order[p->order_next % p->nslots] = NULL;
-		gp_complete(p, c);
-		p->order_next++;
-		p->order_unsignalled++;
-	}
-	/* Drainers are told every DRAIN_SIGNAL_EVERY completions, when this
-	 * device has nothing more in flight, or when nothing is. */
-	if (p->order_unsignalled >= DRAIN_SIGNAL_EVERY ||
-	    (p->order_unsignalled &&
-	     (gp_queue_empty(&d->flight_q) ||
-	      p->order_next == atomic_load(&p->next_seq)))) {
-		gp_wake_signal(&p->done_wake, true);
-		p->order_unsignalled = 0;
-	}
-	pthread_mutex_unlock(&p->order_lock);
-}
-
 /* Take b off the flight queue, where it was left while its slots were
  * walked: it is first there (one consumer). */
 static void take_off(struct gp_dev *d, struct gp_batch *b)
@@ -191,7 +157,7 @@ static void take_off(struct gp_dev *d, struct gp_batch *b)
 
 /*
  * Each batch stays on the flight queue while its slots are walked and
- * leaves it before its last slot completes: complete_in_order tells
+ * leaves it before its last slot completes: gp_complete_in_order tells
  * drainers once the queue is empty, that is once nothing after the item
  * it completes is in flight on this device.
  */
@@ -237,7 +203,7 @@ static void run(struct gp_dev *d)
 				continue;
 			if (!next)
 				take_off(d, b);
-			complete_in_order(d, s);
+			gp_complete_in_order(d, s);
 		}
 		if (p->post_threads) {
 			take_off(d, b);
