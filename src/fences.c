@@ -145,8 +145,7 @@ void gp_fences_pass(struct gp_dev *d, struct gp_slot *s)
 	struct gp_batch *b = take_batch(d->fences);
 
 	b->dispatched = false;
-	gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
-	gp_list_append(&b->slots, &s->node);
+	gp_slot_in_flight(s, &b->slots);
 	gp_queue_push(&d->flight_q, &b->node);
 }
 

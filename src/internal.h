@@ -335,9 +335,22 @@ GP_HIDDEN void gp_slot_kept(struct gpupipe *p, struct gp_slot *s);
 GP_HIDDEN void gp_kept_released(struct gpupipe *p, struct gp_slot *s);
 /* How many of d's slots pushes may hold now (adaptive batches move it). */
 GP_HIDDEN void gp_slots_set_limit(struct gp_dev *d, unsigned limit);
-GP_HIDDEN void gp_slot_set_state(struct gp_slot *s, enum gp_slot_state from,
-				 enum gp_slot_state to);
-/* Mark a slot that will not be dispatched (state READY). */
+/* The arrows of slots.c's diagram, each on the thread that takes it
+ * (DONE -> FREE is gp_slot_release): */
+/* FREE -> QUEUED: a push; the item's status starts DONE. Onto prep_q. */
+GP_HIDDEN void gp_slot_queued(struct gpupipe *p, struct gp_slot *s);
+/* QUEUED -> PREP: a prep thread took it. */
+GP_HIDDEN void gp_slot_prepping(struct gp_slot *s);
+/* PREP -> READY: prep_cb returned. Onto its device's ready_q. */
+GP_HIDDEN void gp_slot_ready(struct gp_slot *s);
+/* QUEUED -> READY, CANCELLED and never prepared. Onto ready_q. */
+GP_HIDDEN void gp_slot_cancelled(struct gp_slot *s);
+/* READY -> IN_FLIGHT (submit): into the batch readback will walk. */
+GP_HIDDEN void gp_slot_in_flight(struct gp_slot *s, struct gp_list *batch);
+/* IN_FLIGHT -> DONE (readback): its batch's wait is over. */
+GP_HIDDEN void gp_slot_done(struct gp_slot *s);
+/* The item failed: status, error and message, unless it had failed
+ * already (the first failure is the one done_cb sees). */
 GP_HIDDEN void gp_slot_fail(struct gp_slot *s, int status, int error,
 			    const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

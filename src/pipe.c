@@ -336,8 +336,7 @@ static void enqueue(struct gpupipe *p, struct gp_slot *s, void *item,
 		rec->seq = s->job.seq;
 		rec->push_ns = s->push_ns;
 	}
-	gp_slot_set_state(s, GP_SLOT_FREE, GP_SLOT_QUEUED);
-	gp_queue_push(&p->prep_q, &s->node);
+	gp_slot_queued(p, s);
 }
 
 static int push(struct gpupipe *p, void *item, unsigned flags)

@@ -76,17 +76,6 @@ static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 	}
 }
 
-/* An item taken from the prep queue unprepared goes on as CANCELLED. */
-static void cancel_one(struct gp_slot *s)
-{
-	gp_slot_set_state(s, GP_SLOT_QUEUED, GP_SLOT_READY);
-	s->job.input = NULL;
-	s->job.params = NULL;
-	gp_slot_fail(s, GPUPIPE_CANCELLED, 0,
-		     "cancelled before it was prepared");
-	gp_queue_push(&s->dev->ready_q, &s->node);
-}
-
 void *gp_prep_main(void *arg)
 {
 	struct gp_prep_thread *t = arg;
@@ -103,13 +92,12 @@ void *gp_prep_main(void *arg)
 		 * is cancelled, whichever of destroy and a prep thread that
 		 * has just come free reaches it first. */
 		if (atomic_load(&p->shutdown)) {
-			cancel_one(s);
+			gp_slot_cancelled(s);
 			continue;
 		}
-		gp_slot_set_state(s, GP_SLOT_QUEUED, GP_SLOT_PREP);
+		gp_slot_prepping(s);
 		prep_one(p, t, s);
-		gp_slot_set_state(s, GP_SLOT_PREP, GP_SLOT_READY);
-		gp_queue_push(&s->dev->ready_q, &s->node);
+		gp_slot_ready(s);
 	}
 	return NULL;
 }
@@ -120,7 +108,7 @@ int gp_prep_cancel_queued(struct gpupipe *p)
 	int count = 0;
 
 	while ((n = gp_queue_pop_try(&p->prep_q))) {
-		cancel_one(gp_slot_of_node(n));
+		gp_slot_cancelled(gp_slot_of_node(n));
 		count++;
 	}
 	return count;

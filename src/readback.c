@@ -191,14 +191,13 @@ static void run(struct gp_dev *d)
 				struct gpupipe_trace_record *rec =
 					gp_trace_rec(&p->trace, s->job.seq);
 
-				if (b->status != GPUPIPE_DONE &&
-				    s->job.status == GPUPIPE_DONE)
+				if (b->status != GPUPIPE_DONE)
 					gp_slot_fail(s, b->status, b->error,
 						     "%s", b->msg);
 				if (rec)
 					rec->signalled_ns = signalled_ns;
 			}
-			gp_slot_set_state(s, GP_SLOT_IN_FLIGHT, GP_SLOT_DONE);
+			gp_slot_done(s);
 			if (p->post_threads)
 				continue;
 			if (!next)

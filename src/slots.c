@@ -8,12 +8,16 @@
  * grows with the number of items pushed.
  *
  *   FREE --push--> QUEUED --prep thread--> PREP --prep_cb--> READY
- *     ^                |                                       |
- *     |             cancel                          submit dispatches,
- *     |                v                            fences, hands over
- *     |              READY (CANCELLED, not dispatched)         |
- *     |                                                        v
- *   done_cb returned <-- DONE <--fence signalled-- IN_FLIGHT (readback)
+ *     ^   queued       |        prepping          ready        |
+ *     |             cancel                          submit dispatches
+ *     |            cancelled                        into a batch:
+ *     |                v                            in_flight  |
+ *     |              READY (CANCELLED, not dispatched)         v
+ *   done_cb returned <-- DONE <--its batch's wait-- IN_FLIGHT (readback)
+ *      release                    done
+ *
+ * Each arrow is one function below (gp_slot_ + the word under it), on the
+ * thread that takes it; each makes its state change and its queue push.
  *
  * A slot that fails or is cancelled before dispatch still travels
  * READY -> IN_FLIGHT -> DONE, without a fence, so that every item reaches
@@ -46,6 +50,9 @@
 #include <stdlib.h>
 
 #include "internal.h"
+
+static void set_state(struct gp_slot *s, enum gp_slot_state from,
+		      enum gp_slot_state to);
 
 int gp_slots_init(struct gpupipe *p)
 {
@@ -273,7 +280,7 @@ void gp_slot_release(struct gpupipe *p, struct gp_slot *s)
 {
 	struct gp_dev *d = s->dev;
 
-	gp_slot_set_state(s, GP_SLOT_DONE, GP_SLOT_FREE);
+	set_state(s, GP_SLOT_DONE, GP_SLOT_FREE);
 	gp_queue_push(&d->free_q, &s->node);
 	atomic_fetch_sub(&d->in_use, 1);
 	atomic_fetch_add_explicit(&p->released, 1, memory_order_relaxed);
@@ -310,8 +317,10 @@ void gp_slots_set_limit(struct gp_dev *d, unsigned limit)
 		gp_wake_signal(&d->p->free_wake, true);
 }
 
-void gp_slot_set_state(struct gp_slot *s, enum gp_slot_state from,
-		       enum gp_slot_state to)
+/* ---- the arrows of the diagram, one function each ----------------------- */
+
+static void set_state(struct gp_slot *s, enum gp_slot_state from,
+		      enum gp_slot_state to)
 {
 	int was = atomic_exchange_explicit(&s->state, to,
 					   memory_order_relaxed);
@@ -322,11 +331,56 @@ void gp_slot_set_state(struct gp_slot *s, enum gp_slot_state from,
 	(void)from;
 }
 
+void gp_slot_queued(struct gpupipe *p, struct gp_slot *s)
+{
+	set_state(s, GP_SLOT_FREE, GP_SLOT_QUEUED);
+	s->job.status = GPUPIPE_DONE;
+	s->job.error = 0;
+	s->msg[0] = '\0';
+	gp_queue_push(&p->prep_q, &s->node);
+}
+
+void gp_slot_prepping(struct gp_slot *s)
+{
+	set_state(s, GP_SLOT_QUEUED, GP_SLOT_PREP);
+}
+
+void gp_slot_ready(struct gp_slot *s)
+{
+	set_state(s, GP_SLOT_PREP, GP_SLOT_READY);
+	gp_queue_push(&s->dev->ready_q, &s->node);
+}
+
+void gp_slot_cancelled(struct gp_slot *s)
+{
+	set_state(s, GP_SLOT_QUEUED, GP_SLOT_READY);
+	s->job.input = NULL;
+	s->job.params = NULL;
+	gp_slot_fail(s, GPUPIPE_CANCELLED, 0,
+		     "cancelled before it was prepared");
+	gp_queue_push(&s->dev->ready_q, &s->node);
+}
+
+void gp_slot_in_flight(struct gp_slot *s, struct gp_list *batch)
+{
+	set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
+	gp_list_append(batch, &s->node);
+}
+
+void gp_slot_done(struct gp_slot *s)
+{
+	set_state(s, GP_SLOT_IN_FLIGHT, GP_SLOT_DONE);
+}
+
+/* The item's status is a machine of its own: DONE from the push until
+ * the first failure, which is the one its done_cb is told of. */
 void gp_slot_fail(struct gp_slot *s, int status, int error, const char *fmt,
 		  ...)
 {
 	va_list ap;
 
+	if (s->job.status != GPUPIPE_DONE)
+		return;
 	s->job.status = status;
 	s->job.error = error;
 	va_start(ap, fmt);

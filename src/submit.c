@@ -164,8 +164,7 @@ static void dispatch_batch(struct gp_dev *d, struct submit *st,
 		if (!b)
 			b = gp_fences_open(d);
 		dispatch(d, s, &b->gl_error);
-		gp_slot_set_state(s, GP_SLOT_READY, GP_SLOT_IN_FLIGHT);
-		gp_list_append(&b->slots, &s->node);
+		gp_slot_in_flight(s, &b->slots);
 		/* A long batch must not delay the hand-over of earlier ones:
 		 * poll the oldest fence when it is due, between dispatches. */
 		if (gp_fences_due(d))
