@@ -111,8 +111,8 @@ static void check_reset_notification(struct gp_dev *d)
 		glGetIntegerv(GL_RESET_NOTIFICATION_STRATEGY, &strategy);
 		gp_gl_clear_errors();
 	}
-	d->info.reset_notification = strategy == GL_LOSE_CONTEXT_ON_RESET;
-	d->reset_checks = d->info.reset_notification;
+	d->gl.reset_notification = strategy == GL_LOSE_CONTEXT_ON_RESET;
+	d->reset_checks = d->gl.reset_notification;
 #ifdef GPUPIPE_FAULT_INJECTION
 	d->reset_checks = true;
 #endif
@@ -212,13 +212,11 @@ static int create_buffers(struct gp_dev *d)
 		s->map_params = (uint32_t *)((char *)d->map_params_base +
 					     i * d->params_stride);
 	}
-	d->info.in_stride = d->in_stride;
-	d->info.out_stride = d->out_stride;
-	d->info.mapped_bytes = (d->in_stride + d->out_stride +
+	d->gl.mapped_bytes = (d->in_stride + d->out_stride +
 				d->params_stride) * nbuf;
-	d->info.map_flags_in = in_flags;
-	d->info.map_flags_out = out_map;
-	d->info.storage_flags_out = out_storage;
+	d->gl.map_flags_in = in_flags;
+	d->gl.map_flags_out = out_map;
+	d->gl.storage_flags_out = out_storage;
 	return 0;
 }
 
@@ -345,10 +343,10 @@ int gp_gldev_init(struct gp_dev *d)
 		ret = create_buffers(d);
 	if (ret)
 		return ret;
-	copy_gl_string(d->info.renderer, sizeof(d->info.renderer),
+	copy_gl_string(d->gl.renderer, sizeof(d->gl.renderer),
 		       GL_RENDERER);
-	copy_gl_string(d->info.version, sizeof(d->info.version), GL_VERSION);
-	copy_gl_string(d->info.vendor, sizeof(d->info.vendor), GL_VENDOR);
+	copy_gl_string(d->gl.version, sizeof(d->gl.version), GL_VERSION);
+	copy_gl_string(d->gl.vendor, sizeof(d->gl.vendor), GL_VENDOR);
 	glGenQueries((GLsizei)(2 * d->nslots), d->queries);
 	glGenQueries((GLsizei)d->nslots, d->batch_queries);
 	d->barrier_bits = GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT;

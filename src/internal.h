@@ -518,7 +518,14 @@ struct gp_dev {
 	void *map_in_base;
 	void *map_out_base;
 	void *map_params_base;
-	struct gpupipe_info info;    /* this device's GL strings, strides */
+	/* What gldev.c learnt of this device, for gpupipe_get_info (which
+	 * reports device 0's, the mapped bytes of all). */
+	struct {
+		char renderer[128], version[128], vendor[64];
+		unsigned map_flags_in, map_flags_out, storage_flags_out;
+		size_t mapped_bytes;
+		bool reset_notification;
+	} gl;
 
 	/* Adaptive batches (batchsize.c): this device's items, counted at
 	 * push and at completion, their latencies (gpupipe_push called to

@@ -440,30 +440,27 @@ static int cancel(struct gpupipe *p)
 
 static int get_info(const struct gpupipe *p, struct gpupipe_info *info)
 {
+	const struct gp_dev *d0 = &p->devs[0];
+	unsigned i;
+
 	if (!info)
 		return gp_error(GPUPIPE_EINVAL, "gpupipe_get_info: info is NULL");
 	*info = p->info;
 	/* What the submit threads learnt: the first device's GL strings
 	 * and layout, memory of all, reset notification where all have it. */
-	{
-		const struct gpupipe_info *d0 = &p->devs[0].info;
-		unsigned i;
-
-		memcpy(info->renderer, d0->renderer, sizeof(info->renderer));
-		memcpy(info->version, d0->version, sizeof(info->version));
-		memcpy(info->vendor, d0->vendor, sizeof(info->vendor));
-		info->in_stride = d0->in_stride;
-		info->out_stride = d0->out_stride;
-		info->map_flags_in = d0->map_flags_in;
-		info->map_flags_out = d0->map_flags_out;
-		info->storage_flags_out = d0->storage_flags_out;
-		info->mapped_bytes = 0;
-		info->reset_notification = 1;
-		for (i = 0; i < p->ndevs; i++) {
-			info->mapped_bytes += p->devs[i].info.mapped_bytes;
-			info->reset_notification &=
-				p->devs[i].info.reset_notification;
-		}
+	snprintf(info->renderer, sizeof(info->renderer), "%s", d0->gl.renderer);
+	snprintf(info->version, sizeof(info->version), "%s", d0->gl.version);
+	snprintf(info->vendor, sizeof(info->vendor), "%s", d0->gl.vendor);
+	info->in_stride = d0->in_stride;
+	info->out_stride = d0->out_stride;
+	info->map_flags_in = d0->gl.map_flags_in;
+	info->map_flags_out = d0->gl.map_flags_out;
+	info->storage_flags_out = d0->gl.storage_flags_out;
+	info->mapped_bytes = 0;
+	info->reset_notification = 1;
+	for (i = 0; i < p->ndevs; i++) {
+		info->mapped_bytes += p->devs[i].gl.mapped_bytes;
+		info->reset_notification &= p->devs[i].gl.reset_notification;
 	}
 	return 0;
 }
