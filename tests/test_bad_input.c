@@ -89,6 +89,10 @@ CASE(c_share_alone, { struct gpupipe_config c = test_basic_config();
 CASE(d_self, { return gpupipe_destroy(NULL); })
 CASE(p_null, { return gpupipe_push(NULL, NULL, 0); })
 CASE(p_flags, { return gpupipe_push(live, NULL, 0x10); })
+CASE(pt_null, { uint64_t q; return gpupipe_push_timed(NULL, NULL, 0, 0, &q); })
+CASE(pt_flags, { uint64_t q;
+		 return gpupipe_push_timed(live, NULL, 0x10, 0, &q); })
+CASE(pt_no_seq, { return gpupipe_push_timed(live, NULL, 0, -1, NULL); })
 CASE(dr_null, { return gpupipe_drain(NULL, 0); })
 CASE(dr_negative, { return gpupipe_drain(live, -5); })
 CASE(ca_null, { return gpupipe_cancel(NULL); })
@@ -178,6 +182,9 @@ static const struct row {
 	{ "gpupipe_destroy", "NULL (a no-op)", d_self, 0 },
 	{ "gpupipe_push", "p NULL", p_null, GPUPIPE_EINVAL },
 	{ "gpupipe_push", "unknown flags", p_flags, GPUPIPE_EINVAL },
+	{ "gpupipe_push_timed", "p NULL", pt_null, GPUPIPE_EINVAL },
+	{ "gpupipe_push_timed", "unknown flags", pt_flags, GPUPIPE_EINVAL },
+	{ "gpupipe_push_timed", "seq NULL (allowed)", pt_no_seq, 0 },
 	{ "gpupipe_drain", "p NULL", dr_null, GPUPIPE_EINVAL },
 	{ "gpupipe_drain", "timeout -5, nothing pending",
 	  dr_negative, 0 },
