@@ -96,9 +96,26 @@ extern "C" {
 #define GPUPIPE_PRINTF(f, a)
 #endif
 
+/*
+ * The version of this header, as SQLite's SQLITE_VERSION and
+ * SQLITE_VERSION_NUMBER: GPUPIPE_VERSION is "MAJOR.MINOR.PATCH",
+ * GPUPIPE_VERSION_NUMBER is MAJOR * 1000000 + MINOR * 1000 + PATCH (usable
+ * in #if). gpupipe_version() and gpupipe_version_number() give the
+ * library's, at run time. configure takes the package version from the
+ * three lines below, so this is the one place it is written.
+ */
 #define GPUPIPE_VERSION_MAJOR 0
 #define GPUPIPE_VERSION_MINOR 1
 #define GPUPIPE_VERSION_PATCH 0
+#define GPUPIPE_VERSION_NUMBER                                               \
+	(GPUPIPE_VERSION_MAJOR * 1000000 + GPUPIPE_VERSION_MINOR * 1000 +     \
+	 GPUPIPE_VERSION_PATCH)
+#define GPUPIPE_VERSION_STR_(x) #x
+#define GPUPIPE_VERSION_XSTR_(x) GPUPIPE_VERSION_STR_(x)
+#define GPUPIPE_VERSION                                                      \
+	GPUPIPE_VERSION_XSTR_(GPUPIPE_VERSION_MAJOR) "."                      \
+	GPUPIPE_VERSION_XSTR_(GPUPIPE_VERSION_MINOR) "."                      \
+	GPUPIPE_VERSION_XSTR_(GPUPIPE_VERSION_PATCH)
 
 /* Limits. */
 #define GPUPIPE_MAX_DEPTH 256        /* fenced batches in flight */
@@ -658,6 +675,21 @@ GPUPIPE_PUBLIC int gpupipe_list_devices(struct gpupipe_device *devices,
  * gpupipe_errmsg()) or GPUPIPE_ENOMEM.
  */
 GPUPIPE_PUBLIC int gpupipe_load_shader(const char *path, char **source);
+
+/*
+ * gpupipe_version: the library's version, "MAJOR.MINOR.PATCH": the
+ * GPUPIPE_VERSION it was built with, which may differ from the one a
+ * program was compiled with. A static string, never NULL; from any thread
+ * at any time; never fails.
+ */
+GPUPIPE_PUBLIC const char *gpupipe_version(void);
+
+/*
+ * gpupipe_version_number: the library's GPUPIPE_VERSION_NUMBER, MAJOR *
+ * 1000000 + MINOR * 1000 + PATCH: the number gpupipe_version() spells.
+ * From any thread at any time; never fails.
+ */
+GPUPIPE_PUBLIC int gpupipe_version_number(void);
 
 /* gpupipe_strerror: advice for a code; never NULL ("unknown error"). */
 GPUPIPE_PUBLIC const char *gpupipe_strerror(int code);

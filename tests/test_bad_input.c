@@ -93,6 +93,8 @@ CASE(pt_null, { uint64_t q; return gpupipe_push_timed(NULL, NULL, 0, 0, &q); })
 CASE(pt_flags, { uint64_t q;
 		 return gpupipe_push_timed(live, NULL, 0x10, 0, &q); })
 CASE(pt_no_seq, { return gpupipe_push_timed(live, NULL, 0, -1, NULL); })
+CASE(v_string, { return gpupipe_version() ? 0 : GPUPIPE_EINVAL; })
+CASE(v_number, { return gpupipe_version_number() >= 0 ? 0 : GPUPIPE_EINVAL; })
 CASE(dr_null, { return gpupipe_drain(NULL, 0); })
 CASE(dr_negative, { return gpupipe_drain(live, -5); })
 CASE(ca_null, { return gpupipe_cancel(NULL); })
@@ -211,6 +213,8 @@ static const struct row {
 	  GPUPIPE_EINVAL },
 	{ "gpupipe_list_devices", "devices NULL, max 4", ld_null_devices,
 	  GPUPIPE_EINVAL },
+	{ "gpupipe_version", "no argument (never NULL)", v_string, 0 },
+	{ "gpupipe_version_number", "no argument (never fails)", v_number, 0 },
 };
 
 /* "functions return 0 ... and a negative GPUPIPE_E* code on failure;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_calls: the calls users asked for (issue 20), gpupipe_push_timed
- * so far, one case per sentence of gpupipe.h and their
+ * and the version query, one case per sentence of gpupipe.h and their
  * man pages, each quoted. A pipeline is held full by a done_cb that
  * waits on a gate the case opens (struct harness's done_gate), or by
  * outputs kept until the case releases them; no case asserts how long a
@@ -516,6 +516,45 @@ static void test_timed_push_woken_at_destroy(void)
 }
 #endif
 
+/* ---- the version -------------------------------------------------------- */
+
+#if !defined(GPUPIPE_VERSION_NUMBER) || GPUPIPE_VERSION_NUMBER < 0
+#error "GPUPIPE_VERSION_NUMBER is not usable in #if"
+#endif
+
+/*
+ * gpupipe.h: "GPUPIPE_VERSION is "MAJOR.MINOR.PATCH",
+ * GPUPIPE_VERSION_NUMBER is MAJOR * 1000000 + MINOR * 1000 + PATCH",
+ * gpupipe_version: "the GPUPIPE_VERSION it was built with",
+ * gpupipe_version_number: "the number gpupipe_version() spells", and
+ * "configure takes the package version from the three lines": the
+ * string parses whole, its number is the function's, both are the
+ * header's (this test is built with the library), and AC_INIT's
+ * PACKAGE_VERSION is the same string.
+ */
+static void test_version(void)
+{
+	const char *v = gpupipe_version();
+	int major = -1, minor = -1, patch = -1, end = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+	CU_ASSERT_EQUAL(sscanf(v, "%d.%d.%d%n", &major, &minor, &patch, &end),
+			3);
+	CU_ASSERT_EQUAL((size_t)end, strlen(v));
+	CU_ASSERT_TRUE(major >= 0 && minor >= 0 && minor < 1000 &&
+		       patch >= 0 && patch < 1000);
+	CU_ASSERT_EQUAL(gpupipe_version_number(),
+			major * 1000000 + minor * 1000 + patch);
+	CU_ASSERT_STRING_EQUAL(v, GPUPIPE_VERSION);
+	CU_ASSERT_EQUAL(gpupipe_version_number(), GPUPIPE_VERSION_NUMBER);
+	CU_ASSERT_EQUAL(major, GPUPIPE_VERSION_MAJOR);
+	CU_ASSERT_EQUAL(minor, GPUPIPE_VERSION_MINOR);
+	CU_ASSERT_EQUAL(patch, GPUPIPE_VERSION_PATCH);
+	CU_ASSERT_STRING_EQUAL(v, PACKAGE_VERSION);
+	/* "A static string": the same pointer each time. */
+	CU_ASSERT_PTR_EQUAL(gpupipe_version(), v);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -540,5 +579,7 @@ int main(void)
 	CU_add_test(s, "a timed push woken by room as destroy begins",
 		    test_timed_push_woken_at_destroy);
 #endif
+	CU_add_test(s, "the version: string, number and header",
+		    test_version);
 	return test_run("test_calls");
 }
