@@ -386,8 +386,8 @@ static int push(struct gpupipe *p, const struct push_args *a)
 	if (!nonblock && gp_in_callback == p)
 		return gp_error(GPUPIPE_EDEADLK, "%s from a callback of the "
 				"same pipeline could wait for itself; push "
-				"with GPUPIPE_NONBLOCK (or a timeout of 0)",
-				a->fn);
+				"with GPUPIPE_NONBLOCK (or gpupipe_push_timed "
+				"with a timeout of 0)", a->fn);
 	deadline = nonblock ? 0 : deadline_after(a->timeout_ms);
 
 	/* Announce the push before looking at shutdown; destroy sets
