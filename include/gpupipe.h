@@ -31,9 +31,10 @@
  *   call / callback         from                      concurrently with
  *   ----------------------  ------------------------  -------------------
  *   gpupipe_create          any thread                anything
- *   gpupipe_push            any thread; from a         anything but
+ *   gpupipe_push(_timed)    any thread; from a         anything but
  *                           callback only with         trace_begin/end
- *                           GPUPIPE_NONBLOCK
+ *                           GPUPIPE_NONBLOCK (or a
+ *                           timeout of 0)
  *   gpupipe_drain           any thread but a callback  anything
  *   gpupipe_cancel          any thread, callbacks too  anything
  *   gpupipe_get_info/stats  any thread, callbacks too  anything, destroy
@@ -95,9 +96,26 @@ extern "C" {
 #define GPUPIPE_PRINTF(f, a)
 #endif
 
+/*
+ * The version of this header, as SQLite's SQLITE_VERSION and
+ * SQLITE_VERSION_NUMBER: GPUPIPE_VERSION is "MAJOR.MINOR.PATCH",
+ * GPUPIPE_VERSION_NUMBER is MAJOR * 1000000 + MINOR * 1000 + PATCH (usable
+ * in #if). gpupipe_version() and gpupipe_version_number() give the
+ * library's, at run time. configure takes the package version from the
+ * three lines below, so this is the one place it is written.
+ */
 #define GPUPIPE_VERSION_MAJOR 0
 #define GPUPIPE_VERSION_MINOR 1
 #define GPUPIPE_VERSION_PATCH 0
+#define GPUPIPE_VERSION_NUMBER                                               \
+	(GPUPIPE_VERSION_MAJOR * 1000000 + GPUPIPE_VERSION_MINOR * 1000 +     \
+	 GPUPIPE_VERSION_PATCH)
+#define GPUPIPE_VERSION_STR_(x) #x
+#define GPUPIPE_VERSION_XSTR_(x) GPUPIPE_VERSION_STR_(x)
+#define GPUPIPE_VERSION                                                      \
+	GPUPIPE_VERSION_XSTR_(GPUPIPE_VERSION_MAJOR) "."                      \
+	GPUPIPE_VERSION_XSTR_(GPUPIPE_VERSION_MINOR) "."                      \
+	GPUPIPE_VERSION_XSTR_(GPUPIPE_VERSION_PATCH)
 
 /* Limits. */
 #define GPUPIPE_MAX_DEPTH 256        /* fenced batches in flight */
@@ -129,7 +147,8 @@ extern "C" {
 		       "GPUPIPE_NONBLOCK, or call from another thread")       \
 	X(ESHUTDOWN, -8, "the pipeline is being destroyed; no new work is "  \
 			 "accepted")                                          \
-	X(ETIMEDOUT, -9, "the wait timed out before the work finished")      \
+	X(ETIMEDOUT, -9, "the wait timed out before the work finished (for " \
+			 "gpupipe_push_timed: before the pipeline had room)")  \
 	X(EBROKEN, -10, "the pipeline can no longer run work (GPU timeout, " \
 			"device loss or driver failure); destroy it and "     \
 			"create a new one")                                   \
@@ -161,7 +180,7 @@ enum gpupipe_status {
 				* back */
 };
 
-/* Flags for gpupipe_push. */
+/* Flags for gpupipe_push and gpupipe_push_timed. */
 #define GPUPIPE_NONBLOCK 0x1u /* return GPUPIPE_EAGAIN instead of waiting */
 
 /*
@@ -504,9 +523,30 @@ GPUPIPE_PUBLIC int gpupipe_destroy(gpupipe *p);
  * GPUPIPE_NONBLOCK), GPUPIPE_EDEADLK (a blocking push from one of p's
  * callbacks), GPUPIPE_ESHUTDOWN (destroy has begun, or returned),
  * GPUPIPE_EBROKEN (every device is broken, or a forked child). item may
- * be NULL.
+ * be NULL. It is gpupipe_push_timed(p, item, flags, -1, NULL).
  */
 GPUPIPE_PUBLIC int gpupipe_push(gpupipe *p, void *item, unsigned flags);
+
+/*
+ * gpupipe_push_timed: gpupipe_push that waits at most timeout_ms for room
+ * and tells the item's sequence number. timeout_ms < 0 waits for ever; 0
+ * does not wait, as GPUPIPE_NONBLOCK (which in flags means no wait, whatever
+ * timeout_ms). While the pipeline is full it sleeps as a blocking push
+ * does (until a quarter of a device's in-flight limit is free) or until
+ * the deadline, and looks for room once more then. On 0 it stores the
+ * item's seq in *seq (seq may be NULL) before prep_cb or done_cb can run
+ * for the item: the job->seq both get. On error *seq is untouched, done_cb
+ * never runs for it and item is still yours: GPUPIPE_EINVAL (NULL p, or
+ * unknown flags), GPUPIPE_EAGAIN (full, with timeout_ms 0 or
+ * GPUPIPE_NONBLOCK: nothing was waited for), GPUPIPE_ETIMEDOUT (still full
+ * after timeout_ms: the code of a wait that ran out, as for
+ * gpupipe_drain), GPUPIPE_EDEADLK (from one of p's callbacks, unless it
+ * does not wait), GPUPIPE_ESHUTDOWN (destroy has begun, also while it
+ * waits, or returned), GPUPIPE_EBROKEN (every device is broken, also while
+ * it waits, or a forked child). item may be NULL.
+ */
+GPUPIPE_PUBLIC int gpupipe_push_timed(gpupipe *p, void *item, unsigned flags,
+				      long timeout_ms, uint64_t *seq);
 
 /*
  * gpupipe_drain: wait until every item pushed before this call has
@@ -635,6 +675,21 @@ GPUPIPE_PUBLIC int gpupipe_list_devices(struct gpupipe_device *devices,
  * gpupipe_errmsg()) or GPUPIPE_ENOMEM.
  */
 GPUPIPE_PUBLIC int gpupipe_load_shader(const char *path, char **source);
+
+/*
+ * gpupipe_version: the library's version, "MAJOR.MINOR.PATCH": the
+ * GPUPIPE_VERSION it was built with, which may differ from the one a
+ * program was compiled with. A static string, never NULL; from any thread
+ * at any time; never fails.
+ */
+GPUPIPE_PUBLIC const char *gpupipe_version(void);
+
+/*
+ * gpupipe_version_number: the library's GPUPIPE_VERSION_NUMBER, MAJOR *
+ * 1000000 + MINOR * 1000 + PATCH: the number gpupipe_version() spells.
+ * From any thread at any time; never fails.
+ */
+GPUPIPE_PUBLIC int gpupipe_version_number(void);
 
 /* gpupipe_strerror: advice for a code; never NULL ("unknown error"). */
 GPUPIPE_PUBLIC const char *gpupipe_strerror(int code);

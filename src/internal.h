@@ -219,10 +219,12 @@ struct gp_slot {
 GP_HIDDEN int gp_slots_init(struct gpupipe *p);
 GP_HIDDEN void gp_slots_fini(struct gpupipe *p);
 /* Take a free slot, of the working device with the fewest items in
- * flight: GPUPIPE_EAGAIN (nonblock), GPUPIPE_ESHUTDOWN, GPUPIPE_EBROKEN
- * (no device works), or 0. */
+ * flight, sleeping for room until the absolute CLOCK_MONOTONIC deadline_ns
+ * (0: none) unless nonblock: GPUPIPE_EAGAIN (nonblock),
+ * GPUPIPE_ETIMEDOUT (no room at the deadline), GPUPIPE_ESHUTDOWN,
+ * GPUPIPE_EBROKEN (no device works), or 0. */
 GP_HIDDEN int gp_slot_acquire(struct gpupipe *p, bool nonblock,
-			      struct gp_slot **out);
+			      uint64_t deadline_ns, struct gp_slot **out);
 GP_HIDDEN void gp_slot_release(struct gpupipe *p, struct gp_slot *s);
 /* done_cb returned keeping s's output: s stays in use until released. */
 GP_HIDDEN void gp_slot_kept(struct gpupipe *p, struct gp_slot *s);

@@ -290,27 +290,55 @@ static void destroy(struct gpupipe *p)
 	stop_threads(p);
 }
 
-/* A slot for a push, or why there is none, in words. */
-static int take_slot(struct gpupipe *p, bool nonblock, struct gp_slot **s)
+/* The absolute CLOCK_MONOTONIC time timeout_ms from now; 0 (none) for a
+ * negative timeout, or one too long to add to the clock. */
+static uint64_t deadline_after(long timeout_ms)
 {
-	int ret = gp_slot_acquire(p, nonblock, s);
+	uint64_t now = gp_now_ns();
+
+	if (timeout_ms < 0 ||
+	    (unsigned long)timeout_ms >= (UINT64_MAX - now) / 1000000u)
+		return 0;
+	return now + (uint64_t)timeout_ms * 1000000u;
+}
+
+/* What a push asked for: fn names it in messages. */
+struct push_args {
+	const char *fn;
+	void *item;
+	unsigned flags;
+	long timeout_ms;
+	uint64_t *seq;
+};
+
+/* A slot for a push, or why there is none, in words. */
+static int take_slot(struct gpupipe *p, const struct push_args *a,
+		     bool nonblock, uint64_t deadline, struct gp_slot **s)
+{
+	int ret = gp_slot_acquire(p, nonblock, deadline, s);
 
 	if (ret == GPUPIPE_EAGAIN)
-		return gp_error(ret, "gpupipe_push: the pipeline is full (each "
-				"device at its in-flight limit)");
+		return gp_error(ret, "%s: the pipeline is full (each device at "
+				"its in-flight limit)", a->fn);
+	if (ret == GPUPIPE_ETIMEDOUT)
+		return gp_error(ret, "%s: the pipeline was still full (each "
+				"device at its in-flight limit) after %ld ms; "
+				"the item was not pushed", a->fn,
+				a->timeout_ms);
 	if (ret == GPUPIPE_EBROKEN)
-		return gp_error(ret, "gpupipe_push: the pipeline is broken "
-				"(every device): %s; destroy it",
+		return gp_error(ret, "%s: the pipeline is broken (every "
+				"device): %s; destroy it", a->fn,
 				gp_broken_reason(atomic_load(&p->broken)));
 	if (ret)
-		return gp_error(ret, "gpupipe_push: the pipeline is being "
-				"destroyed");
+		return gp_error(ret, "%s: the pipeline is being destroyed",
+				a->fn);
 	return 0;
 }
 
-/* Give item its seq in slot s and queue it for the prep threads. */
+/* Give item its seq in slot s, tell it to *seq (before any callback can
+ * see the item), and queue it for the prep threads. */
 static void enqueue(struct gpupipe *p, struct gp_slot *s, void *item,
-		    uint64_t enter)
+		    uint64_t enter, uint64_t *seq)
 {
 	struct gpupipe_trace_record *rec;
 
@@ -336,46 +364,51 @@ static void enqueue(struct gpupipe *p, struct gp_slot *s, void *item,
 		rec->seq = s->job.seq;
 		rec->push_ns = s->push_ns;
 	}
+	if (seq)
+		*seq = s->job.seq;
 	gp_slot_queued(p, s);
 }
 
-static int push(struct gpupipe *p, void *item, unsigned flags)
+/* gpupipe_push and gpupipe_push_timed: a timeout of 0 is NONBLOCK. */
+static int push(struct gpupipe *p, const struct push_args *a)
 {
-	bool nonblock = flags & GPUPIPE_NONBLOCK;
+	bool nonblock = (a->flags & GPUPIPE_NONBLOCK) || a->timeout_ms == 0;
+	uint64_t enter, deadline;
 	struct gp_slot *s;
-	uint64_t enter;
 	int ret;
 
-	if (flags & ~GPUPIPE_NONBLOCK)
-		return gp_error(GPUPIPE_EINVAL, "gpupipe_push: unknown flags "
-				"0x%x", flags & ~GPUPIPE_NONBLOCK);
-	ret = gp_check_fork("gpupipe_push");
+	if (a->flags & ~GPUPIPE_NONBLOCK)
+		return gp_error(GPUPIPE_EINVAL, "%s: unknown flags 0x%x",
+				a->fn, a->flags & ~GPUPIPE_NONBLOCK);
+	ret = gp_check_fork(a->fn);
 	if (ret)
 		return ret;
 	if (!nonblock && gp_in_callback == p)
-		return gp_error(GPUPIPE_EDEADLK, "a blocking gpupipe_push from "
-				"a callback of the same pipeline could wait "
-				"for itself; push with GPUPIPE_NONBLOCK");
+		return gp_error(GPUPIPE_EDEADLK, "%s from a callback of the "
+				"same pipeline could wait for itself; push "
+				"with GPUPIPE_NONBLOCK (or gpupipe_push_timed "
+				"with a timeout of 0)", a->fn);
+	deadline = nonblock ? 0 : deadline_after(a->timeout_ms);
 
 	/* Announce the push before looking at shutdown; destroy sets
 	 * shutdown before it waits for pushers to reach zero. */
 	atomic_fetch_add(&p->pushers, 1);
 	if (atomic_load(&p->shutdown)) {
-		ret = gp_error(GPUPIPE_ESHUTDOWN, "gpupipe_push: the pipeline "
-			       "is being destroyed");
+		ret = gp_error(GPUPIPE_ESHUTDOWN, "%s: the pipeline is being "
+			       "destroyed", a->fn);
 		goto out;
 	}
 	if (atomic_load_explicit(&p->broken, memory_order_relaxed)) {
-		ret = gp_error(GPUPIPE_EBROKEN, "gpupipe_push: the pipeline "
-			       "is broken (every device): %s; destroy it "
-			       "(and create a new one to go on)",
+		ret = gp_error(GPUPIPE_EBROKEN, "%s: the pipeline is broken "
+			       "(every device): %s; destroy it (and create a "
+			       "new one to go on)", a->fn,
 			       gp_broken_reason(atomic_load(&p->broken)));
 		goto out;
 	}
 	enter = gp_now_ns(); /* a wait for a slot is latency too */
-	ret = take_slot(p, nonblock, &s);
+	ret = take_slot(p, a, nonblock, deadline, &s);
 	if (!ret)
-		enqueue(p, s, item, enter);
+		enqueue(p, s, a->item, enter, a->seq);
 out:
 	/* The wakeup costs a system call only when a destroy is waiting.
 	 * (It is process-wide from when destroy freed p as soon as this
@@ -400,7 +433,7 @@ static unsigned incomplete_before(struct gpupipe *p, uint64_t target)
 
 static int drain(struct gpupipe *p, long timeout_ms)
 {
-	uint64_t target, deadline = 0;
+	uint64_t target, deadline;
 	uint32_t gen;
 	unsigned left;
 
@@ -411,10 +444,7 @@ static int drain(struct gpupipe *p, long timeout_ms)
 				"callback of the same pipeline would wait for "
 				"itself");
 	target = atomic_load(&p->next_seq);
-	/* A timeout too long to add to the clock is no timeout. */
-	if (timeout_ms >= 0 && (unsigned long)timeout_ms <
-				       (UINT64_MAX - gp_now_ns()) / 1000000u)
-		deadline = gp_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	deadline = deadline_after(timeout_ms);
 	while ((left = incomplete_before(p, target))) {
 		if (deadline && gp_now_ns() >= deadline)
 			return gp_error(GPUPIPE_ETIMEDOUT, "gpupipe_drain: %u "
@@ -526,7 +556,20 @@ static int get_stats(const struct gpupipe *p, struct gpupipe_stats *st)
 
 int gpupipe_push(gpupipe *h, void *item, unsigned flags)
 {
-	GP_CALL(h, "gpupipe_push", p, push(p, item, flags));
+	struct push_args a = { .fn = "gpupipe_push", .item = item,
+			       .flags = flags, .timeout_ms = -1 };
+
+	GP_CALL(h, a.fn, p, push(p, &a));
+}
+
+int gpupipe_push_timed(gpupipe *h, void *item, unsigned flags,
+		       long timeout_ms, uint64_t *seq)
+{
+	struct push_args a = { .fn = "gpupipe_push_timed", .item = item,
+			       .flags = flags, .timeout_ms = timeout_ms,
+			       .seq = seq };
+
+	GP_CALL(h, a.fn, p, push(p, &a));
 }
 
 int gpupipe_drain(gpupipe *h, long timeout_ms)

@@ -238,7 +238,14 @@ static struct cds_wfcq_node *pop_free_try(struct gp_dev *d)
 	return NULL;
 }
 
-int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
+/*
+ * A push with a deadline sleeps as one without: a wakeup that finds no
+ * room (another push took it, or less than a quarter came free) sleeps
+ * again, until the deadline; then it looks for room once more before it
+ * gives up, so a slot that came free without a wakeup is still taken.
+ */
+int gp_slot_acquire(struct gpupipe *p, bool nonblock, uint64_t deadline_ns,
+		    struct gp_slot **out)
 {
 	struct cds_wfcq_node *n;
 	struct gp_dev *d;
@@ -251,11 +258,13 @@ int gp_slot_acquire(struct gpupipe *p, bool nonblock, struct gp_slot **out)
 			return GPUPIPE_EAGAIN;
 		if (atomic_load(&p->shutdown))
 			return GPUPIPE_ESHUTDOWN;
+		if (deadline_ns && gp_now_ns() >= deadline_ns)
+			return GPUPIPE_ETIMEDOUT;
 		gen = gp_wake_prepare(&p->free_wake);
 		if (room_now(p))
 			gp_wake_cancel(&p->free_wake);
 		else
-			gp_wake_wait(&p->free_wake, gen, 0);
+			gp_wake_wait(&p->free_wake, gen, deadline_ns);
 		/* A push asleep when destroy began fails, even if a slot
 		 * came free meanwhile. */
 		GP_DELAY(push_woken);

@@ -162,6 +162,8 @@ static void h_done(struct gpupipe_job *job, void *user_data)
 	}
 	if (id < h->seen_cap && h->seen[id] < 255)
 		h->seen[id]++;
+	if (id < h->seen_cap)
+		h->done_seq[id] = job->seq;
 	if (job->status < 0 || job->status > GPUPIPE_DEVICE_LOST) {
 		atomic_fetch_add(&h->bad_status, 1);
 	} else {
@@ -222,6 +224,7 @@ void harness_init(struct harness *h, uint32_t elems, unsigned depth,
 	h->seen_cap = max_items;
 	h->seen = calloc(max_items ? max_items : 1, 1);
 	h->kept = calloc(max_items ? max_items : 1, sizeof(*h->kept));
+	h->done_seq = calloc(max_items ? max_items : 1, sizeof(*h->done_seq));
 	h->cfg.shader_source = test_shader();
 	h->cfg.in_bytes = elems * sizeof(uint32_t);
 	h->cfg.out_bytes = (elems + 2) * sizeof(uint32_t);
@@ -279,8 +282,10 @@ int harness_fini(struct harness *h)
 	h->p = NULL;
 	free(h->seen);
 	free(h->kept);
+	free(h->done_seq);
 	h->seen = NULL;
 	h->kept = NULL;
+	h->done_seq = NULL;
 	return ret;
 }
 

@@ -89,6 +89,7 @@ struct harness {
 	uint64_t next_seq;      /* done_cb runs one at a time */
 	int64_t last_id;
 	uint8_t *seen;          /* per id: completions seen */
+	uint64_t *done_seq;     /* per id: the job->seq done_cb saw */
 	uint64_t seen_cap;
 };
 

@@ -89,6 +89,12 @@ CASE(c_share_alone, { struct gpupipe_config c = test_basic_config();
 CASE(d_self, { return gpupipe_destroy(NULL); })
 CASE(p_null, { return gpupipe_push(NULL, NULL, 0); })
 CASE(p_flags, { return gpupipe_push(live, NULL, 0x10); })
+CASE(pt_null, { uint64_t q; return gpupipe_push_timed(NULL, NULL, 0, 0, &q); })
+CASE(pt_flags, { uint64_t q;
+		 return gpupipe_push_timed(live, NULL, 0x10, 0, &q); })
+CASE(pt_no_seq, { return gpupipe_push_timed(live, NULL, 0, -1, NULL); })
+CASE(v_string, { return gpupipe_version() ? 0 : GPUPIPE_EINVAL; })
+CASE(v_number, { return gpupipe_version_number() >= 0 ? 0 : GPUPIPE_EINVAL; })
 CASE(dr_null, { return gpupipe_drain(NULL, 0); })
 CASE(dr_negative, { return gpupipe_drain(live, -5); })
 CASE(ca_null, { return gpupipe_cancel(NULL); })
@@ -178,6 +184,9 @@ static const struct row {
 	{ "gpupipe_destroy", "NULL (a no-op)", d_self, 0 },
 	{ "gpupipe_push", "p NULL", p_null, GPUPIPE_EINVAL },
 	{ "gpupipe_push", "unknown flags", p_flags, GPUPIPE_EINVAL },
+	{ "gpupipe_push_timed", "p NULL", pt_null, GPUPIPE_EINVAL },
+	{ "gpupipe_push_timed", "unknown flags", pt_flags, GPUPIPE_EINVAL },
+	{ "gpupipe_push_timed", "seq NULL (allowed)", pt_no_seq, 0 },
 	{ "gpupipe_drain", "p NULL", dr_null, GPUPIPE_EINVAL },
 	{ "gpupipe_drain", "timeout -5, nothing pending",
 	  dr_negative, 0 },
@@ -204,6 +213,8 @@ static const struct row {
 	  GPUPIPE_EINVAL },
 	{ "gpupipe_list_devices", "devices NULL, max 4", ld_null_devices,
 	  GPUPIPE_EINVAL },
+	{ "gpupipe_version", "no argument (never NULL)", v_string, 0 },
+	{ "gpupipe_version_number", "no argument (never fails)", v_number, 0 },
 };
 
 /* "functions return 0 ... and a negative GPUPIPE_E* code on failure;
