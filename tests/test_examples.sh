@@ -12,6 +12,23 @@ else
 	bad "examples/minimal" "$out"
 fi
 
+# examples/saxpy.f90: the Fortran interface, z = a * x + y checked in done_cb
+# against Fortran's own arithmetic, in push order.
+if [ "${GPUPIPE_FORTRAN:-no}" = yes ]; then
+	out=$(timeout 300 "$build/examples/saxpy" 300 2>&1)
+	rc=$?
+	want='^saxpy: 300 items of 1024 floats, .*: 300 correct, 0 wrong,'
+	want="$want 0 not done, 0 out of order\$"
+	if [ $rc = 0 ] && echo "$out" | grep -q "$want"; then
+		ok "examples/saxpy (Fortran): 300 items correct, in push order"
+	else
+		bad "examples/saxpy (Fortran)" "$out"
+	fi
+	echo "$out"
+else
+	echo "  (examples/saxpy: skipped: configure found no Fortran compiler)"
+fi
+
 out=$(timeout 300 "$build/examples/interop" 2>&1)
 if [ $? = 0 ] && echo "$out" | grep -q ': 0 wrong values, 0 failed items$'; then
 	ok "examples/interop: outputs copied in the application's context"

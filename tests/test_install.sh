@@ -1,7 +1,8 @@
 #!/bin/sh
 # What a user does: install gpupipe (here into a temporary root), build
 # examples/minimal.c with nothing but `pkg-config --cflags --libs gpupipe`,
-# run it, and find the man pages where man looks for them.
+# and examples/saxpy.f90 against the installed gpupipe.f03, run them, and
+# find the man pages where man looks for them.
 set -u
 top=${srcdir:-.}
 build=${GPUPIPE_BUILDDIR:-.}
@@ -74,9 +75,47 @@ elif [ -x "$tmp/blur" ]; then
 	bad "the installed blur runs" "$out"
 fi
 
+# Fortran: gpupipe.f03 beside gpupipe.h, and examples/saxpy.f90 built the
+# way gpupipe-fortran(7) says (INCLUDE does not search /usr/include, which
+# pkg-config --cflags leaves out: the include directory by name).
+h=$(find "$tmp/root" -name gpupipe.h | head -n 1)
+if [ -n "$h" ] && [ -f "$(dirname "$h")/gpupipe.f03" ]; then
+	ok "gpupipe.f03 installed beside gpupipe.h"
+else
+	bad "gpupipe.f03 installed beside gpupipe.h" "gpupipe.h at '$h'"
+fi
+if [ "${GPUPIPE_FORTRAN:-no}" = yes ]; then
+	src=$(cd "$top/examples" && pwd)/saxpy.f90
+	if inc=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
+		 PKG_CONFIG_PATH="$(dirname "$pc")" \
+		 pkg-config --variable=includedir gpupipe) &&
+	   libs=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
+		  PKG_CONFIG_PATH="$(dirname "$pc")" \
+		  pkg-config $static --libs gpupipe) &&
+	   (cd "$tmp" && ${FC:-gfortran} ${SAN_CFLAGS:-} "$src" -I"$inc" \
+		$libs -o saxpy) >"$tmp/fc.err" 2>&1; then
+		ok "examples/saxpy.f90 builds against the installed gpupipe.f03"
+	else
+		bad "examples/saxpy.f90 builds against the installed copy" \
+		    "$(cat "$tmp/fc.err")"
+	fi
+	if [ -x "$tmp/saxpy" ] &&
+	   LD_LIBRARY_PATH="${so:+$(dirname "$so")}" LP_NUM_THREADS=0 \
+		timeout 300 "$tmp/saxpy" 100 >"$tmp/run.out" 2>&1 &&
+	   grep -q ': 100 correct, 0 wrong, 0 not done, 0 out of order$' \
+		"$tmp/run.out"; then
+		ok "the installed Fortran example runs and checks 100 items"
+	elif [ -x "$tmp/saxpy" ]; then
+		bad "the installed Fortran example runs" "$(cat "$tmp/run.out")"
+	fi
+else
+	echo "  (examples/saxpy.f90: skipped: configure found no Fortran" \
+	     "compiler)"
+fi
+
 pages=""
-for p in man7/gpupipe.7 man3/gpupipe_create.3 man3/gpupipe_destroy.3 \
-	 man3/gpupipe_push.3 man1/gpupipe-bench.1; do
+for p in man7/gpupipe.7 man7/gpupipe-fortran.7 man3/gpupipe_create.3 \
+	 man3/gpupipe_destroy.3 man3/gpupipe_push.3 man1/gpupipe-bench.1; do
 	find "$tmp/root" -path "*/man/$p" | grep -q . || pages="$pages $p"
 done
 if [ -z "$pages" ]; then ok "man pages installed under share/man"; else
