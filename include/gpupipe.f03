@@ -305,6 +305,21 @@ interface
   end function gpupipe_push
 end interface
 
+! seq: the item's sequence number, as its done_cb will see it in job%seq;
+! pass an integer(c_int64_t) variable (the C side may also take NULL).
+interface
+  function gpupipe_push_timed(p, item, flags, timeout_ms, seq) &
+      bind(c, name='gpupipe_push_timed')
+    import
+    implicit none
+    integer(c_int) :: gpupipe_push_timed
+    type(c_ptr), value :: p, item
+    integer(c_int), value :: flags
+    integer(c_long), value :: timeout_ms
+    integer(c_int64_t), intent(out) :: seq
+  end function gpupipe_push_timed
+end interface
+
 interface
   function gpupipe_drain(p, timeout_ms) bind(c, name='gpupipe_drain')
     import
@@ -414,6 +429,24 @@ interface
     character(kind=c_char), intent(in) :: path(*)
     type(c_ptr), intent(out) :: source
   end function gpupipe_load_shader
+end interface
+
+! The library's version, "MAJOR.MINOR.PATCH" (a C string: c_string-like
+! conversion with gpupipe_c_strlen), and as MAJOR*1000000+MINOR*1000+PATCH.
+interface
+  function gpupipe_version() bind(c, name='gpupipe_version')
+    import
+    implicit none
+    type(c_ptr) :: gpupipe_version
+  end function gpupipe_version
+end interface
+
+interface
+  function gpupipe_version_number() bind(c, name='gpupipe_version_number')
+    import
+    implicit none
+    integer(c_int) :: gpupipe_version_number
+  end function gpupipe_version_number
 end interface
 
 interface

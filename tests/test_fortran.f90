@@ -490,6 +490,7 @@ contains
   subroutine names()
     character(len=:), allocatable :: s
     integer(c_int) :: ret
+    integer(c_int64_t) :: seq
 
     s = c_string(gpupipe_error_name(GPUPIPE_ETIMEDOUT))
     call check(s == 'GPUPIPE_ETIMEDOUT', 'gpupipe_error_name', s)
@@ -497,6 +498,13 @@ contains
     call check(s == 'DEVICE_LOST', 'gpupipe_status_name', s)
     s = c_string(gpupipe_strerror(GPUPIPE_ENOMEM))
     call check(s == 'out of memory', 'gpupipe_strerror', s)
+    s = c_string(gpupipe_version())
+    call check(gpupipe_version_number() == GPUPIPE_VERSION_MAJOR * 1000000 &
+      + GPUPIPE_VERSION_MINOR * 1000 + GPUPIPE_VERSION_PATCH, &
+      'gpupipe_version_number is the header''s version', s)
+    call check(len(s) >= 5, 'gpupipe_version: ' // s, 'empty')
+    ret = gpupipe_push_timed(c_null_ptr, c_null_ptr, 0, 10_c_long, seq)
+    call check(ret == GPUPIPE_EINVAL, 'gpupipe_push_timed(NULL) is EINVAL', '')
     ret = gpupipe_push(c_null_ptr, c_null_ptr, 0)
     s = c_string(gpupipe_errmsg())
     call check(ret /= 0 .and. len(s) > 0, 'gpupipe_errmsg after a failed call: ' // s, 'empty')
