@@ -401,7 +401,7 @@ int main(int argc, char **argv)
 {
 	struct args a;
 	struct blur b;
-	struct image ref;
+	struct image ref = { 0, 0, NULL };
 	FILE *out = NULL;
 	uint64_t i, worst = 0, off = 0;
 	double sum = 0;
@@ -415,9 +415,10 @@ int main(int argc, char **argv)
 		return 1;
 	/* Opened before the work, so that a path that cannot be written
 	 * fails at once; a write that fails later fails the same way. */
+	ret = 1; /* until the end: each early exit frees what was made */
 	if (a.out && !(out = fopen(a.out, "wb"))) {
 		fprintf(stderr, "blur: %s: %s\n", a.out, strerror(errno));
-		return 1;
+		goto done;
 	}
 	b.out = b.in;
 	b.out.px = calloc((size_t)b.in.w * b.in.h, 4);
@@ -426,8 +427,13 @@ int main(int argc, char **argv)
 	b.tiles_x = (b.in.w + TILE - 1) / TILE;
 	b.tiles_y = (b.in.h + TILE - 1) / TILE;
 	set_weights(&b);
-	if (run_gpu(&b, argv[0]))
-		return 1;
+	if (!b.out.px || !ref.px)
+		fprintf(stderr, "blur: %s\n", strerror(ENOMEM));
+	if (!b.out.px || !ref.px || run_gpu(&b, argv[0])) {
+		if (out)
+			fclose(out);
+		goto done;
+	}
 	cpu_blur(&b, &ref);
 	for (i = 0; i < (uint64_t)b.in.w * b.in.h; i++)
 		for (c = 0; c < 4; c++) {
@@ -441,15 +447,17 @@ int main(int argc, char **argv)
 	/* The summary only after the output is written: a failed write
 	 * says so, once, and nothing else. */
 	if (out && write_png(out, a.out, &b.out))
-		return 1;
+		goto done; /* write_png closed out */
 	printf("blur: %ux%u image, radius %u, %u tiles: largest difference "
 	       "from the CPU blur %llu/255, %llu channels off by more than 1, "
 	       "mean %.4f\n", b.in.w, b.in.h, b.radius, b.tiles_x * b.tiles_y,
 	       (unsigned long long)worst, (unsigned long long)off,
 	       sum / ((double)b.in.w * b.in.h * 4));
+	/* Float sums in another order may round 1/255 apart, never more. */
+	ret = b.failed || worst > 1 ? 1 : 0;
+done:
 	free(b.in.px);
 	free(b.out.px);
 	free(ref.px);
-	/* Float sums in another order may round 1/255 apart, never more. */
-	return b.failed || worst > 1 ? 1 : 0;
+	return ret;
 }

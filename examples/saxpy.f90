@@ -224,6 +224,7 @@ program saxpy
   ret = gpupipe_drain(p, -1_c_long)
   ret = gpupipe_get_stats(p, stats)
   ret = gpupipe_destroy(p)
+  deallocate (ids)   ! every done_cb has returned: the items are ours again
 
   write (*, '("saxpy: ", i0, " items of ", i0, " floats, z = a*x + y, a = ", &
     &f3.1, ": ", i0, " correct, ", i0, " wrong, ", i0, " not done, ", i0, &

@@ -280,13 +280,18 @@ int harness_fini(struct harness *h)
 	if (in_cunit)
 		CU_ASSERT_EQUAL(ret, 0);
 	h->p = NULL;
+	harness_free(h);
+	return ret;
+}
+
+void harness_free(struct harness *h)
+{
 	free(h->seen);
 	free(h->kept);
 	free(h->done_seq);
 	h->seen = NULL;
 	h->kept = NULL;
 	h->done_seq = NULL;
-	return ret;
 }
 
 void harness_check(struct harness *h, uint64_t n, uint64_t done)

@@ -104,6 +104,9 @@ int harness_create(struct harness *h);
 int harness_push(struct harness *h, uint64_t first, uint64_t n);
 /* Destroys the pipeline, if any; returns what gpupipe_destroy did. */
 int harness_fini(struct harness *h);
+/* The arrays harness_init allocated (harness_fini calls it); for a
+ * harness whose pipeline was never created. */
+void harness_free(struct harness *h);
 
 /* Assert that ids 0..n-1 each completed once (done of them DONE), with
  * right outputs, in order unless h->unordered. */

@@ -383,8 +383,7 @@ static void run_shape(const struct shape *sh, unsigned point,
 
 static void run_free(struct run *r)
 {
-	free(r->h.seen);
-	free(r->h.kept);
+	harness_free(&r->h);
 }
 
 static bool create_code_ok(int ret)
