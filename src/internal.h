@@ -131,6 +131,9 @@ GP_HIDDEN void gp_handle_free(const gpupipe *h);
 		gp_handle_exit(h);                                       \
 		return gp_call_ret_;                                     \
 	} while (0)
+
+/* ---- dev.c: device health --------------------------------------------- */
+
 /* Mark device d broken (the first cause wins): status is
  * GPUPIPE_TIMEDOUT, GPUPIPE_DEVICE_LOST or GPUPIPE_FAILED. No more
  * dispatches on it, and no more items for it; items on it not yet
@@ -141,6 +144,8 @@ GP_HIDDEN void gp_break(struct gp_dev *d, int status);
  * say about the cause. */
 GP_HIDDEN int gp_broken_status(const struct gp_dev *d);
 GP_HIDDEN const char *gp_broken_reason(int broken);
+
+/* ---- time ------------------------------------------------------------- */
 
 /* CLOCK_MONOTONIC in ns: every time of the library is on this clock.
  * Inline, so that no module depends on another for it. */
@@ -331,7 +336,7 @@ GP_HIDDEN void gp_egl_release_current(struct gp_egl *e);
 GP_HIDDEN int gp_shader_build(const char *source, size_t out_bytes,
 			      unsigned *program);
 
-/* ---- threads (prep.c, submit.c, readback.c) --------------------------- */
+/* ---- threads.c, and the stages' entry points (prep, submit, readback) -- */
 
 /* How a thread tells create that it runs, or why it could not start. */
 struct gp_start {
