@@ -59,7 +59,7 @@ struct share {
 	unsigned long fail_every; /* 0: none of this rank's items fail */
 	float *y;                /* count * N results, by local item */
 	int *res;                /* count RES_* */
-	double seconds;          /* first push to drain */
+	double seconds;          /* common start to drained */
 	char where[WHERE];       /* the renderer, or why none */
 };
 
