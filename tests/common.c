@@ -284,6 +284,14 @@ int harness_fini(struct harness *h)
 	return ret;
 }
 
+void *harness_destroyer_main(void *arg)
+{
+	struct harness_destroyer *d = arg;
+
+	d->ret = gpupipe_destroy(d->h->p);
+	return NULL;
+}
+
 void harness_free(struct harness *h)
 {
 	free(h->seen);

@@ -108,6 +108,15 @@ int harness_fini(struct harness *h);
  * harness whose pipeline was never created. */
 void harness_free(struct harness *h);
 
+/* A thread that destroys h's pipeline, for tests of what destroy does to
+ * calls in progress: pthread_create(&t, NULL, harness_destroyer_main, &d),
+ * then d.ret is gpupipe_destroy's answer once the thread is joined. */
+struct harness_destroyer {
+	struct harness *h;
+	int ret;
+};
+void *harness_destroyer_main(void *arg);
+
 /* Assert that ids 0..n-1 each completed once (done of them DONE), with
  * right outputs, in order unless h->unordered. */
 void harness_check(struct harness *h, uint64_t n, uint64_t done);

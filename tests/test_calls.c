@@ -425,19 +425,6 @@ static void test_from_callback(void)
 
 /* ---- destroy ------------------------------------------------------------ */
 
-struct destroyer {
-	struct harness *h;
-	int ret;
-};
-
-static void *destroy_main(void *arg)
-{
-	struct destroyer *d = arg;
-
-	d->ret = gpupipe_destroy(d->h->p);
-	return NULL;
-}
-
 /*
  * gpupipe.h, gpupipe_push_timed: "GPUPIPE_ESHUTDOWN (destroy has begun,
  * also while it waits, ...)". A push asleep with a timeout no case
@@ -448,7 +435,7 @@ static void *destroy_main(void *arg)
 static void test_destroy_wakes_timed_push(void)
 {
 	struct harness h;
-	struct destroyer d = { .h = &h };
+	struct harness_destroyer d = { .h = &h };
 	struct timed t;
 	pthread_t dt;
 
@@ -459,7 +446,7 @@ static void test_destroy_wakes_timed_push(void)
 	}
 	timed_start(&t, &h, 2, LONG_MS);
 	usleep(100000); /* asleep, most likely; or it sees the shutdown */
-	pthread_create(&dt, NULL, destroy_main, &d);
+	pthread_create(&dt, NULL, harness_destroyer_main, &d);
 	CU_ASSERT_TRUE_FATAL(timed_join(&t));
 	CU_ASSERT_EQUAL(t.ret, GPUPIPE_ESHUTDOWN);
 	CU_ASSERT_EQUAL(t.seq, NO_SEQ);
@@ -485,7 +472,7 @@ static void test_destroy_wakes_timed_push(void)
 static void test_timed_push_woken_at_destroy(void)
 {
 	struct harness h;
-	struct destroyer d = { .h = &h };
+	struct harness_destroyer d = { .h = &h };
 	struct timed t;
 	pthread_t dt;
 
@@ -502,7 +489,7 @@ static void test_timed_push_woken_at_destroy(void)
 	atomic_store(&h.done_gate, 1);
 	while (!gpupipe_fault_delayed("push_woken"))
 		usleep(1000);
-	pthread_create(&dt, NULL, destroy_main, &d);
+	pthread_create(&dt, NULL, harness_destroyer_main, &d);
 	CU_ASSERT_TRUE_FATAL(timed_join(&t));
 	pthread_join(dt, NULL);
 	gpupipe_fault_reset();

@@ -379,19 +379,6 @@ static void test_in_flight_never_wraps(void)
 	CU_ASSERT_EQUAL(gpupipe_destroy(p), 0);
 }
 
-struct destroyer {
-	struct harness *h;
-	int ret;
-};
-
-static void *destroy_thread(void *arg)
-{
-	struct destroyer *d = arg;
-
-	d->ret = gpupipe_destroy(d->h->p);
-	return NULL;
-}
-
 /*
  * gpupipe.h, gpupipe_destroy: "a push blocked in another thread wakes
  * and returns GPUPIPE_ESHUTDOWN". A push asleep for a slot is woken by a
@@ -403,7 +390,7 @@ static void test_push_asleep_at_destroy(void)
 {
 	struct harness h;
 	struct pushes ps = { 0 };
-	struct destroyer d = { 0 };
+	struct harness_destroyer d = { 0 };
 	pthread_t pt, dt;
 
 	harness_init(&h, 16, 1, 8, 1, 9);
@@ -423,7 +410,7 @@ static void test_push_asleep_at_destroy(void)
 	while (!gpupipe_fault_delayed("push_woken"))
 		usleep(1000);
 	d.h = &h;
-	pthread_create(&dt, NULL, destroy_thread, &d);
+	pthread_create(&dt, NULL, harness_destroyer_main, &d);
 	pthread_join(pt, NULL);
 	pthread_join(dt, NULL);
 	gpupipe_fault_reset();
