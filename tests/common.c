@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -28,6 +29,14 @@ void test_watchdog(unsigned seconds)
 	if (scale && atof(scale) > 0)
 		seconds = (unsigned)(seconds * atof(scale) + 0.5);
 	alarm(seconds);
+}
+
+double test_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 void test_init(unsigned watchdog_s)

@@ -23,6 +23,8 @@ void test_init(unsigned watchdog_s);
 /* Run the registered suites; print "gpupipe-test NAME: N passed, M
  * failed" and return the exit status (0 only if nothing failed). */
 int test_run(const char *name);
+/* CLOCK_MONOTONIC in seconds, for the tests' own deadlines. */
+double test_now_s(void);
 
 /* The test shader's source (shaders/test_affine.comp), loaded once. */
 const char *test_shader(void);

@@ -31,14 +31,6 @@
 /* What *seq holds until a push writes it. */
 #define NO_SEQ UINT64_C(0xdeadbeefdeadbeef)
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void *id_item(uint64_t id)
 {
 	return (void *)(uintptr_t)(id + 1);
@@ -59,12 +51,12 @@ struct timed {
 static void *timed_main(void *arg)
 {
 	struct timed *t = arg;
-	double t0 = now_s();
+	double t0 = test_now_s();
 
 	atomic_store(&t->started, 1);
 	t->ret = gpupipe_push_timed(t->h->p, id_item(t->id), 0, t->timeout_ms,
 				    &t->seq);
-	t->took_s = now_s() - t0;
+	t->took_s = test_now_s() - t0;
 	atomic_store(&t->returned, 1);
 	return NULL;
 }
@@ -85,10 +77,10 @@ static void timed_start(struct timed *t, struct harness *h, uint64_t id,
 /* Whether t returned within HANG_S; joins it if so. */
 static bool timed_join(struct timed *t)
 {
-	double end = now_s() + HANG_S;
+	double end = test_now_s() + HANG_S;
 
 	while (!atomic_load(&t->returned))
-		if (now_s() > end)
+		if (test_now_s() > end)
 			return false;
 		else
 			usleep(1000);
@@ -98,10 +90,10 @@ static bool timed_join(struct timed *t)
 
 static bool wait_until(atomic_int *v, int want)
 {
-	double end = now_s() + HANG_S;
+	double end = test_now_s() + HANG_S;
 
 	while (atomic_load(v) < want)
-		if (now_s() > end)
+		if (test_now_s() > end)
 			return false;
 		else
 			usleep(1000);

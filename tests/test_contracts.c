@@ -25,21 +25,13 @@
  * one has hung (and says so) instead of waiting for the watchdog. */
 #define HANG_S 20
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Wait until *v >= want or HANG_S pass; whether it got there. */
 static bool wait_for(atomic_uint_fast64_t *v, uint64_t want)
 {
-	double end = now_s() + HANG_S;
+	double end = test_now_s() + HANG_S;
 
 	while (atomic_load(v) < want)
-		if (now_s() > end)
+		if (test_now_s() > end)
 			return false;
 		else
 			usleep(1000);
@@ -253,23 +245,23 @@ static struct {
 
 static void foreign_done_b(struct gpupipe_job *job, void *user_data)
 {
-	double end = now_s() + HANG_S;
+	double end = test_now_s() + HANG_S;
 
 	(void)user_data;
 	atomic_store(&foreign.b_job, job);
-	while (!atomic_load(&foreign.b_may_return) && now_s() < end)
+	while (!atomic_load(&foreign.b_may_return) && test_now_s() < end)
 		usleep(1000);
 	atomic_store(&foreign.b_job, NULL);
 }
 
 static void foreign_done_a(struct gpupipe_job *job, void *user_data)
 {
-	double end = now_s() + HANG_S;
+	double end = test_now_s() + HANG_S;
 	struct gpupipe_job *b = NULL;
 
 	(void)job;
 	(void)user_data;
-	while (!(b = atomic_load(&foreign.b_job)) && now_s() < end)
+	while (!(b = atomic_load(&foreign.b_job)) && test_now_s() < end)
 		usleep(1000);
 	foreign.a_keep = b ? gpupipe_job_keep(b) : -1;
 	atomic_store(&foreign.a_tried, 1);
@@ -548,13 +540,13 @@ static atomic_int inside, most_inside;
 static void pool_done(struct gpupipe_job *job, void *user_data)
 {
 	int now = atomic_fetch_add(&inside, 1) + 1, most;
-	double end = now_s() + 5;
+	double end = test_now_s() + 5;
 
 	most = atomic_load(&most_inside);
 	while (now > most &&
 	       !atomic_compare_exchange_weak(&most_inside, &most, now))
 		;
-	while (atomic_load(&most_inside) < POOL && now_s() < end)
+	while (atomic_load(&most_inside) < POOL && test_now_s() < end)
 		usleep(1000);
 	atomic_fetch_sub(&inside, 1);
 	(void)job;

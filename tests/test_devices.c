@@ -155,20 +155,12 @@ static void test_missing_device(void)
  * one has hung (and says so) instead of waiting for the watchdog. */
 #define HANG_S 20
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Sleep until *flag is set or seconds pass; whether it was set. */
 static bool wait_flag(atomic_int *flag, double seconds)
 {
-	double end = now_s() + seconds;
+	double end = test_now_s() + seconds;
 
-	while (!atomic_load(flag) && now_s() < end)
+	while (!atomic_load(flag) && test_now_s() < end)
 		usleep(1000);
 	return atomic_load(flag);
 }
@@ -242,15 +234,15 @@ static void test_held_done_cb_other_device_goes_on(void)
 	CU_ASSERT_TRUE(wait_flag(&hold.held, HANG_S));
 	/* Pushed while item 0's done_cb holds: every other item. */
 	CU_ASSERT_EQUAL(harness_push(&h, 1, n - 1), 0);
-	end = now_s() + HANG_S;
-	while (atomic_load(&hold.prepared) < n && now_s() < end)
+	end = test_now_s() + HANG_S;
+	while (atomic_load(&hold.prepared) < n && test_now_s() < end)
 		usleep(1000);
 	CU_ASSERT_EQUAL(atomic_load(&hold.prepared), n);
 	other = !hold.held_device;
 	want = atomic_load(&hold.items[other]);
 	CU_ASSERT_TRUE(want >= 2); /* both devices got items */
 	while ((stored = gpupipe_fault_delayed("order_stored")) < want &&
-	       now_s() < end)
+	       test_now_s() < end)
 		usleep(1000);
 	printf("    item 0 on device %u held; device %u handed over %lu of "
 	       "its %u items meanwhile%s\n", hold.held_device, other, stored,
