@@ -92,6 +92,7 @@ struct workload {
 	unsigned npool;
 	void **pool_in;          /* npool inputs */
 	uint32_t **pool_ref;     /* npool reference outputs, tag not added */
+	uint32_t *pool_sum;      /* their word sums (mod 2^32), tag not added */
 	/* --shader: the output hash of each item in the sync mode. */
 	uint64_t *ref_hash;
 	uint64_t ref_cap;
