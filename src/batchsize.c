@@ -162,7 +162,10 @@ static void search_step(struct gp_dev *d, struct gp_batchsize *bs,
 		bs->lat1_ns = m->lat_ns;
 	/* The latency limit: the budget, or, while no size has met it,
 	 * what batches of one gave (beyond the noise). */
-	if (!bs->met && bs->lat1_ns > budget) {
+	if (!p->batch_latency_us) {
+		budget = UINT64_MAX / 2; /* no budget: throughput first */
+		margin = false;
+	} else if (!bs->met && bs->lat1_ns > budget) {
 		budget = bs->lat1_ns + bs->lat1_ns / PACE_HYST;
 		margin = false; /* that limit has the noise in it already */
 	}

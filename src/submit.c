@@ -124,7 +124,7 @@ static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 		return NULL;
 	until = gp_fences_newest_due(d);
 	cap = opened + (uint64_t)p->batch_latency_us * 1000u;
-	if (until > cap)
+	if (p->batch_latency_us && until > cap)
 		until = cap;
 	while (gp_fences_in_flight(d) && gp_now_ns() < until &&
 	       !atomic_load_explicit(&d->submit_attn, memory_order_relaxed)) {
