@@ -9,7 +9,8 @@
  *  - double while the pace beats the incumbent by more than the noise
  *    (PACE_HYST); then hold the best size and probe a neighbour, up and
  *    down in turn, PROBE_MIN..PROBE_MAX epochs apart (sooner after a move);
- *  - keep the median latency (gpupipe_push called to done_cb start)
+ *  - with a budget (batch_latency_us, 0 for none: throughput first),
+ *    keep the median latency (gpupipe_push called to done_cb start)
  *    within depth * batch_latency_us once a size has met that, else
  *    within what batches of one gave: batching must not worsen latency;
  *  - pushes may hold depth batches of the target, plus one slot per prep

@@ -108,11 +108,11 @@ static void dispatch(struct gp_dev *d, struct gp_slot *s, GLenum *batch_err)
  * for more while the GPU still has earlier batches to run, since then an
  * open batch costs it nothing: until the newest batch in flight is due
  * to finish (the early estimate polls use), or its fence is seen
- * signalled, and at most batch_latency_us after the batch opened. Fuller
- * batches are what lets a narrow kernel's dispatches overlap: the barrier
- * and fence closing each batch serialise batches (balanced on the H100:
- * 335 us per item at batch 1, 100 us back-to-back). Fences stay polled
- * meanwhile; a stop or trace request closes the batch at once.
+ * signalled, and with a budget at most batch_latency_us after the batch
+ * opened. Fuller batches are what lets a narrow kernel's dispatches
+ * overlap: the fence closing each batch serialises batches (balanced on
+ * the H100: 335 us per item at batch 1, 100 us back-to-back). Fences stay
+ * polled meanwhile; a stop or trace request closes the batch at once.
  */
 static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 					   struct submit *st, uint64_t opened)
