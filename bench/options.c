@@ -326,7 +326,8 @@ static const struct opt opts[] = {
 	{ "batch-latency-us", "N", set_number, F(batch_latency_us), .min = 1,
 	  .max = 10000000,
 	  .help = "adaptive batches: latency budget per batch in\n"
-		  "flight (median latency <= depth x N)" },
+		  "flight (median latency <= depth x N; default\n"
+		  "none, throughput first)" },
 	{ "wait", "block|signalled", set_wait, .want = "block or signalled",
 	  .help = "how gpupipe's readback learns of completion\n"
 		  "(default: the library's, signalled)" },

@@ -347,7 +347,11 @@ struct gpupipe_config {
 				    * an item (push to done_cb) stays within
 				    * depth times this where batches of one
 				    * allow it; an open batch waits at most
-				    * this long for more items; 0 -> 50 */
+				    * this long for more items. 0 -> no
+				    * budget: the batch doubles while that
+				    * makes the pace per item faster, and an
+				    * open batch waits for more while the GPU
+				    * has earlier batches to run */
 	unsigned post_threads;     /* 0: done_cb on the readback thread, in
 				    * push order; N: on N post threads, in
 				    * completion order, concurrently;

@@ -9,7 +9,8 @@
  *  - double while the pace beats the incumbent by more than the noise
  *    (PACE_HYST); then hold the best size and probe a neighbour, up and
  *    down in turn, PROBE_MIN..PROBE_MAX epochs apart (sooner after a move);
- *  - keep the median latency (gpupipe_push called to done_cb start)
+ *  - with a budget (batch_latency_us, 0 for none: throughput first),
+ *    keep the median latency (gpupipe_push called to done_cb start)
  *    within depth * batch_latency_us once a size has met that, else
  *    within what batches of one gave: batching must not worsen latency;
  *  - pushes may hold depth batches of the target, plus one slot per prep
@@ -162,7 +163,10 @@ static void search_step(struct gp_dev *d, struct gp_batchsize *bs,
 		bs->lat1_ns = m->lat_ns;
 	/* The latency limit: the budget, or, while no size has met it,
 	 * what batches of one gave (beyond the noise). */
-	if (!bs->met && bs->lat1_ns > budget) {
+	if (!p->batch_latency_us) {
+		budget = UINT64_MAX / 2; /* no budget: throughput first */
+		margin = false;
+	} else if (!bs->met && bs->lat1_ns > budget) {
 		budget = bs->lat1_ns + bs->lat1_ns / PACE_HYST;
 		margin = false; /* that limit has the noise in it already */
 	}

@@ -17,7 +17,6 @@
 #define DEFAULT_DEPTH 3
 #define AUTO_BATCH_MAX 64
 #define AUTO_SLOT_BYTES (256u << 20) /* memory auto max_batch stays in */
-#define DEFAULT_BATCH_LATENCY_US 50
 #define DEFAULT_PREP_THREADS 2
 #define DEFAULT_FENCE_TIMEOUT_MS 10000
 /* The stride of a slot is rounded up to the driver's SSBO offset
@@ -198,8 +197,7 @@ int gp_config_take(struct gpupipe *p, const struct gpupipe_config *c)
 	p->wait = c->wait == GPUPIPE_WAIT_DEFAULT ? GPUPIPE_WAIT_SIGNALLED
 						  : c->wait;
 	p->flags = c->flags;
-	p->batch_latency_us = c->batch_latency_us ? c->batch_latency_us
-						  : DEFAULT_BATCH_LATENCY_US;
+	p->batch_latency_us = c->batch_latency_us; /* 0: no budget */
 	p->post_threads = c->post_threads;
 	p->prep_threads = c->prep_threads ? c->prep_threads
 					  : DEFAULT_PREP_THREADS;

@@ -108,11 +108,11 @@ static void dispatch(struct gp_dev *d, struct gp_slot *s, GLenum *batch_err)
  * for more while the GPU still has earlier batches to run, since then an
  * open batch costs it nothing: until the newest batch in flight is due
  * to finish (the early estimate polls use), or its fence is seen
- * signalled, and at most batch_latency_us after the batch opened. Fuller
- * batches are what lets a narrow kernel's dispatches overlap: the barrier
- * and fence closing each batch serialise batches (balanced on the H100:
- * 335 us per item at batch 1, 100 us back-to-back). Fences stay polled
- * meanwhile; a stop or trace request closes the batch at once.
+ * signalled, and with a budget at most batch_latency_us after the batch
+ * opened. Fuller batches are what lets a narrow kernel's dispatches
+ * overlap: the fence closing each batch serialises batches (balanced on
+ * the H100: 335 us per item at batch 1, 100 us back-to-back). Fences stay
+ * polled meanwhile; a stop or trace request closes the batch at once.
  */
 static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 					   struct submit *st, uint64_t opened)
@@ -124,7 +124,7 @@ static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 		return NULL;
 	until = gp_fences_newest_due(d);
 	cap = opened + (uint64_t)p->batch_latency_us * 1000u;
-	if (until > cap)
+	if (p->batch_latency_us && until > cap)
 		until = cap;
 	while (gp_fences_in_flight(d) && gp_now_ns() < until &&
 	       !atomic_load_explicit(&d->submit_attn, memory_order_relaxed)) {

@@ -226,6 +226,48 @@ static void test_open_batch_fills(void)
 	gpupipe_fault_reset();
 }
 
+/* The batch target after n items pushed at once on a GPU of batch_us per
+ * batch and item_us per item, with this latency budget. */
+static unsigned settled_target(unsigned budget_us, uint64_t n)
+{
+	struct harness h;
+	struct gpupipe_stats st;
+
+	harness_init(&h, ELEMS, 3, 64, 2, n);
+	h.cfg.batch_latency_us = budget_us;
+	gpupipe_fault_reset();
+	gpupipe_fault_gpu(1000, 40);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	harness_check(&h, n, n);
+	gpupipe_get_stats(h.p, &st);
+	harness_fini(&h);
+	gpupipe_fault_reset();
+	return st.batch_target;
+}
+
+/*
+ * gpupipe.h, batch_latency_us: "0 -> no budget: the batch doubles while
+ * that makes the pace per item faster". On the model a batch of b items
+ * costs 1000 + 40 b us, so each doubling up to 64 pays by far more than
+ * the noise: with no budget the search climbs to 32 or 64. With a budget
+ * of 50 us that no batch can meet, a larger batch is taken only if it
+ * does not make latency worse; more items in flight do, so it stays
+ * small.
+ */
+static void test_no_budget_grows(void)
+{
+	unsigned free_target = settled_target(0, 4000);
+	unsigned held_target = settled_target(50, 1500);
+
+	if (free_target < 32)
+		fprintf(stderr, "no budget: batch target %u, want 32 or 64\n",
+			free_target);
+	CU_ASSERT_TRUE(free_target >= 32);
+	CU_ASSERT_TRUE(held_target < free_target);
+}
+
 struct ender {
 	gpupipe *p;
 	struct gpupipe_trace_record *rec;
@@ -411,6 +453,8 @@ int main(void)
 		    test_reset_while_pending);
 	CU_add_test(s, "adaptive batches fill while the GPU is busy",
 		    test_open_batch_fills);
+	CU_add_test(s, "no latency budget: the batch grows while it pays",
+		    test_no_budget_grows);
 	CU_add_test(s, "trace_end after a GPU timeout returns",
 		    test_trace_end_after_timeout);
 	CU_add_test(s, "a failed poll, then a reset: DEVICE_LOST",
