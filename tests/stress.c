@@ -98,7 +98,6 @@ static void *push_main(void *arg)
 
 static uint64_t total_items;
 
-/* One round; returns 0 if every count balanced. */
 #ifdef GPUPIPE_FAULT_INJECTION
 /* Fault builds: one round in three makes a run-time call fail; one in
  * three runs on the GPU model. Appends what it chose to desc; returns
@@ -143,118 +142,139 @@ static unsigned arm_faults(struct harness *h, unsigned *seed, char *desc,
 }
 #endif
 
-static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
-{
+/* One round: its pipeline, its pushers, how it ends. */
+struct round {
 	struct harness h;
 	struct pusher pu[MAX_PUSHERS];
 	pthread_t th[MAX_PUSHERS];
-	unsigned pushers = 1 + rand_r(seed) % MAX_PUSHERS, i;
-	unsigned depth = 1 + rand_r(seed) % 16;
-	unsigned batch = rand_r(seed) % 3 ? 1 + rand_r(seed) % 16 : 0;
-	unsigned prep = 1 + rand_r(seed) % 8;
-	unsigned post = rand_r(seed) % 2 ? 0 : 1 + rand_r(seed) % 3;
-	unsigned ending = rand_r(seed) % 3; /* drain, racing, held */
-	uint64_t total = (uint64_t)MAX_PUSHERS * PER_PUSHER, id, after;
-	uint64_t accepted = 0, seen_bad = 0, statuses;
-	int bad = 0, ret;
-	uint8_t *ok;
+	unsigned pushers;
+	unsigned ending;      /* 0 drain, 1 racing destroy, 2 held prep */
+	unsigned hang_after_us; /* fault builds: when the GPU hangs (0 never) */
+	uint64_t total;       /* the id space */
+	uint64_t after;       /* completions when destroy returned */
+	uint8_t *ok;          /* by id: accepted */
+};
 
+/* Draw r's configuration and describe it in desc. */
+static void draw_round(struct round *r, unsigned *seed, char *desc,
+		       size_t dlen)
+{
+	struct harness *h = &r->h;
+	unsigned depth, batch, prep, post;
 
-	harness_init(&h, 16 + rand_r(seed) % 240, depth, batch, prep, total);
-	h.cfg.post_threads = post;
+	r->pushers = 1 + rand_r(seed) % MAX_PUSHERS;
+	depth = 1 + rand_r(seed) % 16;
+	batch = rand_r(seed) % 3 ? 1 + rand_r(seed) % 16 : 0;
+	prep = 1 + rand_r(seed) % 8;
+	post = rand_r(seed) % 2 ? 0 : 1 + rand_r(seed) % 3;
+	r->ending = rand_r(seed) % 3;
+	r->total = (uint64_t)MAX_PUSHERS * PER_PUSHER;
+	harness_init(h, 16 + rand_r(seed) % 240, depth, batch, prep, r->total);
+	h->cfg.post_threads = post;
 	/* One round in three runs on two or three "devices": the same EGL
 	 * device, several times. */
-	if (rand_r(seed) % 3 == 0) {
-		harness_same_device(&h, 2 + rand_r(seed) % 2);
-	}
-	h.cfg.wait = rand_r(seed) % 2 ? GPUPIPE_WAIT_BLOCK
-				      : GPUPIPE_WAIT_SIGNALLED;
-	h.cfg.flags = batch && rand_r(seed) % 2 ? GPUPIPE_FIXED_BATCH : 0;
-	h.prep_delay_us = rand_r(seed) % 3 ? 0 : rand_r(seed) % 200;
-	h.fail_every = rand_r(seed) % 2 ? 0 : 50;
-	h.unordered = post > 0;
-	h.many_pushers = pushers > 1;
-	if (ending == 2) {
-		h.hold_mask = 1; /* id 0 waits in prep until destroy began */
-		atomic_store(&h.gate, 0);
+	if (rand_r(seed) % 3 == 0)
+		harness_same_device(h, 2 + rand_r(seed) % 2);
+	h->cfg.wait = rand_r(seed) % 2 ? GPUPIPE_WAIT_BLOCK
+				       : GPUPIPE_WAIT_SIGNALLED;
+	h->cfg.flags = batch && rand_r(seed) % 2 ? GPUPIPE_FIXED_BATCH : 0;
+	h->prep_delay_us = rand_r(seed) % 3 ? 0 : rand_r(seed) % 200;
+	h->fail_every = rand_r(seed) % 2 ? 0 : 50;
+	h->unordered = post > 0;
+	h->many_pushers = r->pushers > 1;
+	if (r->ending == 2) {
+		h->hold_mask = 1; /* id 0 waits in prep until destroy began */
+		atomic_store(&h->gate, 0);
 	}
 	snprintf(desc, dlen, "%u device%s, depth %u batch %s%u prep %u post %u "
-		 "wait %s, "
-		 "%u pushers, prep delay %u us, %s, ending %s",
-		 h.cfg.ndevices ? h.cfg.ndevices : 1,
-		 h.cfg.ndevices ? "s" : "", depth,
-		 h.cfg.flags ? "fixed " : "", batch, prep, post,
-		 h.cfg.wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
-		 pushers, h.prep_delay_us, h.fail_every ? "failures" : "no "
-		 "failures", ending == 0 ? "drain" : ending == 1 ? "racing "
-		 "destroy" : "destroy with held prep");
+		 "wait %s, %u pushers, prep delay %u us, %s, ending %s",
+		 h->cfg.ndevices ? h->cfg.ndevices : 1,
+		 h->cfg.ndevices ? "s" : "", depth,
+		 h->cfg.flags ? "fixed " : "", batch, prep, post,
+		 h->cfg.wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
+		 r->pushers, h->prep_delay_us, h->fail_every ? "failures"
+		 : "no failures", r->ending == 0 ? "drain" : r->ending == 1
+		 ? "racing destroy" : "destroy with held prep");
 #ifdef GPUPIPE_FAULT_INJECTION
-	/* when the modelled GPU hangs (0: never) */
-	unsigned hang_after_us = arm_faults(&h, seed, desc, dlen);
+	r->hang_after_us = arm_faults(h, seed, desc, dlen);
 #endif
-	ok = calloc(total, 1);
-	ret = harness_create(&h);
-	if (ret || !ok) {
-		free(ok);
-		harness_fini(&h);
-		return 1;
-	}
-	for (i = 0; i < pushers; i++) {
-		pu[i] = (struct pusher){ .p = h.p, .index = i, .ok = ok,
-					 .want = 1 + rand_r(seed) % 3000,
-					 .seed = rand_r(seed) };
-		pthread_create(&th[i], NULL, push_main, &pu[i]);
+}
+
+/* Push from r's pusher threads, cancel now and then, end the round its
+ * way and destroy the pipeline; nonzero if drain or destroy failed. */
+static int run_round(struct round *r, unsigned *seed)
+{
+	struct harness *h = &r->h;
+	int bad = 0;
+	unsigned i;
+
+	for (i = 0; i < r->pushers; i++) {
+		r->pu[i] = (struct pusher){ .p = h->p, .index = i, .ok = r->ok,
+					    .want = 1 + rand_r(seed) % 3000,
+					    .seed = rand_r(seed) };
+		pthread_create(&r->th[i], NULL, push_main, &r->pu[i]);
 	}
 	if (rand_r(seed) % 3 == 0) {
 		usleep(rand_r(seed) % 2000);
-		gpupipe_cancel(h.p);
+		gpupipe_cancel(h->p);
 	}
 #ifdef GPUPIPE_FAULT_INJECTION
-	if (hang_after_us) {
-		usleep(hang_after_us);
+	if (r->hang_after_us) {
+		usleep(r->hang_after_us);
 		gpupipe_fault_gpu_hang();
 	}
 #endif
-	if (ending == 0) {
-		for (i = 0; i < pushers; i++)
-			pthread_join(th[i], NULL);
-		if (gpupipe_drain(h.p, -1))
+	if (r->ending == 0) {
+		for (i = 0; i < r->pushers; i++)
+			pthread_join(r->th[i], NULL);
+		if (gpupipe_drain(h->p, -1))
 			bad = 1;
 	} else {
 		/* Destroy while the pushers push: some blocked for a slot,
 		 * some about to be accepted, some beginning as destroy
 		 * returns; each stops at its first GPUPIPE_ESHUTDOWN. */
 		usleep(rand_r(seed) % 5000);
-		if (ending == 2)
-			atomic_store(&h.gate, 1);
+		if (r->ending == 2)
+			atomic_store(&h->gate, 1);
 	}
-	if (gpupipe_destroy(h.p))
+	if (gpupipe_destroy(h->p))
 		bad = 1;
-	h.p = NULL;
-	after = atomic_load(&h.completions);
-	if (ending)
-		for (i = 0; i < pushers; i++)
-			pthread_join(th[i], NULL);
-	atomic_store(&h.gate, 1);
+	h->p = NULL;
+	r->after = atomic_load(&h->completions);
+	if (r->ending)
+		for (i = 0; i < r->pushers; i++)
+			pthread_join(r->th[i], NULL);
+	atomic_store(&h->gate, 1);
+	return bad;
+}
 
-	/* Balance the books. */
-	for (i = 0; i < pushers; i++)
-		accepted += pu[i].accepted;
+/* Balance the books: one completion per accepted push, none after
+ * destroy, every status counted, nothing wrong in what done_cb saw;
+ * nonzero if they do not balance. Adds the counts to desc. */
+static int balance(struct round *r, unsigned n, char *desc, size_t dlen)
+{
+	struct harness *h = &r->h;
+	uint64_t accepted = 0, seen_bad = 0, statuses = 0, id;
+	int bad = 0;
+	unsigned i;
+
+	for (i = 0; i < r->pushers; i++)
+		accepted += r->pu[i].accepted;
 	total_items += accepted;
-	for (id = 0; id < total; id++)
-		seen_bad += h.seen[id] != ok[id];
-	statuses = 0;
+	for (id = 0; id < r->total; id++)
+		seen_bad += h->seen[id] != r->ok[id];
 	for (i = 0; i <= GPUPIPE_DEVICE_LOST; i++)
-		statuses += atomic_load(&h.by_status[i]);
+		statuses += atomic_load(&h->by_status[i]);
 	usleep(1000);
-	if (seen_bad || atomic_load(&h.completions) != accepted ||
-	    after != accepted || statuses != accepted ||
-	    atomic_load(&h.bad_output) || atomic_load(&h.bad_status) ||
-	    atomic_load(&h.bad_order) || atomic_load(&h.bad_seq))
+	if (seen_bad || atomic_load(&h->completions) != accepted ||
+	    r->after != accepted || statuses != accepted ||
+	    atomic_load(&h->bad_output) || atomic_load(&h->bad_status) ||
+	    atomic_load(&h->bad_order) || atomic_load(&h->bad_seq))
 		bad = 1;
-	for (i = 0; i < pushers; i++)
-		if (pu[i].last_error && pu[i].last_error != GPUPIPE_ESHUTDOWN &&
-		    !(h.faults && pu[i].last_error == GPUPIPE_EBROKEN))
+	for (i = 0; i < r->pushers; i++)
+		if (r->pu[i].last_error &&
+		    r->pu[i].last_error != GPUPIPE_ESHUTDOWN &&
+		    !(h->faults && r->pu[i].last_error == GPUPIPE_EBROKEN))
 			bad = 1;
 #ifdef GPUPIPE_FAULT_INJECTION
 	/* Every fence handed over was flushed, whatever else failed. */
@@ -266,28 +286,46 @@ static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
 		 ": %llu accepted, %llu done, %llu failed, %llu cancelled, "
 		 "%llu timed out, %llu device lost%s",
 		 (unsigned long long)accepted,
-		 (unsigned long long)atomic_load(&h.by_status[GPUPIPE_DONE]),
-		 (unsigned long long)atomic_load(&h.by_status[GPUPIPE_FAILED]),
+		 (unsigned long long)atomic_load(&h->by_status[GPUPIPE_DONE]),
+		 (unsigned long long)atomic_load(&h->by_status[GPUPIPE_FAILED]),
 		 (unsigned long long)atomic_load(
-			 &h.by_status[GPUPIPE_CANCELLED]),
+			 &h->by_status[GPUPIPE_CANCELLED]),
 		 (unsigned long long)atomic_load(
-			 &h.by_status[GPUPIPE_TIMEDOUT]),
+			 &h->by_status[GPUPIPE_TIMEDOUT]),
 		 (unsigned long long)atomic_load(
-			 &h.by_status[GPUPIPE_DEVICE_LOST]),
+			 &h->by_status[GPUPIPE_DEVICE_LOST]),
 		 bad ? " - UNBALANCED" : "");
 	if (bad)
 		fprintf(stderr, "round %u: seen mismatches %llu, completions "
 			"%llu (at destroy %llu), bad output %llu status %llu "
 			"order %llu seq %llu\n", n,
 			(unsigned long long)seen_bad,
-			(unsigned long long)atomic_load(&h.completions),
-			(unsigned long long)after,
-			(unsigned long long)atomic_load(&h.bad_output),
-			(unsigned long long)atomic_load(&h.bad_status),
-			(unsigned long long)atomic_load(&h.bad_order),
-			(unsigned long long)atomic_load(&h.bad_seq));
-	free(ok);
-	harness_fini(&h);
+			(unsigned long long)atomic_load(&h->completions),
+			(unsigned long long)r->after,
+			(unsigned long long)atomic_load(&h->bad_output),
+			(unsigned long long)atomic_load(&h->bad_status),
+			(unsigned long long)atomic_load(&h->bad_order),
+			(unsigned long long)atomic_load(&h->bad_seq));
+	return bad;
+}
+
+/* One round; returns 0 if every count balanced. */
+static int round_once(unsigned n, unsigned *seed, char *desc, size_t dlen)
+{
+	struct round r = { .hang_after_us = 0 };
+	int bad;
+
+	draw_round(&r, seed, desc, dlen);
+	r.ok = calloc(r.total, 1);
+	if (!r.ok || harness_create(&r.h)) {
+		free(r.ok);
+		harness_fini(&r.h);
+		return 1;
+	}
+	bad = run_round(&r, seed);
+	bad |= balance(&r, n, desc, dlen);
+	free(r.ok);
+	harness_fini(&r.h);
 	return bad;
 }
 
