@@ -91,64 +91,65 @@ static void consume_kept(gpupipe *p)
 	pthread_mutex_unlock(&lock);
 }
 
-int main(void)
+/* The application's own GL world: a surfaceless display and an OpenGL
+ * 4.5 context, current on this thread. */
+static int open_app_gl(EGLDisplay *dpy, EGLContext *ctx)
 {
 	static const EGLint attrs[] = {
 		EGL_CONTEXT_MAJOR_VERSION, 4, EGL_CONTEXT_MINOR_VERSION, 5,
 		EGL_CONTEXT_OPENGL_PROFILE_MASK,
 		EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE
 	};
-	EGLDisplay dpy;
-	EGLContext ctx;
 	EGLint major, minor;
-	GLuint results;
-	float *all;
-	gpupipe *p;
-	unsigned long item = 0, i, bad = 0;
-	int ret;
 
-	/* The application's own GL world. */
-	dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
-				       EGL_DEFAULT_DISPLAY, NULL);
-	if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, &major, &minor) ||
+	*dpy = eglGetPlatformDisplayEXT(EGL_PLATFORM_SURFACELESS_MESA,
+					EGL_DEFAULT_DISPLAY, NULL);
+	if (*dpy == EGL_NO_DISPLAY || !eglInitialize(*dpy, &major, &minor) ||
 	    !eglBindAPI(EGL_OPENGL_API)) {
 		fprintf(stderr, "interop: no EGL display\n");
-		return 1;
+		return -1;
 	}
-	ctx = eglCreateContext(dpy, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT, attrs);
-	if (ctx == EGL_NO_CONTEXT ||
-	    !eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, ctx)) {
+	*ctx = eglCreateContext(*dpy, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT,
+				attrs);
+	if (*ctx == EGL_NO_CONTEXT ||
+	    !eglMakeCurrent(*dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, *ctx)) {
 		fprintf(stderr, "interop: no OpenGL 4.5 context\n");
-		return 1;
+		eglTerminate(*dpy);
+		return -1;
 	}
-	glGenBuffers(1, &results);
-	glBindBuffer(GL_COPY_WRITE_BUFFER, results);
-	glBufferStorage(GL_COPY_WRITE_BUFFER, ITEMS * N * sizeof(float), NULL,
-			0);
+	return 0;
+}
 
-	{
-		struct gpupipe_config cfg = {
-			.shader_source = shader,
-			.in_bytes = N * sizeof(float),
-			.out_bytes = N * sizeof(float),
-			.depth = 4,
-			.max_batch = 8,
-			.prep_cb = prep,
-			.done_cb = done,
-			.egl_display = dpy,
-			.share_context = ctx,
-		};
-		ret = gpupipe_create(&cfg, &p);
-		if (ret) {
-			fprintf(stderr, "gpupipe_create: %s\n%s\n",
-				gpupipe_strerror(ret), gpupipe_errmsg());
-			return 1;
-		}
-	}
+/* A pipeline sharing the application's display and context. */
+static int create_pipe(EGLDisplay dpy, EGLContext ctx, gpupipe **p)
+{
+	struct gpupipe_config cfg = {
+		.shader_source = shader,
+		.in_bytes = N * sizeof(float),
+		.out_bytes = N * sizeof(float),
+		.depth = 4,
+		.max_batch = 8,
+		.prep_cb = prep,
+		.done_cb = done,
+		.egl_display = dpy,
+		.share_context = ctx,
+	};
+	int ret = gpupipe_create(&cfg, p);
 
-	/* Kept outputs hold their slots, so a blocking push could wait for
-	 * ever: push without blocking, and when the pipeline is full, let
-	 * what was pushed finish, copy it out and give the slots back. */
+	if (ret)
+		fprintf(stderr, "gpupipe_create: %s\n%s\n",
+			gpupipe_strerror(ret), gpupipe_errmsg());
+	return ret;
+}
+
+/* Push every item. Kept outputs hold their slots, so a blocking push
+ * could wait for ever: push without blocking, and when the pipeline is
+ * full, let what was pushed finish, copy it out and give the slots back. */
+static void push_all(gpupipe *p)
+{
+	unsigned long item = 0;
+	int ret;
+
 	while (item < ITEMS) {
 		ret = gpupipe_push(p, (void *)(uintptr_t)item, GPUPIPE_NONBLOCK);
 		if (ret == 0) {
@@ -164,10 +165,20 @@ int main(void)
 	}
 	gpupipe_drain(p, -1);
 	consume_kept(p);
-	gpupipe_destroy(p);
+}
 
-	/* One read of everything the GPU produced, checked on the CPU. */
-	all = malloc(ITEMS * N * sizeof(float));
+/* One read of everything the GPU produced into the application's buffer,
+ * checked on the CPU: the number of wrong values (every one if it cannot
+ * read them). */
+static unsigned long check_results(void)
+{
+	float *all = malloc(ITEMS * N * sizeof(float));
+	unsigned long i, bad = 0;
+
+	if (!all) {
+		fprintf(stderr, "interop: out of memory for the check\n");
+		return ITEMS * N;
+	}
 	glGetBufferSubData(GL_COPY_WRITE_BUFFER, 0, ITEMS * N * sizeof(float),
 			   all);
 	for (i = 0; i < ITEMS * N; i++) {
@@ -176,9 +187,31 @@ int main(void)
 		if (all[i] != x * x + 1.0f)
 			bad++;
 	}
+	free(all);
+	return bad;
+}
+
+int main(void)
+{
+	EGLDisplay dpy;
+	EGLContext ctx;
+	GLuint results;
+	gpupipe *p;
+	unsigned long bad;
+
+	if (open_app_gl(&dpy, &ctx))
+		return 1;
+	glGenBuffers(1, &results);
+	glBindBuffer(GL_COPY_WRITE_BUFFER, results);
+	glBufferStorage(GL_COPY_WRITE_BUFFER, ITEMS * N * sizeof(float), NULL,
+			0);
+	if (create_pipe(dpy, ctx, &p))
+		return 1;
+	push_all(p);
+	gpupipe_destroy(p);
+	bad = check_results();
 	printf("interop: %d items through the application's context: %lu "
 	       "wrong values, %u failed items\n", ITEMS, bad, failed);
-	free(all);
 	glDeleteBuffers(1, &results);
 	eglMakeCurrent(dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
 	eglDestroyContext(dpy, ctx);
