@@ -144,39 +144,85 @@ static bool synchronous_driver(gpupipe *p)
 	return strstr(info.renderer, "llvmpipe") != NULL;
 }
 
-static void run_spin(enum gpupipe_wait wait)
+/* r's pipeline: one item per fixed batch, two slots, the spin kernel,
+ * fence_timeout_ms TIMEOUT_MS; spins briefly on a synchronous driver
+ * (llvmpipe, whose clock counts CPU time). True if it is one. */
+static bool spin_create(struct spin_run *r, enum gpupipe_wait wait)
 {
 	const char *ticks_env = getenv("GPUPIPE_SPIN_TICKS");
 	double ticks = ticks_env ? atof(ticks_env) : 3e9;
-	struct gpupipe_stats st;
-	struct spin_run r;
-	uint64_t t0, id;
-	unsigned accepted = 0, last = 0;
 	bool sync;
 	int ret;
 
-	memset(&r, 0, sizeof(r));
-	harness_init(&r.h, ELEMS, 2, 1, 1, ITEMS);
-	r.h.cfg.shader_source = spin_source;
-	r.h.cfg.prep_cb = spin_prep;
-	r.h.cfg.done_cb = spin_done;
-	r.h.cfg.user_data = &r;
-	r.h.cfg.flags = GPUPIPE_FIXED_BATCH;
-	r.h.cfg.wait = wait;
-	r.h.cfg.fence_timeout_ms = TIMEOUT_MS;
-	ret = gpupipe_create(&r.h.cfg, &r.h.p);
+	memset(r, 0, sizeof(*r));
+	harness_init(&r->h, ELEMS, 2, 1, 1, ITEMS);
+	r->h.cfg.shader_source = spin_source;
+	r->h.cfg.prep_cb = spin_prep;
+	r->h.cfg.done_cb = spin_done;
+	r->h.cfg.user_data = r;
+	r->h.cfg.flags = GPUPIPE_FIXED_BATCH;
+	r->h.cfg.wait = wait;
+	r->h.cfg.fence_timeout_ms = TIMEOUT_MS;
+	ret = gpupipe_create(&r->h.cfg, &r->h.p);
 	if (ret)
 		printf("    create: %s: %s\n", gpupipe_error_name(ret),
 		       gpupipe_errmsg());
 	CU_ASSERT_EQUAL_FATAL(ret, 0);
-	sync = synchronous_driver(r.h.p);
-	if (getenv("GPUPIPE_FORCE_DIAG") || (!sync && wait == GPUPIPE_WAIT_SIGNALLED))
+	sync = synchronous_driver(r->h.p);
+	if (getenv("GPUPIPE_FORCE_DIAG") ||
+	    (!sync && wait == GPUPIPE_WAIT_SIGNALLED))
 		print_reset_support();
-	/* On llvmpipe the clock counts CPU time: spin briefly. */
 	if (sync)
 		ticks = 2e6;
-	r.rounds = (unsigned)(ticks / 1e9) + 1;
-	r.ticks = (unsigned)(ticks / r.rounds);
+	r->rounds = (unsigned)(ticks / 1e9) + 1;
+	r->ticks = (unsigned)(ticks / r->rounds);
+	return sync;
+}
+
+/* A GPU: item 0 TIMEDOUT, the items behind it completed but not DONE,
+ * the pipeline broken; prints when each came. */
+static void check_hung(struct spin_run *r, enum gpupipe_wait wait,
+		       unsigned accepted)
+{
+	unsigned last = 0;
+	uint64_t t0, id;
+	int ret;
+
+	CU_ASSERT_TRUE(r->accepted[0]);
+	CU_ASSERT_EQUAL(r->status[0], GPUPIPE_TIMEDOUT);
+	CU_ASSERT_EQUAL(r->error[0], GPUPIPE_ETIMEDOUT);
+	/* Items behind the hung one: completed, not DONE (their fences
+	 * come after its, or they were never dispatched). */
+	for (id = 1; id < ITEMS; id++) {
+		if (!r->accepted[id])
+			continue;
+		CU_ASSERT_NOT_EQUAL(r->status[id], GPUPIPE_DONE);
+		last = (unsigned)id;
+	}
+	t0 = now_ns();
+	ret = gpupipe_push(r->h.p, (void *)(uintptr_t)ITEMS, 0);
+	CU_ASSERT_EQUAL(ret, GPUPIPE_EBROKEN);
+	printf("    %s: spin %u x %u ticks, fence_timeout_ms %d: item 0 "
+	       "%s after %.1f ms; %u of %d pushes accepted, the last "
+	       "(item %u) %s after %.1f ms; a push then: %s in %.3f "
+	       "ms\n",
+	       wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
+	       r->rounds, r->ticks, TIMEOUT_MS,
+	       gpupipe_status_name(r->status[0]),
+	       (double)(r->done_ns[0] - r->push_ns) / 1e6, accepted,
+	       ITEMS, last, gpupipe_status_name(r->status[last]),
+	       (double)(r->done_ns[last] - r->push_ns) / 1e6,
+	       gpupipe_error_name(ret), (double)(now_ns() - t0) / 1e6);
+}
+
+static void run_spin(enum gpupipe_wait wait)
+{
+	struct gpupipe_stats st;
+	struct spin_run r;
+	bool sync = spin_create(&r, wait);
+	unsigned accepted = 0;
+	uint64_t t0, id;
+	int ret;
 
 	/* Pushes block while both slots are busy; once the timeout broke
 	 * the pipeline, a push returns GPUPIPE_EBROKEN instead. */
@@ -201,32 +247,8 @@ static void run_spin(enum gpupipe_wait wait)
 			CU_ASSERT_EQUAL(r.status[id], GPUPIPE_DONE);
 		CU_ASSERT_EQUAL(st.broken, 0);
 	} else {
-		CU_ASSERT_TRUE(r.accepted[0]);
-		CU_ASSERT_EQUAL(r.status[0], GPUPIPE_TIMEDOUT);
-		CU_ASSERT_EQUAL(r.error[0], GPUPIPE_ETIMEDOUT);
-		/* Items behind the hung one: completed, not DONE (their
-		 * fences come after its, or they were never dispatched). */
-		for (id = 1; id < ITEMS; id++) {
-			if (!r.accepted[id])
-				continue;
-			CU_ASSERT_NOT_EQUAL(r.status[id], GPUPIPE_DONE);
-			last = (unsigned)id;
-		}
 		CU_ASSERT_EQUAL(st.broken, GPUPIPE_TIMEDOUT);
-		t0 = now_ns();
-		ret = gpupipe_push(r.h.p, (void *)(uintptr_t)ITEMS, 0);
-		CU_ASSERT_EQUAL(ret, GPUPIPE_EBROKEN);
-		printf("    %s: spin %u x %u ticks, fence_timeout_ms %d: item 0 "
-		       "%s after %.1f ms; %u of %d pushes accepted, the last "
-		       "(item %u) %s after %.1f ms; a push then: %s in %.3f "
-		       "ms\n",
-		       wait == GPUPIPE_WAIT_BLOCK ? "block" : "signalled",
-		       r.rounds, r.ticks, TIMEOUT_MS,
-		       gpupipe_status_name(r.status[0]),
-		       (double)(r.done_ns[0] - r.push_ns) / 1e6, accepted,
-		       ITEMS, last, gpupipe_status_name(r.status[last]),
-		       (double)(r.done_ns[last] - r.push_ns) / 1e6,
-		       gpupipe_error_name(ret), (double)(now_ns() - t0) / 1e6);
+		check_hung(&r, wait, accepted);
 	}
 	t0 = now_ns();
 	CU_ASSERT_EQUAL(gpupipe_destroy(r.h.p), 0);
