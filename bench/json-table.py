@@ -15,6 +15,10 @@ FORM (default table):
            on several, and one process per device
   timeout  the `timeout` suite's figures.json: per wait, when item 0 was
            TIMEDOUT and how long destroy took
+  targets  the `targets` suite: per row of the performance issue's
+           targets, the medians of its three runs, whether they agree,
+           the target and whether it was met; the CUDA anchor's pool
+           (cuda.json) beside stream when the suite ran it
 DIR holds the JSON files (a suite's folder, or its SUITE.tgz unpacked).
 """
 import glob
@@ -195,15 +199,165 @@ def timeout(folder):
               "signalled) | – |")
 
 
+# The targets suite's rows, in the issue's order. Per row, each part of
+# its target: the figure (a key of figures()), the comparison, the
+# limit, the figure in words and the target in words.
+TARGETS = {
+    "tiny": [("x_raw", "≤", 1.2, "%.2f× raw", "≤ 1.2× raw"),
+             ("x_cpu", "≤", 2.0, "CPU %.2f× raw's", "CPU ≤ 2× raw's")],
+    "tiny-latency": [("p50", "≤", 150, "p50 %.0f µs", "p50 ≤ 150 µs"),
+                     ("x_raw", "≤", 1.5, "%.2f× raw", "≤ 1.5× raw")],
+    "balanced": [("ideal", "≥", 0.95, "%.2f of ideal", "≥ 0.95 of ideal")],
+    "balanced-inorder": [("ideal", "≥", 0.95, "%.2f of ideal",
+                          "≥ 0.95 of ideal")],
+    "sgemm": [("x_raw", "≤", 1.02, "%.3f× raw", "≤ 1.02× raw"),
+              ("busy", "≥", 0.99, "GPU busy %.3f", "GPU busy ≥ 0.99")],
+    "stream": [("us", "≤", 50, "%.1f µs/item", "≤ 50 µs/item"),
+               ("x_cuda", "≥", 1.2, "CUDA pool / gpupipe %.2f",
+                "CUDA pool / gpupipe ≥ 1.2")],
+}
+# A figure a run may lack, in words: cuda_pool runs only on an NVIDIA
+# GPU, and the ideal bound needs the sync mode's stage times.
+MISSING = {"x_cuda": "no CUDA run", "ideal": "no ideal bound (no sync run)"}
+TARGET_ROWS = ["tiny", "tiny-latency", "balanced", "balanced-inorder",
+               "sgemm", "stream"]
+
+
+def median(xs):
+    """The median of the figures xs."""
+    s = sorted(xs)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def target_groups(runs):
+    """The runs of each row: ROW-1, ROW-2, ROW-3 under ROW."""
+    groups = {}
+    for name, d in sorted(runs.items()):
+        row, _, i = name.rpartition("-")
+        if i.isdigit() and row in TARGETS:
+            groups.setdefault(row, []).append(d)
+    return groups
+
+
+def figures(ds, cuda_us):
+    """A row's figures: medians over its runs (each run's own figure is
+    the median of its rounds); ratios per run, against that run's raw."""
+    g = [mode(d, "gpupipe") for d in ds]
+    r = [mode(d, "raw") for d in ds]
+    us_g = [m["us_per_item"] for m in g]
+    f = {"n": len(ds), "us": median(us_g), "min": min(us_g),
+         "max": max(us_g), "raw": median(m["us_per_item"] for m in r),
+         "x_raw": median(a["us_per_item"] / b["us_per_item"]
+                         for a, b in zip(g, r)),
+         "cpu": median(cpu(m) for m in g),
+         "cpu_raw": median(cpu(m) for m in r),
+         "x_cpu": median(cpu(a) / cpu(b) for a, b in zip(g, r)),
+         "p50": median(m["latency_us_p50"] for m in g),
+         "busy": median(m["utilization"] for m in g),
+         "ok": all(m["check"] == "ok" for d in ds for m in d["modes"])}
+    if all(d.get("ideal_us_per_item", 0) > 0 for d in ds):
+        f["ideal"] = median(m["ratio_to_ideal"] for m in g)
+    if cuda_us:
+        f["x_cuda"] = cuda_us / f["us"]
+    return f
+
+
+def stable(f):
+    """The runs agree when the slowest is within 10 % of the fastest."""
+    if f["n"] < 2:
+        return "– (one run)"
+    spread = f["max"] / f["min"]
+    return "yes" if spread <= 1.10 else "no (spread %.1f %%)" % (
+        100 * (spread - 1))
+
+
+def verdict(row, f):
+    """met, or by how much each missed part missed; the CUDA part
+    without a CUDA run is not judged, any other part without its figure
+    is missed."""
+    if not f["ok"]:
+        return "missed: an output FAILED its check"
+    missed = []
+    for key, op, limit, fig, words in TARGETS[row]:
+        if key not in f:
+            if key != "x_cuda":
+                missed.append(MISSING[key])
+            continue
+        if (f[key] > limit) if op == "≤" else (f[key] < limit):
+            missed.append("%s, target %s" % (fig % f[key], words))
+    return "missed: " + "; ".join(missed) if missed else "met"
+
+
+def target_row(row, f):
+    """One row of the targets table from its figures."""
+    ratios = [fig % f[key] if key in f else MISSING[key]
+              for key, _, _, fig, _ in TARGETS[row]
+              if key.startswith("x_") or key == "ideal"]
+    words = "; ".join(w for _, _, _, _, w in TARGETS[row])
+    return ("| %s | %s (%s–%s) | %s | %s | %s (%s) | %s | %.3f | %s | "
+            "%s | %s |" % (
+                row + ("" if f["n"] == 3 else " (%d runs)" % f["n"]),
+                us(f["us"]), us(f["min"]), us(f["max"]), us(f["raw"]),
+                "; ".join(ratios), us(f["cpu"]), us(f["cpu_raw"]),
+                spaced(f["p50"], 0) if f["p50"] else "–", f["busy"],
+                stable(f), words, verdict(row, f)))
+
+
+def cuda_pool(folder):
+    """cuda_pool's row 3a from the suite's cuda.json, or None."""
+    try:
+        with open(os.path.join(folder, "cuda.json")) as fh:
+            c = json.load(fh)
+    except OSError:
+        return None
+    rows = [r for r in c["rows"] if r["id"] == "3a"]
+    return dict(rows[0], checks=c["checks"]) if rows else None
+
+
+def targets(folder):
+    """The targets suite's table: a line per row, in the issue's order,
+    cuda_pool's pool after stream when the suite ran it."""
+    runs = load(folder)
+    groups = target_groups(runs)
+    c = cuda_pool(folder)
+    r0 = next(iter(runs.values()))
+    print("Renderer \"%s\", version \"%s\". Per row three runs of raw, "
+          "sync and gpupipe; medians over the runs, each ratio taken "
+          "within a run." % (r0["renderer"], r0["version"]))
+    print()
+    print("| row | gpupipe µs/item, median of 3 runs (min–max) | raw µs/item "
+          "(median) | ratio the target uses | CPU µs/item, all threads "
+          "(raw's) | latency p50 µs | GPU busy | stable (runs within 10 %) "
+          "| target | met |")
+    print("| --- " * 10 + "|")
+    for row in TARGET_ROWS:
+        if row not in groups:
+            print("| %s | not run |" % row + " – |" * 7 + " missed: not run |")
+            continue
+        cuda_us = c["us_median"] if c and row == "stream" else None
+        print(target_row(row, figures(groups[row], cuda_us)))
+        if row == "stream" and c:
+            print("| cuda_pool 3a (CUDA anchor, checks %s) | %s (%s–%s) |"
+                  " – | – | – | – | – | – | the pool stream is measured "
+                  "against | – |" % (c["checks"], us(c["us_median"]),
+                                     us(c["us_min"]), us(c["us_max"])))
+    if not c:
+        print()
+        print("No CUDA run (no cuda.json): stream's CUDA target is not "
+              "judged.")
+
+
 def main():
     args = sys.argv[1:]
     forms = {"table": table, "summary": summary, "devices": devices,
-             "timeout": timeout}
+             "timeout": timeout, "targets": targets}
     if len(args) == 1:
         args = ["table"] + args
     if len(args) != 2 or args[0] not in forms:
         sys.exit(__doc__)
-    forms[args[0]](args[1] if args[0] == "timeout" else load(args[1]))
+    folder_forms = ("timeout", "targets")
+    forms[args[0]](args[1] if args[0] in folder_forms else load(args[1]))
 
 
 if __name__ == "__main__":

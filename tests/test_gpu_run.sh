@@ -1,10 +1,11 @@
 #!/bin/sh
 # bench/gpu/run, the GPU runner, on this machine's renderer with small
 # counts (-q): every suite runs on this build and passes (cuda and probes
-# may be skipped: no NVIDIA GPU, no probes built), says which EGL vendor
-# file it took, and writes well-formed JSON; the table suite's JSON makes
-# RESULTS.md's table; the A/B harness runs a build against itself, and
-# fails when an output is wrong.
+# may be skipped: no NVIDIA GPU, no probes built; targets passes without
+# its CUDA part), says which EGL vendor file it took, and writes
+# well-formed JSON; the table suite's JSON makes RESULTS.md's table, the
+# targets suite's the targets table; the A/B harness runs a build against
+# itself, and fails when an output is wrong.
 set -u
 src=${srcdir:-.}
 build=${GPUPIPE_BUILDDIR:-.}
@@ -29,16 +30,16 @@ status_of() {
 }
 
 # Every suite, quick.
-$run -o "$tmp/all" check timeout table devices probes cuda \
-	>"$tmp/all.out" 2>&1
+suites="check timeout table devices probes cuda targets"
+$run -o "$tmp/all" $suites >"$tmp/all.out" 2>&1
 rc=$?
 if [ $rc = 0 ]; then
-	ok "bench/gpu/run -q check timeout table devices probes cuda: exit 0"
+	ok "bench/gpu/run -q $suites: exit 0"
 else
 	bad "bench/gpu/run -q (every suite)" "exit $rc"
 	cat "$tmp/all.out"
 fi
-for s in check timeout table devices probes cuda; do
+for s in $suites; do
 	st=$(status_of $s)
 	case $s/$st in
 	*/ok | cuda/skipped | probes/skipped) ok "suite $s: $st" ;;
@@ -62,6 +63,23 @@ if [ "$n" = 25 ] && [ "$nok" = 25 ] &&
 	ok "table: 25 runs (one traced), every output checked"
 else
 	bad "table" "$n JSON files, $nok runs with outputs ok"
+fi
+
+# The targets suite: 6 rows x 3 runs, every output checked; without an
+# NVIDIA GPU its CUDA part is skipped with a line saying so.
+n=$(ls "$tmp"/all/targets/*-[123].json 2>/dev/null | wc -l)
+nok=$(grep -o '"outputs": "ok"' "$tmp/all/targets/suite.json" | wc -l)
+if [ "$n" = 18 ] && [ "$nok" = 18 ]; then
+	ok "targets: 18 runs (6 rows x 3), every output checked"
+else
+	bad "targets" "$n JSON files, $nok runs with outputs ok"
+fi
+if [ -f "$tmp/all/targets/cuda.json" ] ||
+	grep -q '^CUDA anchor not run (.*): ' "$tmp/all.out"
+then
+	ok "targets: the CUDA anchor ran, or a line says why not"
+else
+	bad "targets' CUDA part" "no cuda.json and no line saying why"
 fi
 
 # The A/B harness: this build as A and as B, then with a wrong output.
@@ -91,6 +109,35 @@ rc=$?
 if [ $rc = 2 ]; then ok "an unknown suite exits 2"; else
 	bad "an unknown suite" "exit $rc"; fi
 
+# targets_table: json-table.py makes the targets table from the suite's
+# JSON, a line per row ending in met or missed; with a cuda.json beside
+# it, stream's line has the CUDA ratio and cuda_pool's pool a line.
+targets_table() {
+	rows='^\| (tiny|tiny-latency|balanced|balanced-inorder|sgemm|stream) \|'
+	if python3 "$src/bench/json-table.py" targets "$tmp/all/targets" \
+		>"$tmp/tg.md" && [ "$(grep -cE "$rows" "$tmp/tg.md")" = 6 ] &&
+		[ "$(grep -E "$rows" "$tmp/tg.md" |
+			grep -cE '\| (met|missed[^|]*) \|$')" = 6 ]; then
+		ok "bench/json-table.py targets: 6 rows, each met or missed"
+	else
+		bad "bench/json-table.py targets" "$(cat "$tmp/tg.md")"
+	fi
+	mkdir -p "$tmp/tgc"
+	cp "$tmp"/all/targets/*-[123].json "$tmp/tgc/"
+	echo '{"rows": [{"id": "3a", "us_median": 56.13, "us_min": 47.57,' \
+		'"us_max": 58.71}], "checks": "OK"}' >"$tmp/tgc/cuda.json"
+	if python3 "$src/bench/json-table.py" targets "$tmp/tgc" \
+		>"$tmp/tgc.md" &&
+		grep -q '^| stream | .*| CUDA pool / gpupipe [0-9]' "$tmp/tgc.md" &&
+		grep -q '^| cuda_pool 3a .* | 56.13 (47.57–58.71) |' "$tmp/tgc.md"
+	then
+		ok "bench/json-table.py targets: cuda_pool's 3a beside stream"
+	else
+		bad "bench/json-table.py targets with cuda.json" \
+			"$(cat "$tmp/tgc.md")"
+	fi
+}
+
 # Every JSON file is well formed, and json-table.py reads the table's.
 if command -v python3 >/dev/null; then
 	bad_json=$(find "$tmp" -name '*.json' -exec python3 -c '
@@ -109,6 +156,7 @@ for f in sys.argv[1:]:
 	else
 		bad "bench/json-table.py table" "$(cat "$tmp/t.md")"
 	fi
+	targets_table
 elif command -v jq >/dev/null; then
 	bad_json=$(find "$tmp" -name '*.json' | while read -r f; do
 		jq empty "$f" >/dev/null 2>&1 || echo "$f"; done)

@@ -244,37 +244,50 @@ suite_probes() {
 	suite_end
 }
 
-# cuda: the CUDA anchor (../shared/anchors/cuda_pool.cu, carried by
-# bench/gpu/build in .carry/cuda/), compiled here with nvcc when there is
-# one, else the binary bench/gpu/build made; then gpupipe's stream beside
-# it, so that both figures come from one machine and one hour.
+# cuda: the CUDA anchor, then gpupipe's stream beside it, so that both
+# figures come from one machine and one hour.
 suite_cuda() {
-	local src bin nvcc
 	suite_begin cuda
+	if cuda_anchor; then
+		run_bench stream $(wl_args stream) $extra --modes raw,gpupipe
+	elif [ -n "$cuda_missing" ]; then
+		suite_skip "$cuda_missing"
+	fi
+	suite_end
+}
+
+# cuda_anchor: the CUDA anchor (../shared/anchors/cuda_pool.cu, carried
+# by bench/gpu/build in .carry/cuda/), compiled here with nvcc when there
+# is one, else the binary bench/gpu/build made; its SUMMARY into
+# $dir/cuda.json. Returns 1 when it did not run: $cuda_missing says why
+# when this machine cannot run it (no NVIDIA GPU, nothing to run), and
+# is empty when nvcc failed (which fails the suite).
+cuda_anchor() {
+	local src bin nvcc
+	cuda_missing=
 	src=$(first_file "$top/.carry/cuda/cuda_pool.cu" \
 		"$top/../shared/anchors/cuda_pool.cu")
 	nvcc=$(command -v nvcc || first_file /usr/local/cuda/bin/nvcc)
 	bin=$(first_file "$top/.carry/cuda/cuda_pool")
 	if [ -z "$nvidia" ]; then
-		suite_skip "no NVIDIA GPU here"
+		cuda_missing="no NVIDIA GPU here"
 	elif [ -n "$nvcc" ] && [ -n "$src" ]; then
 		run_prog nvcc "$nvcc" -O3 -std=c++17 -gencode \
 			'arch=compute_90,code=[sm_90,compute_90]' \
 			-Xcompiler -O3,-Wall -o "$dir/cuda_pool" "$src" -lpthread
+		[ "$rc" = 0 ] || return 1
 		bin=$dir/cuda_pool
 	elif [ -n "$bin" ]; then
 		say "(no nvcc here: the cuda_pool bench/gpu/build made)"
 	else
-		suite_skip "no nvcc and no carried .carry/cuda/cuda_pool"
+		cuda_missing="no nvcc and no carried .carry/cuda/cuda_pool"
 	fi
-	if [ "$suite_status" = ok ] && [ -x "$bin" ]; then
-		run_prog cuda_pool "$bin" auto "$cuda_sections"
-		cuda_summary "$dir/cuda_pool.log" >"$dir/cuda.json"
-		grep -q '^ALL CHECKS OK' "$dir/cuda_pool.log" ||
-			suite_fail "cuda_pool: not every output checked"
-		run_bench stream $(wl_args stream) $extra --modes raw,gpupipe
-	fi
-	suite_end
+	[ -z "$cuda_missing" ] && [ -x "$bin" ] || return 1
+	run_prog cuda_pool "$bin" auto "$cuda_sections"
+	cuda_summary "$dir/cuda_pool.log" >"$dir/cuda.json"
+	grep -q '^ALL CHECKS OK' "$dir/cuda_pool.log" ||
+		suite_fail "cuda_pool: not every output checked"
+	return 0
 }
 
 # first_file FILE...: the first FILE that exists.
@@ -301,4 +314,53 @@ cuda_summary() {
 	BEGIN { printf "{\"rows\": [" }
 	END { printf "], \"checks\": \"%s\"}\n", checks == "" ? "none" : checks }
 	' "$1"
+}
+
+# targets: the performance issue's targets table. Each row three times
+# (ROW-1, ROW-2, ROW-3), raw and sync beside gpupipe (sync's stage times
+# set the ideal bound); then the CUDA anchor, for the stream row; then
+# the table, each row met or missed.
+suite_targets() {
+	local row i a
+	suite_begin targets
+	for row in $target_rows; do
+		a=$(target_args "$row")
+		for i in 1 2 3; do
+			run_bench "$row-$i" $a $extra --modes raw,sync,gpupipe
+		done
+	done
+	targets_cuda
+	markdown targets
+	suite_end
+}
+target_rows="tiny tiny-latency balanced balanced-inorder sgemm stream"
+
+# target_args ROW: gpupipe-bench's arguments for a row of the targets.
+# gpu: the issue's (tiny at the default 2 prep threads, balanced in order
+# on the defaults' threads, the rest as wl_args); llvmpipe and quick: the
+# profile's wl_args, balanced with 2 post threads, in order without.
+# tiny-latency: tiny with a latency budget of 50 µs per batch in flight.
+target_args() {
+	case $profile/$1 in
+	gpu/tiny) echo --rounds 5 --workload tiny --check sampled ;;
+	gpu/balanced-inorder) echo --rounds 3 --items 2000 \
+		--workload balanced ;;
+	gpu/balanced) wl_args balanced ;;
+	*/balanced) echo "$(wl_args balanced) --post-threads 2" ;;
+	*/balanced-inorder) wl_args balanced ;;
+	*/tiny-latency) echo "$(target_args tiny) --batch-latency-us 50" ;;
+	*) wl_args "$1" ;;
+	esac
+}
+
+# targets_cuda: the CUDA anchor, whose pool the stream row is measured
+# against. Where this machine cannot run it, a line and the suite's note
+# say so and the status stays: the table's stream row says "no CUDA run".
+targets_cuda() {
+	cuda_anchor && return 0
+	[ -n "$cuda_missing" ] || return 0
+	say
+	say "CUDA anchor not run ($cuda_missing): the stream row's CUDA" \
+		"target is not judged"
+	suite_note="${suite_note:+$suite_note; }no CUDA run: $cuda_missing"
 }
