@@ -65,12 +65,12 @@ static void set_target(struct gp_dev *d, struct gp_batchsize *bs, unsigned t)
 				      p->post_threads);
 }
 
-/* Is candidate c better than the incumbent b? Within the latency limit:
- * faster by more than the noise, or as fast with a smaller batch (less
- * latency, fewer slots). Over it, back within it; or, where both are
- * over, latency no worse and the pace faster, or as fast with lower
- * latency: a lower latency bought with a slower pace is no gain (on
- * balanced it was half the throughput). A candidate counts as within
+/* Is candidate c better than the incumbent b? With no latency limit
+ * (budget 0), or within it: faster by more than the noise, or as fast
+ * with a smaller batch (less latency, fewer slots). Over it, back within
+ * it; or, where both are over, latency no worse and the pace faster, or
+ * as fast with lower latency: a lower latency bought with a slower pace
+ * is no gain (on balanced it was half the throughput). A candidate counts as within
  * the configured budget only below it by the noise (margin), the
  * incumbent as over only beyond it: a size whose median sits at the
  * limit neither wins nor flaps (tiny on the H100 took batch 32 and ran at
@@ -79,8 +79,9 @@ static void set_target(struct gp_dev *d, struct gp_batchsize *bs, unsigned t)
 static bool better(const struct gp_measure *c, const struct gp_measure *b,
 		   uint64_t budget, bool margin)
 {
-	bool c_over = c->lat_ns > budget - (margin ? budget / PACE_HYST : 0);
-	bool b_over = b->lat_ns > budget + budget / PACE_HYST;
+	bool c_over = budget &&
+		      c->lat_ns > budget - (margin ? budget / PACE_HYST : 0);
+	bool b_over = budget && b->lat_ns > budget + budget / PACE_HYST;
 	bool faster = c->pace_ns + c->pace_ns / PACE_HYST < b->pace_ns;
 	bool as_fast = c->pace_ns <= b->pace_ns + b->pace_ns / PACE_HYST;
 
@@ -157,16 +158,14 @@ static void search_step(struct gp_dev *d, struct gp_batchsize *bs,
 	bool margin = true; /* candidates must beat the budget by the noise */
 	unsigned t = bs->target;
 
-	if (m->lat_ns <= budget)
+	if (budget && m->lat_ns <= budget)
 		bs->met = true;
 	if (m->target == 1)
 		bs->lat1_ns = m->lat_ns;
-	/* The latency limit: the budget, or, while no size has met it,
-	 * what batches of one gave (beyond the noise). */
-	if (!p->batch_latency_us) {
-		budget = UINT64_MAX / 2; /* no budget: throughput first */
-		margin = false;
-	} else if (!bs->met && bs->lat1_ns > budget) {
+	/* The latency limit: none without a budget (throughput first);
+	 * else the budget, or, while no size has met it, what batches of
+	 * one gave (beyond the noise). */
+	if (budget && !bs->met && bs->lat1_ns > budget) {
 		budget = bs->lat1_ns + bs->lat1_ns / PACE_HYST;
 		margin = false; /* that limit has the noise in it already */
 	}
