@@ -389,7 +389,7 @@ struct gpupipe_info {
 	unsigned fence_timeout_ms;
 	enum gpupipe_wait wait;       /* BLOCK or SIGNALLED, never DEFAULT */
 	unsigned flags;
-	unsigned batch_latency_us;
+	unsigned batch_latency_us;    /* 0: no latency budget */
 	unsigned post_threads;
 	enum gpupipe_display display; /* SURFACELESS, DEVICE or APPLICATION */
 	unsigned device_index;

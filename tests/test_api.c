@@ -415,6 +415,35 @@ static void test_list_devices(void)
 	}
 }
 
+/*
+ * gpupipe.h, struct gpupipe_info: "What the pipeline really runs with
+ * (defaults resolved)". A zeroed configuration gets depth 3, 2 prep
+ * threads, a fence timeout of 10000 ms, GPUPIPE_WAIT_SIGNALLED, and
+ * batch_latency_us "0 -> no budget", which info reports as 0; a budget
+ * given is reported as given.
+ */
+static void test_info_defaults(void)
+{
+	static const unsigned budgets[] = { 0, 20 };
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		struct gpupipe_config c = test_basic_config();
+		struct gpupipe_info info;
+		gpupipe *p = NULL;
+
+		c.batch_latency_us = budgets[i];
+		CU_ASSERT_EQUAL_FATAL(gpupipe_create(&c, &p), 0);
+		CU_ASSERT_EQUAL(gpupipe_get_info(p, &info), 0);
+		CU_ASSERT_EQUAL(info.depth, 3);
+		CU_ASSERT_EQUAL(info.prep_threads, 2);
+		CU_ASSERT_EQUAL(info.fence_timeout_ms, 10000);
+		CU_ASSERT_EQUAL(info.wait, GPUPIPE_WAIT_SIGNALLED);
+		CU_ASSERT_EQUAL(info.batch_latency_us, budgets[i]);
+		CU_ASSERT_EQUAL(gpupipe_destroy(p), 0);
+	}
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -422,6 +451,7 @@ int main(void)
 	test_init(120);
 	s = CU_add_suite("api", NULL, NULL);
 	CU_add_test(s, "bad configuration", test_bad_config);
+	CU_add_test(s, "info: the defaults resolved", test_info_defaults);
 	CU_add_test(s, "bad shaders", test_bad_shaders);
 	CU_add_test(s, "strerror and names", test_strerror);
 	CU_add_test(s, "NULL arguments", test_null_arguments);
