@@ -290,17 +290,11 @@ static void run_pipeline(struct run *r, const struct shape *sh)
 	r->h.p = NULL;
 }
 
-/*
- * Run shape with point failing at its nth call (point ==
- * gpupipe_fault_count(): nothing fails): create, push ITEMS, drain,
- * destroy.
- */
-static void run_shape(const struct shape *sh, unsigned point,
-		      unsigned long nth, bool persist, struct run *r)
+/* r's harness for shape sh (and, for interop, the application's GL
+ * world in app). */
+static void shape_config(const struct shape *sh, struct run *r,
+			 struct app_gl *app)
 {
-	struct app_gl app = { EGL_NO_DISPLAY, EGL_NO_CONTEXT };
-	uint64_t id;
-
 	memset(r, 0, sizeof(*r));
 	harness_init(&r->h, ELEMS, sh->depth, sh->batch, sh->prep_threads,
 		     ITEMS);
@@ -318,19 +312,20 @@ static void run_shape(const struct shape *sh, unsigned point,
 		r->h.cfg.shader_source = sh->shader;
 	r->trace_ret = -1;
 	r->shape = sh;
-	if ((sh->acts & ACT_INTEROP) && app_gl_open(&app)) {
-		r->h.cfg.egl_display = app.dpy;
-		r->h.cfg.share_context = app.ctx;
+	if ((sh->acts & ACT_INTEROP) && app_gl_open(app)) {
+		r->h.cfg.egl_display = app->dpy;
+		r->h.cfg.share_context = app->ctx;
 	}
+}
 
-	gpupipe_fault_reset();
-	if (point < gpupipe_fault_count())
-		gpupipe_fault_arm(point, nth, persist);
+/* The call the shape's scenario makes first, as create's result: list
+ * the devices or load a shader (no pipeline is made), or create. */
+static void shape_create(const struct shape *sh, struct run *r)
+{
 	if (sh->scenario == LIST_DEVICES) {
 		struct gpupipe_device d[8];
 		unsigned n = 0;
 
-		/* Reported as create's result: no pipeline is made. */
 		r->create_ret = gpupipe_list_devices(d, 8, &n);
 		r->h.p = NULL;
 	} else if (sh->scenario == LOAD_SHADER) {
@@ -347,6 +342,42 @@ static void run_shape(const struct shape *sh, unsigned point,
 	} else {
 		r->create_ret = gpupipe_create(&r->h.cfg, &r->h.p);
 	}
+}
+
+/* A skipped eglTerminate leaves the display up: a failure the library
+ * cannot undo. End it here so the counts of threads and files mean
+ * something. */
+static void end_display(const struct shape *sh)
+{
+	EGLDeviceEXT dev;
+	EGLint n = 0;
+	EGLDisplay d = sh->display >= GPUPIPE_DISPLAY_DEVICE &&
+				       eglQueryDevicesEXT(1, &dev, &n) && n
+			       ? eglGetPlatformDisplayEXT(
+				       EGL_PLATFORM_DEVICE_EXT, dev, NULL)
+			       : eglGetPlatformDisplayEXT(
+				       EGL_PLATFORM_SURFACELESS_MESA,
+				       EGL_DEFAULT_DISPLAY, NULL);
+
+	eglTerminate(d);
+}
+
+/*
+ * Run shape with point failing at its nth call (point ==
+ * gpupipe_fault_count(): nothing fails): create, push ITEMS, drain,
+ * destroy.
+ */
+static void run_shape(const struct shape *sh, unsigned point,
+		      unsigned long nth, bool persist, struct run *r)
+{
+	struct app_gl app = { EGL_NO_DISPLAY, EGL_NO_CONTEXT };
+	uint64_t id;
+
+	shape_config(sh, r, &app);
+	gpupipe_fault_reset();
+	if (point < gpupipe_fault_count())
+		gpupipe_fault_arm(point, nth, persist);
+	shape_create(sh, r);
 	if (r->create_ret) {
 		snprintf(r->create_msg, sizeof(r->create_msg), "%s",
 			 gpupipe_errmsg());
@@ -360,23 +391,8 @@ static void run_shape(const struct shape *sh, unsigned point,
 	r->unflushed = gpupipe_fault_unflushed();
 	gpupipe_fault_reset();
 	app_gl_close(&app);
-
-	/* A skipped eglTerminate leaves the display up: a failure the
-	 * library cannot undo. End it here so the counts below mean
-	 * something. */
-	if (point == GP_FAULT_eglTerminate && r->fired) {
-		EGLDeviceEXT dev;
-		EGLint n = 0;
-		EGLDisplay d = sh->display >= GPUPIPE_DISPLAY_DEVICE &&
-					       eglQueryDevicesEXT(1, &dev, &n) && n
-				       ? eglGetPlatformDisplayEXT(
-					       EGL_PLATFORM_DEVICE_EXT, dev, NULL)
-				       : eglGetPlatformDisplayEXT(
-					       EGL_PLATFORM_SURFACELESS_MESA,
-					       EGL_DEFAULT_DISPLAY, NULL);
-
-		eglTerminate(d);
-	}
+	if (point == GP_FAULT_eglTerminate && r->fired)
+		end_display(sh);
 	r->threads_left = count_threads() - base_threads;
 	r->fds_left = count_fds() - base_fds;
 }
