@@ -356,6 +356,8 @@ GP_HIDDEN void gp_start_report(struct gpupipe *p, int result);
  * debuggers and top show), and its CPU clock for the stats. */
 GP_HIDDEN void gp_thread_setup(const char *role, unsigned n, bool numbered,
 			       clockid_t *cpu_clock);
+/* This thread's timed waits end on time (timer slack 1 ns). */
+GP_HIDDEN void gp_thread_timely(void);
 GP_HIDDEN int gp_thread_start(struct gpupipe *p, pthread_t *thread,
 			      bool *started, void *(*fn)(void *), void *arg,
 			      const char *what);

@@ -221,6 +221,7 @@ void *gp_readback_main(void *arg)
 
 	gp_thread_setup("readback", d->n, p->ndevs > 1,
 			&d->readback_cpu_clock);
+	gp_thread_timely();
 	ret = gp_egl_make_current(&d->egl, d->egl.readback_ctx);
 	gp_start_report(p, ret);
 	if (ret)

@@ -230,6 +230,7 @@ void *gp_submit_main(void *arg)
 	int ret;
 
 	gp_thread_setup("submit", d->n, p->ndevs > 1, &d->submit_cpu_clock);
+	gp_thread_timely();
 	ret = gp_egl_make_current(&d->egl, d->egl.submit_ctx);
 	if (ret) {
 		gp_start_report(p, ret);
