@@ -224,9 +224,11 @@ timeout_figures() {
 
 # probes: where a dispatch's cost goes (probe-dispatch's GL setups at
 # batches of 16 and 64, and with turns), and how fast one CPU thread
-# writes and reads mapped buffers per set of flags (probe-mapping).
+# writes and reads mapped buffers per set of flags (probe-mapping), and
+# how late timed sleeps end, with the default timer slack and 1 ns
+# (probe-sleep).
 suite_probes() {
-	local p b opt
+	local p s b opt
 	suite_begin probes
 	p=$(find_prog probe-dispatch)
 	for b in 16 64; do
@@ -238,6 +240,8 @@ suite_probes() {
 	done
 	p=$(find_prog probe-mapping)
 	[ -z "$p" ] || run_prog mapping "$p" --device 0 --reps "$probe_reps"
+	s=$(find_prog probe-sleep)
+	[ -z "$s" ] || run_prog sleep "$s" --reps $((probe_reps * 40))
 	[ -n "$(find_prog probe-dispatch)$p" ] || suite_skip "no probes in" \
 		"$build (bench/gpu/build makes them, as does make" \
 		"bench/probes/probe-dispatch bench/probes/probe-mapping)"
