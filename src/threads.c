@@ -2,7 +2,8 @@
 /*
  * What every thread of the library shares, below the stages: the start
  * handshake (a thread reports that it runs, or why it cannot), the fork
- * guard, and the marker of "this thread is in a callback of p". The
+ * guard, the marker of "this thread is in a callback of p", and the
+ * timer slack of the threads whose sleeps are timed to the GPU. The
  * stages call down into it; nothing here calls a stage (the thread
  * function is passed in), so no module circle runs through it.
  */
