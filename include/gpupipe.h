@@ -273,8 +273,10 @@ enum gpupipe_wait {
 };
 
 /* Flags for gpupipe_config.flags. */
-#define GPUPIPE_FIXED_BATCH 0x1u /* batches of max_batch items whenever that
-				  * many are ready, instead of adapting */
+#define GPUPIPE_FIXED_BATCH 0x1u /* batches of max_batch items instead of
+				  * adapting; one closes early only when
+				  * nothing more is ready and the GPU has
+				  * run out of earlier batches */
 #define GPUPIPE_NO_RESET_NOTIFICATION 0x2u /* create the contexts without
 				  * GPU reset notification even where the
 				  * driver offers it: a reset then goes

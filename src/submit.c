@@ -104,32 +104,38 @@ static void dispatch(struct gp_dev *d, struct gp_slot *s, GLenum *batch_err)
 }
 
 /*
- * Nothing more is ready for the open batch. With adaptive batches, wait
- * for more while the GPU still has earlier batches to run, since then an
- * open batch costs it nothing: until the newest batch in flight is due
- * to finish (the early estimate polls use), or its fence is seen
- * signalled, and with a budget at most batch_latency_us after the batch
- * opened. Fuller batches are what lets a narrow kernel's dispatches
- * overlap: the fence closing each batch serialises batches (balanced on
- * the H100: 335 us per item at batch 1, 100 us back-to-back). Fences stay
- * polled meanwhile; a stop or trace request closes the batch at once.
+ * Nothing more is ready for the open batch. Wait for more while the GPU
+ * still has earlier batches to run, since then an open batch costs it
+ * nothing: while two batches are unfinished (polled fences), then until
+ * the last one is due (the early estimate polls use) or seen signalled;
+ * with a budget, at most batch_latency_us after the batch opened. Fuller
+ * batches are what lets a narrow kernel's dispatches overlap: the fence
+ * closing each batch serialises batches (balanced on the H100: 335 us
+ * per item at batch 1, 100 us back-to-back). Fences stay polled
+ * meanwhile; a stop or trace request closes the batch at once.
  */
 static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 					   struct submit *st, uint64_t opened)
 {
 	struct gpupipe *p = d->p;
-	uint64_t until, cap;
+	uint64_t cap;
 
-	if ((p->flags & GPUPIPE_FIXED_BATCH) || !gp_fences_in_flight(d))
-		return NULL;
-	until = gp_fences_newest_due(d);
-	cap = opened + (uint64_t)p->batch_latency_us * 1000u;
-	if (p->batch_latency_us && until > cap)
-		until = cap;
-	while (gp_fences_in_flight(d) && gp_now_ns() < until &&
+	cap = p->batch_latency_us
+		      ? opened + (uint64_t)p->batch_latency_us * 1000u
+		      : UINT64_MAX;
+	while (gp_fences_in_flight(d) &&
 	       !atomic_load_explicit(&d->submit_attn, memory_order_relaxed)) {
-		uint64_t poll = gp_fences_next_poll(d);
+		uint64_t poll = gp_fences_next_poll(d), until = cap;
 		struct cds_wfcq_node *n;
+
+		/* Polled fences, two batches unfinished: the GPU has all of
+		 * the newer one ahead of it. Else hold until the newest is
+		 * due (the early estimate polls use). */
+		if ((!poll || gp_fences_in_flight(d) == 1) &&
+		    gp_fences_newest_due(d) < until)
+			until = gp_fences_newest_due(d);
+		if (gp_now_ns() >= until)
+			break;
 
 		/* Not while asleep: other devices' threads take turns. */
 		give_turn(d, st);

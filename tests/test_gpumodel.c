@@ -226,6 +226,38 @@ static void test_open_batch_fills(void)
 	gpupipe_fault_reset();
 }
 
+/*
+ * gpupipe.h, GPUPIPE_FIXED_BATCH: "batches of max_batch items; one closes
+ * early only when nothing more is ready and the GPU has run out of
+ * earlier batches". A producer slower than the submit thread (an item
+ * every 100 us or so) beside a GPU that takes 4 ms per batch: batches
+ * fill while the GPU is busy, where before they closed with whatever was
+ * ready, about one item each.
+ */
+static void test_fixed_batch_fills(void)
+{
+	struct harness h;
+	struct gpupipe_stats st;
+	const uint64_t n = 200;
+
+	harness_init(&h, ELEMS, 3, 16, 2, n);
+	h.cfg.flags = GPUPIPE_FIXED_BATCH;
+	h.prep_delay_us = 400;
+	gpupipe_fault_reset();
+	gpupipe_fault_gpu(200, 400);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+	harness_check(&h, n, n);
+	gpupipe_get_stats(h.p, &st);
+	if (st.batches * 4 > n)
+		fprintf(stderr, "%llu batches for %llu items\n",
+			(unsigned long long)st.batches, (unsigned long long)n);
+	CU_ASSERT_TRUE(st.batches * 4 <= n);
+	harness_fini(&h);
+	gpupipe_fault_reset();
+}
+
 /* The mean batch of the last 1000 items, pushed once n items before them
  * have completed (the search has settled by then), on a GPU of 1 ms per
  * batch and 100 us per item, with the default configuration (no latency
@@ -459,6 +491,8 @@ int main(void)
 		    test_reset_while_pending);
 	CU_add_test(s, "adaptive batches fill while the GPU is busy",
 		    test_open_batch_fills);
+	CU_add_test(s, "fixed batches fill while the GPU is busy",
+		    test_fixed_batch_fills);
 	CU_add_test(s, "no latency budget: the batch grows while it pays",
 		    test_no_budget_grows);
 	CU_add_test(s, "trace_end after a GPU timeout returns",
