@@ -10,9 +10,9 @@
 #include "config.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "internal.h"
 
