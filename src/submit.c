@@ -126,14 +126,14 @@ static struct cds_wfcq_node *hold_for_more(struct gp_dev *d,
 	while (gp_fences_in_flight(d) &&
 	       !atomic_load_explicit(&d->submit_attn, memory_order_relaxed)) {
 		uint64_t poll = gp_fences_next_poll(d), until = cap;
+		uint64_t due = gp_fences_newest_due(d);
 		struct cds_wfcq_node *n;
 
 		/* Polled fences, two batches unfinished: the GPU has all of
 		 * the newer one ahead of it. Else hold until the newest is
 		 * due (the early estimate polls use). */
-		if ((!poll || gp_fences_in_flight(d) == 1) &&
-		    gp_fences_newest_due(d) < until)
-			until = gp_fences_newest_due(d);
+		if ((!poll || gp_fences_in_flight(d) == 1) && due < until)
+			until = due;
 		if (gp_now_ns() >= until)
 			break;
 
