@@ -242,9 +242,10 @@ suite_probes() {
 	[ -z "$p" ] || run_prog mapping "$p" --device 0 --reps "$probe_reps"
 	s=$(find_prog probe-sleep)
 	[ -z "$s" ] || run_prog sleep "$s" --reps $((probe_reps * 40))
-	[ -n "$(find_prog probe-dispatch)$p" ] || suite_skip "no probes in" \
+	[ -n "$(find_prog probe-dispatch)$p$s" ] || suite_skip "no probes in" \
 		"$build (bench/gpu/build makes them, as does make" \
-		"bench/probes/probe-dispatch bench/probes/probe-mapping)"
+		"bench/probes/probe-dispatch bench/probes/probe-mapping" \
+		"bench/probes/probe-sleep)"
 	suite_end
 }
 
