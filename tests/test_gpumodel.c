@@ -229,10 +229,10 @@ static void test_open_batch_fills(void)
 /*
  * gpupipe.h, GPUPIPE_FIXED_BATCH: "batches of max_batch items; one closes
  * early only when nothing more is ready and the GPU has run out of
- * earlier batches". A producer slower than the submit thread (an item
- * every 100 us or so) beside a GPU that takes 4 ms per batch: batches
- * fill while the GPU is busy, where before they closed with whatever was
- * ready, about one item each.
+ * earlier batches". A producer slower than the submit thread (two prep
+ * threads, each 0-400 us per item) beside a GPU model of 200 us per batch
+ * and 400 us per item: batches fill while the GPU is busy, where before
+ * they closed with whatever was ready, about one item each.
  */
 static void test_fixed_batch_fills(void)
 {
