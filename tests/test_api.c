@@ -72,6 +72,13 @@ static void test_bad_config(void)
 	c = test_basic_config();
 	c.done_cb = NULL;
 	expect_create(&c, GPUPIPE_EINVAL, "done_cb");
+}
+
+/* The same sentence, for the weights, the display and the device. */
+static void test_bad_config_display(void)
+{
+	struct gpupipe_config c;
+
 	c = test_basic_config();
 	c.weights_bytes = 16;
 	expect_create(&c, GPUPIPE_EINVAL, "weights");
@@ -102,6 +109,13 @@ static void test_bad_config(void)
 	CU_ASSERT_PTR_NOT_NULL(c.egl_display);
 	CU_ASSERT_PTR_NULL(eglQueryString(c.egl_display, EGL_VERSION));
 	expect_create(&c, GPUPIPE_EINVAL, "not an initialised");
+}
+
+/* The same sentence, for what the device's GL limits allow. */
+static void test_bad_config_gl_limits(void)
+{
+	struct gpupipe_config c;
+
 	c = test_basic_config();
 	c.groups[0] = 0x80000000u;
 	expect_create(&c, GPUPIPE_EINVAL, "groups[0]");
@@ -451,6 +465,10 @@ int main(void)
 	test_init(120);
 	s = CU_add_suite("api", NULL, NULL);
 	CU_add_test(s, "bad configuration", test_bad_config);
+	CU_add_test(s, "bad configuration: weights, display, device",
+		    test_bad_config_display);
+	CU_add_test(s, "bad configuration: the GL limits",
+		    test_bad_config_gl_limits);
 	CU_add_test(s, "info: the defaults resolved", test_info_defaults);
 	CU_add_test(s, "bad shaders", test_bad_shaders);
 	CU_add_test(s, "strerror and names", test_strerror);
