@@ -23,10 +23,21 @@ pc=$(find "$tmp/root" -name gpupipe.pc | head -n 1)
 so=$(find "$tmp/root" -name 'libgpupipe.so' | head -n 1)
 static=
 [ -n "$so" ] || static=--static
-if [ -n "$pc" ] &&
-   flags=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
-	   PKG_CONFIG_PATH="$(dirname "$pc")" \
-	   pkg-config $static --cflags --libs gpupipe) &&
+
+# pkgconf ARG...: pkg-config on the installed gpupipe.pc, as a user's
+# build would call it.
+pkgconf() {
+	PKG_CONFIG_SYSROOT_DIR="$tmp/root" PKG_CONFIG_PATH="$(dirname "$pc")" \
+		pkg-config "$@"
+}
+
+# run_installed PROGRAM ARG...: run it against the installed library, on
+# llvmpipe's one thread, for at most 300 s.
+run_installed() {
+	LD_LIBRARY_PATH="${so:+$(dirname "$so")}" LP_NUM_THREADS=0 \
+		timeout 300 "$@"
+}
+if [ -n "$pc" ] && flags=$(pkgconf $static --cflags --libs gpupipe) &&
    $cc -std=c11 -Wall -Werror ${SAN_CFLAGS:-} "$top/examples/minimal.c" \
 	$flags -lm \
 	-o "$tmp/minimal" 2>"$tmp/cc.err"; then
@@ -37,8 +48,7 @@ else
 fi
 
 if [ -x "$tmp/minimal" ] &&
-   LD_LIBRARY_PATH="${so:+$(dirname "$so")}" LP_NUM_THREADS=0 \
-	timeout 300 "$tmp/minimal" 300 >"$tmp/run.out" 2>&1 &&
+   run_installed "$tmp/minimal" 300 >"$tmp/run.out" 2>&1 &&
    grep -q '^300 items: 300 correct, 0 wrong, 0 not done$' "$tmp/run.out"; then
 	ok "the installed example runs and checks 300 items"
 else
@@ -49,14 +59,11 @@ fi
 for ex in "interop:gpupipe epoxy" "blur:gpupipe libpng"; do
 	name=${ex%%:*}
 	mods=${ex#*:}
-	if ! PKG_CONFIG_PATH="$(dirname "$pc")" pkg-config --exists $mods \
-		2>/dev/null; then
+	if ! pkgconf --exists $mods 2>/dev/null; then
 		echo "  ($name: pkg-config lacks one of: $mods; not built)"
 		continue
 	fi
-	if flags=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
-		   PKG_CONFIG_PATH="$(dirname "$pc")" \
-		   pkg-config $static --cflags --libs $mods) &&
+	if flags=$(pkgconf $static --cflags --libs $mods) &&
 	   $cc -std=c11 -Wall -Werror ${SAN_CFLAGS:-} "$top/examples/$name.c" \
 		$flags -lm -pthread -o "$tmp/$name" 2>"$tmp/cc.err"; then
 		ok "examples/$name.c builds with pkg-config only"
@@ -68,8 +75,7 @@ done
 shaders=$(find "$tmp/root" -name blur.comp -printf '%h\n' | head -n 1)
 if [ -x "$tmp/blur" ] &&
    out=$(GPUPIPE_SHADER_DIR="$shaders" \
-	 LD_LIBRARY_PATH="${so:+$(dirname "$so")}" LP_NUM_THREADS=0 \
-	 timeout 300 "$tmp/blur" --selftest 2>&1); then
+	 run_installed "$tmp/blur" --selftest 2>&1); then
 	ok "the installed blur runs with the installed shader"
 elif [ -x "$tmp/blur" ]; then
 	bad "the installed blur runs" "$out"
@@ -86,12 +92,8 @@ else
 fi
 if [ "${GPUPIPE_FORTRAN:-no}" = yes ]; then
 	src=$(cd "$top/examples" && pwd)/saxpy.f90
-	if inc=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
-		 PKG_CONFIG_PATH="$(dirname "$pc")" \
-		 pkg-config --variable=includedir gpupipe) &&
-	   libs=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" \
-		  PKG_CONFIG_PATH="$(dirname "$pc")" \
-		  pkg-config $static --libs gpupipe) &&
+	if inc=$(pkgconf --variable=includedir gpupipe) &&
+	   libs=$(pkgconf $static --libs gpupipe) &&
 	   (cd "$tmp" && ${FC:-gfortran} ${SAN_CFLAGS:-} "$src" -I"$inc" \
 		$libs -o saxpy) >"$tmp/fc.err" 2>&1; then
 		ok "examples/saxpy.f90 builds against the installed gpupipe.f03"
@@ -100,8 +102,7 @@ if [ "${GPUPIPE_FORTRAN:-no}" = yes ]; then
 		    "$(cat "$tmp/fc.err")"
 	fi
 	if [ -x "$tmp/saxpy" ] &&
-	   LD_LIBRARY_PATH="${so:+$(dirname "$so")}" LP_NUM_THREADS=0 \
-		timeout 300 "$tmp/saxpy" 100 >"$tmp/run.out" 2>&1 &&
+	   run_installed "$tmp/saxpy" 100 >"$tmp/run.out" 2>&1 &&
 	   grep -q ': 100 correct, 0 wrong, 0 not done, 0 out of order$' \
 		"$tmp/run.out"; then
 		ok "the installed Fortran example runs and checks 100 items"
