@@ -195,6 +195,10 @@ uint64_t thread_cpu_ns(void);
 
 /* ---- modes.c ---------------------------------------------------------- */
 
+/* The threads whose CPU and sleeps the report shows, by role. */
+enum thread_role { ROLE_MAIN, ROLE_PREP, ROLE_SUBMIT, ROLE_READBACK,
+		   THREAD_ROLES };
+
 /* What one run of one mode measured. */
 struct run_result {
 	bool ok;                 /* every output checked and right */
@@ -203,6 +207,9 @@ struct run_result {
 	bool has_busy;
 	uint64_t gpu_busy_ns;
 	uint64_t cpu_main_ns, cpu_prep_ns, cpu_submit_ns, cpu_readback_ns;
+	/* gpupipe only: sleeps (voluntary context switches) of the pusher
+	 * and of the library's threads by role (enum thread_role) */
+	uint64_t sleeps[THREAD_ROLES];
 	bool has_latency;
 	double lat_p50_us, lat_p99_us;
 	/* sync only: mean time per item of each stage */
@@ -249,6 +256,7 @@ struct samples {
 	double cpu[MAX_ROUNDS], cpu_main[MAX_ROUNDS], cpu_prep[MAX_ROUNDS],
 		cpu_sub[MAX_ROUNDS], cpu_rb[MAX_ROUNDS], p50[MAX_ROUNDS],
 		p99[MAX_ROUNDS], fences[MAX_ROUNDS];
+	double sleeps[THREAD_ROLES][MAX_ROUNDS];
 	double sprep[MAX_ROUNDS], sgpu[MAX_ROUNDS], spost[MAX_ROUNDS];
 	unsigned n, nq;
 	bool ok, has_busy, has_latency;
@@ -279,6 +287,7 @@ struct mode_summary {
 	double query_overhead;   /* (with - without) / without */
 	double cpu_us_per_item, cpu_main_us, cpu_prep_us, cpu_submit_us,
 		cpu_readback_us;      /* per item */
+	double sleeps_per_item[THREAD_ROLES]; /* gpupipe: by role */
 	bool has_latency;
 	double lat_p50_us, lat_p99_us;
 	double gflops;

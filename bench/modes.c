@@ -6,9 +6,11 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <epoxy/gl.h>
 
@@ -317,11 +319,67 @@ static void run_ring(struct bench *b, bool queries, struct run_result *r)
 	latency(b, n, r);
 }
 
+/* The role of the library thread named comm (gp-prep0, gp-submit,
+ * gp-readback1, gp-post2, ...; gpupipe's threads.c), or THREAD_ROLES. */
+static enum thread_role role_of(const char *comm)
+{
+	if (strncmp(comm, "gp-prep", 7) == 0)
+		return ROLE_PREP;
+	if (strncmp(comm, "gp-submit", 9) == 0)
+		return ROLE_SUBMIT;
+	if (strncmp(comm, "gp-readback", 11) == 0 ||
+	    strncmp(comm, "gp-post", 7) == 0)
+		return ROLE_READBACK;
+	return THREAD_ROLES;
+}
+
+/* Add /proc/self/task/TID's voluntary context switches to out[its role]. */
+static void task_sleeps(const char *tid, uint64_t out[THREAD_ROLES])
+{
+	char path[300], line[256], comm[32] = "";
+	enum thread_role role = THREAD_ROLES;
+	unsigned long long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/status", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Name: %31s", comm) == 1)
+			role = role_of(comm);
+		else if (role != THREAD_ROLES &&
+			 sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1)
+			out[role] += v;
+	}
+	fclose(f);
+}
+
+/* How often each role's threads have slept so far: the calling thread
+ * (the pusher) as ROLE_MAIN, the library's threads by their names. A
+ * thread that sleeps is woken, so these count the pipeline's wake-ups. */
+static void count_sleeps(uint64_t out[THREAD_ROLES])
+{
+	DIR *dir = opendir("/proc/self/task");
+	struct dirent *e;
+	struct rusage ru;
+
+	memset(out, 0, THREAD_ROLES * sizeof(out[0]));
+	if (getrusage(RUSAGE_THREAD, &ru) == 0)
+		out[ROLE_MAIN] = (uint64_t)ru.ru_nvcsw;
+	while (dir && (e = readdir(dir)))
+		if (e->d_name[0] != '.')
+			task_sleeps(e->d_name, out);
+	if (dir)
+		closedir(dir);
+}
+
 static void run_gpupipe(struct bench *b, gpupipe *pipe, bool queries,
 			struct run_result *r)
 {
 	struct gpupipe_stats s0, s1;
-	uint64_t n = b->prm.items, id, t0;
+	uint64_t n = b->prm.items, id, t0, sleeps0[THREAD_ROLES];
+	unsigned k;
 	int ret = 0;
 
 	gpupipe_drain(pipe, -1);
@@ -333,6 +391,7 @@ static void run_gpupipe(struct bench *b, gpupipe *pipe, bool queries,
 		return;
 	}
 	gpupipe_get_stats(pipe, &s0);
+	count_sleeps(sleeps0);
 	r->cpu_main_ns = thread_cpu_ns();
 	t0 = now_ns();
 	for (id = 0; id < n && !ret; id++) {
@@ -342,6 +401,9 @@ static void run_gpupipe(struct bench *b, gpupipe *pipe, bool queries,
 	gpupipe_drain(pipe, -1);
 	r->wall_ns = now_ns() - t0;
 	r->cpu_main_ns = thread_cpu_ns() - r->cpu_main_ns;
+	count_sleeps(r->sleeps);
+	for (k = 0; k < THREAD_ROLES; k++)
+		r->sleeps[k] -= sleeps0[k];
 	gpupipe_get_stats(pipe, &s1);
 	if (ret) {
 		fprintf(stderr, "gpupipe_push: %s\n", gpupipe_errmsg());

@@ -247,6 +247,11 @@ static void library_lines(const struct report *r, FILE *f)
 	fprintf(f, "gpupipe threads, CPU us per item: pusher %.3f, prep %.3f, "
 		"submit %.3f, readback+post %.3f\n", g->cpu_main_us,
 		g->cpu_prep_us, g->cpu_submit_us, g->cpu_readback_us);
+	fprintf(f, "gpupipe threads, sleeps per item (voluntary context "
+		"switches, each a wake-up): pusher %.3f, prep %.3f, submit "
+		"%.3f, readback+post %.3f\n", g->sleeps_per_item[ROLE_MAIN],
+		g->sleeps_per_item[ROLE_PREP], g->sleeps_per_item[ROLE_SUBMIT],
+		g->sleeps_per_item[ROLE_READBACK]);
 	fprintf(f, "gpupipe at the end: %u slots, max batch %u, batch target "
 		"%u, in-flight limit %u, GPU pace %.2f us per item, batch cost "
 		"%.2f us; over its life: %llu batches, %.2f us closing and "
@@ -391,7 +396,9 @@ static void json_mode(const struct report *r, unsigned m, FILE *f)
 		"\"cpu_s_per_item\": %.9f, "
 		"\"cpu_us_per_item_by_thread\": {\"main\": %.4f, "
 		"\"prep\": %.4f, \"submit\": %.4f, \"readback\": "
-		"%.4f}, \"fences_per_item\": %.4f, "
+		"%.4f}, \"sleeps_per_item_by_thread\": {\"main\": %.4f, "
+		"\"prep\": %.4f, \"submit\": %.4f, \"readback\": %.4f}, "
+		"\"fences_per_item\": %.4f, "
 		"\"gflops\": %.2f, \"ratio_to_sync\": %.4f, "
 		"\"ratio_to_ideal\": %.4f}",
 		mode_names[m], (unsigned long long)r->b->prm.items,
@@ -400,7 +407,10 @@ static void json_mode(const struct report *r, unsigned m, FILE *f)
 		s->busy_s, s->idle_s, s->wall_q_s, s->util[0], s->util[1],
 		s->util[2], s->query_overhead, s->lat_p50_us, s->lat_p99_us,
 		s->cpu_us_per_item / 1e6, s->cpu_main_us, s->cpu_prep_us,
-		s->cpu_submit_us, s->cpu_readback_us, s->fences_per_item,
+		s->cpu_submit_us, s->cpu_readback_us,
+		s->sleeps_per_item[ROLE_MAIN], s->sleeps_per_item[ROLE_PREP],
+		s->sleeps_per_item[ROLE_SUBMIT],
+		s->sleeps_per_item[ROLE_READBACK], s->fences_per_item,
 		s->gflops, s->ratio_sync, s->ratio_ideal);
 }
 

@@ -76,6 +76,8 @@ void summarise(const struct bench *b, const struct samples *s,
 	out->cpu_prep_us = median(s->cpu_prep, s->n);
 	out->cpu_submit_us = median(s->cpu_sub, s->n);
 	out->cpu_readback_us = median(s->cpu_rb, s->n);
+	for (unsigned k = 0; k < THREAD_ROLES; k++)
+		out->sleeps_per_item[k] = median(s->sleeps[k], s->n);
 	out->fences_per_item = median(s->fences, s->n) / items;
 	out->has_latency = s->has_latency;
 	if (s->has_latency) {
@@ -117,6 +119,8 @@ void samples_add(struct samples *s, const struct run_result *r,
 	s->cpu[i] = s->cpu_main[i] + s->cpu_prep[i] + s->cpu_sub[i] +
 		    s->cpu_rb[i];
 	s->fences[i] = (double)r->fences;
+	for (unsigned k = 0; k < THREAD_ROLES; k++)
+		s->sleeps[k][i] = (double)r->sleeps[k] / items;
 	s->has_latency = r->has_latency;
 	s->p50[i] = r->lat_p50_us;
 	s->p99[i] = r->lat_p99_us;

@@ -81,12 +81,29 @@ for f in renderer version params modes ideal_us_per_item summary; do
 	grep -q "\"$f\":" "$j" || missing="$missing $f"
 done
 for f in mode items wall_s gpu_busy_s utilization us_per_item \
-	 latency_us_p50 latency_us_p99 cpu_s_per_item check; do
+	 latency_us_p50 latency_us_p99 cpu_s_per_item \
+	 cpu_us_per_item_by_thread sleeps_per_item_by_thread check; do
 	n=$(grep '"mode":' "$j" | grep -c "\"$f\":")
 	[ "$n" = 4 ] || missing="$missing $f($n)"
 done
 if [ -z "$missing" ]; then ok "JSON has every field"; else
 	bad "JSON has every field" "missing:$missing"; fi
+
+# gpupipe-bench(1), --wide: "how often per item each slept (voluntary
+# context switches ...)": the gpupipe run's threads slept (its pusher at
+# least, in the drain that ends the run), the raw run has no such threads.
+sleeps() {
+	grep "\"mode\": \"$1\"" "$j" |
+		sed 's/.*"sleeps_per_item_by_thread": {//; s/}.*//' |
+		awk -F'[:,]' '{ print $2 + $4 + $6 + $8 }'
+}
+if awk -v r="$(sleeps raw)" -v g="$(sleeps gpupipe)" \
+	'BEGIN { exit !(r == 0 && g > 0) }'; then
+	ok "JSON counts the gpupipe threads' sleeps per item"
+else
+	bad "JSON counts the gpupipe threads' sleeps per item" \
+	    "raw: $(sleeps raw); gpupipe: $(sleeps gpupipe)"
+fi
 
 # Busy never exceeds wall, in any mode of any workload.
 over=$(cat "$tmp"/*.json | grep '"mode":' | awk '
