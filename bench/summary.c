@@ -61,6 +61,7 @@ void summarise(const struct bench *b, const struct samples *s,
 	       struct mode_summary *out)
 {
 	double items = (double)b->prm.items;
+	unsigned k;
 
 	memset(out, 0, sizeof(*out));
 	out->ran = s->n > 0;
@@ -76,7 +77,7 @@ void summarise(const struct bench *b, const struct samples *s,
 	out->cpu_prep_us = median(s->cpu_prep, s->n);
 	out->cpu_submit_us = median(s->cpu_sub, s->n);
 	out->cpu_readback_us = median(s->cpu_rb, s->n);
-	for (unsigned k = 0; k < THREAD_ROLES; k++)
+	for (k = 0; k < THREAD_ROLES; k++)
 		out->sleeps_per_item[k] = median(s->sleeps[k], s->n);
 	out->fences_per_item = median(s->fences, s->n) / items;
 	out->has_latency = s->has_latency;
@@ -94,7 +95,7 @@ void samples_add(struct samples *s, const struct run_result *r,
 		 bool queries, double items)
 {
 	double us = (double)r->wall_ns / 1e3 / items;
-	unsigned i;
+	unsigned i, k;
 
 	if (!r->ok)
 		s->ok = false;
@@ -119,7 +120,7 @@ void samples_add(struct samples *s, const struct run_result *r,
 	s->cpu[i] = s->cpu_main[i] + s->cpu_prep[i] + s->cpu_sub[i] +
 		    s->cpu_rb[i];
 	s->fences[i] = (double)r->fences;
-	for (unsigned k = 0; k < THREAD_ROLES; k++)
+	for (k = 0; k < THREAD_ROLES; k++)
 		s->sleeps[k][i] = (double)r->sleeps[k] / items;
 	s->has_latency = r->has_latency;
 	s->p50[i] = r->lat_p50_us;
