@@ -19,6 +19,10 @@ FORM (default table):
            targets, the medians of its three runs, whether they agree,
            the target and whether it was met; the CUDA anchor's pool
            (cuda.json) beside stream when the suite ran it
+  runs     one row per run of gpupipe: µs per item, mean batch, median
+           latency, and CPU and sleeps per item of each thread role
+           (pusher, prep, submit, readback+post): what tells two runs
+           of one build apart (the `ab` suite's second table)
 DIR holds the JSON files (a suite's folder, or its SUITE.tgz unpacked).
 """
 import glob
@@ -348,10 +352,32 @@ def targets(folder):
               "judged.")
 
 
+def runs_table(runs):
+    """A row per run: its gpupipe figures by thread role."""
+    roles = ("main", "prep", "submit", "readback")
+    print("| run | µs/item | mean batch | p50 µs | CPU µs/item: pusher, "
+          "prep, submit, readback | sleeps per item: pusher, prep, "
+          "submit, readback |")
+    print("| --- " * 6 + "|")
+    for name, d in sorted(runs.items()):
+        m = mode(d, "gpupipe")
+        if not m:
+            continue
+        fpi = m.get("fences_per_item", 0)
+        c = m.get("cpu_us_per_item_by_thread", {})
+        z = m.get("sleeps_per_item_by_thread")
+        print("| %s | %.3f | %s | %s | %s | %s |" % (
+            name, m["us_per_item"], "%.1f" % (1 / fpi) if fpi else "–",
+            spaced(m["latency_us_p50"], 0) if m.get("latency_us_p50")
+            else "–", ", ".join("%.2f" % c.get(r, 0) for r in roles),
+            ", ".join("%.3f" % z.get(r, 0) for r in roles) if z
+            else "– (this build's bench counts none)"))
+
+
 def main():
     args = sys.argv[1:]
     forms = {"table": table, "summary": summary, "devices": devices,
-             "timeout": timeout, "targets": targets}
+             "timeout": timeout, "targets": targets, "runs": runs_table}
     if len(args) == 1:
         args = ["table"] + args
     if len(args) != 2 or args[0] not in forms:

@@ -89,8 +89,11 @@ if [ $rc = 0 ] && grep -q '"workload": "tiny", "outputs": "ok"' \
 	"$tmp/ab/ab/ab.json" && grep -q '"ratio": [0-9]' "$tmp/ab/ab/ab.json" &&
    grep -q '^| tiny | ' "$tmp/ab/ab/ab.md" &&
    grep -q '^| tiny@b3 | ' "$tmp/ab/ab/ab.md" &&
-   grep -q -- '--batch 3 --modes raw,gpupipe' "$tmp/ab.out"; then
-	ok "ab: A B A B, medians and B/A with its spread; WORKLOAD@bN"
+   grep -q -- '--batch 3 --modes raw,gpupipe' "$tmp/ab.out" &&
+   { ! command -v python3 >/dev/null ||
+     grep -q '^| tiny@b3-2-B | [0-9.]* | [0-9.]* | .* | [0-9.]*, [0-9.]*, [0-9.]*, [0-9.]* |$' \
+	"$tmp/ab/ab/ab.md"; }; then
+	ok "ab: A B A B, medians and B/A with its spread; WORKLOAD@bN; each run's batch, CPU and sleeps by thread"
 else
 	bad "ab" "exit $rc: $(tail -n 20 "$tmp/ab.out")"
 fi

@@ -31,10 +31,22 @@ suite_ab() {
 			"over its rounds), raw beside; $renderer."
 		echo
 		ab_markdown <"$dir/ab.json"
+		ab_runs
 	} >"$dir/ab.md"
 	say
 	cat "$dir/ab.md"
 	suite_end
+}
+
+# ab_runs: each run's batch, latency, and CPU and sleeps by thread (what
+# tells two levels of one build apart), when python3 is here.
+ab_runs() {
+	command -v python3 >/dev/null || return 0
+	echo
+	echo "Each run (bench/json-table.py runs):"
+	echo
+	python3 "$top/bench/json-table.py" runs "$dir" ||
+		suite_fail "bench/json-table.py runs failed"
 }
 
 # ab_run V BUILD WORKLOAD PAIR: one run of BUILD, its figures a line of
