@@ -329,6 +329,14 @@ void harness_check(struct harness *h, uint64_t n, uint64_t done)
 	CU_ASSERT_EQUAL(dup, 0);
 }
 
+void harness_run(struct harness *h, uint64_t n)
+{
+	CU_ASSERT_EQUAL_FATAL(harness_create(h), 0);
+	CU_ASSERT_EQUAL(harness_push(h, 0, n), 0);
+	CU_ASSERT_EQUAL(gpupipe_drain(h->p, -1), 0);
+	harness_check(h, n, n);
+}
+
 /* ---- process counters ------------------------------------------------- */
 
 static int count_dir(const char *path)

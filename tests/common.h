@@ -119,6 +119,11 @@ struct harness_destroyer {
 };
 void *harness_destroyer_main(void *arg);
 
+/* Create h's pipeline (the test stops there if that fails), push ids
+ * 0..n-1, drain, and assert each completed once, DONE and right (in
+ * order unless h->unordered): the run most tests start from. */
+void harness_run(struct harness *h, uint64_t n);
+
 /* Assert that ids 0..n-1 each completed once (done of them DONE), with
  * right outputs, in order unless h->unordered. */
 void harness_check(struct harness *h, uint64_t n, uint64_t done);

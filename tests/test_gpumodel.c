@@ -44,10 +44,7 @@ static void test_pending_fences(void)
 		h.cfg.flags = GPUPIPE_FIXED_BATCH;
 		gpupipe_fault_reset();
 		gpupipe_fault_gpu(5000, 200);
-		CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
-		CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
-		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-		harness_check(&h, n, n);
+		harness_run(&h, n);
 		gpupipe_get_stats(h.p, &st);
 		if (waits[w] == GPUPIPE_WAIT_SIGNALLED) {
 			CU_ASSERT_TRUE(gpupipe_fault_gpu_pending() > 0);
@@ -82,10 +79,7 @@ static void test_queued_batches_do_not_time_out(void)
 		h.cfg.fence_timeout_ms = 1000;
 		gpupipe_fault_reset();
 		gpupipe_fault_gpu(400000, 0);
-		CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
-		CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
-		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-		harness_check(&h, n, n);
+		harness_run(&h, n);
 		gpupipe_get_stats(h.p, &st);
 		CU_ASSERT_EQUAL(st.broken, 0);
 		harness_fini(&h);
@@ -216,10 +210,7 @@ static void test_open_batch_fills(void)
 	harness_init(&h, ELEMS, 3, 0, 2, n);
 	gpupipe_fault_reset();
 	gpupipe_fault_gpu(200, 2000);
-	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
-	CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
-	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-	harness_check(&h, n, n);
+	harness_run(&h, n);
 	gpupipe_get_stats(h.p, &st);
 	CU_ASSERT_TRUE(st.batches < n);
 	harness_fini(&h);
@@ -245,10 +236,7 @@ static void test_fixed_batch_fills(void)
 	h.prep_delay_us = 400;
 	gpupipe_fault_reset();
 	gpupipe_fault_gpu(200, 400);
-	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
-	CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
-	CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-	harness_check(&h, n, n);
+	harness_run(&h, n);
 	gpupipe_get_stats(h.p, &st);
 	if (st.batches * 4 > n)
 		fprintf(stderr, "%llu batches for %llu items\n",

@@ -25,10 +25,7 @@ static void test_outputs_match_reference(void)
 		struct harness h;
 
 		harness_init(&h, sizes[k], 3, 1, 2, 50);
-		CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
-		CU_ASSERT_EQUAL(harness_push(&h, 0, 50), 0);
-		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-		harness_check(&h, 50, 50);
+		harness_run(&h, 50);
 		harness_fini(&h);
 	}
 }
@@ -49,10 +46,7 @@ static void test_order_exactly_once(void)
 
 			harness_init(&h, 16, depths[d], 1, t, n);
 			h.prep_delay_us = t > 1 ? 150 : 0;
-			CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
-			CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
-			CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-			harness_check(&h, n, n);
+			harness_run(&h, n);
 			harness_fini(&h);
 			total += n;
 		}
@@ -73,10 +67,7 @@ static void test_batches(void)
 		const uint64_t n = 700;
 
 		harness_init(&h, 32, 3, batches[b], 3, n);
-		CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
-		CU_ASSERT_EQUAL(harness_push(&h, 0, n), 0);
-		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
-		harness_check(&h, n, n);
+		harness_run(&h, n);
 		CU_ASSERT_EQUAL(gpupipe_get_stats(h.p, &st), 0);
 		CU_ASSERT(st.batches >= n / batches[b]);
 		CU_ASSERT(st.batches <= n);
