@@ -206,9 +206,10 @@ struct run_result {
 	uint64_t wall_ns;
 	bool has_busy;
 	uint64_t gpu_busy_ns;
-	uint64_t cpu_main_ns, cpu_prep_ns, cpu_submit_ns, cpu_readback_ns;
-	/* gpupipe only: sleeps (voluntary context switches) of the pusher
-	 * and of the library's threads by role (enum thread_role) */
+	/* By role (enum thread_role): thread CPU time, and, gpupipe only,
+	 * sleeps (voluntary context switches); main is the calling thread,
+	 * the only one outside gpupipe */
+	uint64_t cpu_ns[THREAD_ROLES];
 	uint64_t sleeps[THREAD_ROLES];
 	bool has_latency;
 	double lat_p50_us, lat_p99_us;
@@ -253,9 +254,9 @@ void run_mode(struct bench *b, enum mode m, bool queries,
 struct samples {
 	double us[MAX_ROUNDS], us_q[MAX_ROUNDS], util[MAX_ROUNDS],
 		busy[MAX_ROUNDS], wall[MAX_ROUNDS];
-	double cpu[MAX_ROUNDS], cpu_main[MAX_ROUNDS], cpu_prep[MAX_ROUNDS],
-		cpu_sub[MAX_ROUNDS], cpu_rb[MAX_ROUNDS], p50[MAX_ROUNDS],
-		p99[MAX_ROUNDS], fences[MAX_ROUNDS];
+	double cpu[MAX_ROUNDS], p50[MAX_ROUNDS], p99[MAX_ROUNDS],
+		fences[MAX_ROUNDS];
+	double cpu_role[THREAD_ROLES][MAX_ROUNDS];
 	double sleeps[THREAD_ROLES][MAX_ROUNDS];
 	double sprep[MAX_ROUNDS], sgpu[MAX_ROUNDS], spost[MAX_ROUNDS];
 	unsigned n, nq;
@@ -285,8 +286,8 @@ struct mode_summary {
 	double wall_q_s;         /* wall time of the runs with queries */
 	bool has_busy;
 	double query_overhead;   /* (with - without) / without */
-	double cpu_us_per_item, cpu_main_us, cpu_prep_us, cpu_submit_us,
-		cpu_readback_us;      /* per item */
+	double cpu_us_per_item;       /* all threads */
+	double cpu_us[THREAD_ROLES];  /* per item, by role */
 	double sleeps_per_item[THREAD_ROLES]; /* gpupipe: by role */
 	bool has_latency;
 	double lat_p50_us, lat_p99_us;

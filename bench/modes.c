@@ -201,7 +201,7 @@ static void run_raw(struct bench *b, bool queries, struct run_result *r)
 		workload_prep(&b->wl, k, region_in(rg, k), region_params(rg, k),
 			      groups, b->corrupt_now && k == b->corrupt_id);
 	glFinish();
-	r->cpu_main_ns = thread_cpu_ns();
+	r->cpu_ns[ROLE_MAIN] = thread_cpu_ns();
 	t0 = now_ns();
 	for (i = 0; i < n; i++) {
 		k = (unsigned)(i % rg->n);
@@ -214,7 +214,7 @@ static void run_raw(struct bench *b, bool queries, struct run_result *r)
 	glMemoryBarrier(GL_CLIENT_MAPPED_BUFFER_BARRIER_BIT);
 	glFinish();
 	r->wall_ns = now_ns() - t0;
-	r->cpu_main_ns = thread_cpu_ns() - r->cpu_main_ns;
+	r->cpu_ns[ROLE_MAIN] = thread_cpu_ns() - r->cpu_ns[ROLE_MAIN];
 	/* Region k last held item k's input (inputs are reused), so it
 	 * must hold item k's output. */
 	for (k = 0; k < rg->n; k++)
@@ -231,7 +231,7 @@ static void run_sync(struct bench *b, bool queries, struct run_result *r)
 	uint32_t groups[3];
 
 	glFinish();
-	r->cpu_main_ns = thread_cpu_ns();
+	r->cpu_ns[ROLE_MAIN] = thread_cpu_ns();
 	t0 = now_ns();
 	for (id = 0; id < n; id++) {
 		uint64_t a = now_ns(), c, d;
@@ -255,7 +255,7 @@ static void run_sync(struct bench *b, bool queries, struct run_result *r)
 		t_post += now_ns() - d;
 	}
 	r->wall_ns = now_ns() - t0;
-	r->cpu_main_ns = thread_cpu_ns() - r->cpu_main_ns;
+	r->cpu_ns[ROLE_MAIN] = thread_cpu_ns() - r->cpu_ns[ROLE_MAIN];
 	r->stage_prep_ns = (double)t_prep / (double)n;
 	r->stage_gpu_ns = (double)t_gpu / (double)n;
 	r->stage_post_ns = (double)t_post / (double)n;
@@ -292,7 +292,7 @@ static void run_ring(struct bench *b, bool queries, struct run_result *r)
 	uint32_t groups[3];
 
 	glFinish();
-	r->cpu_main_ns = thread_cpu_ns();
+	r->cpu_ns[ROLE_MAIN] = thread_cpu_ns();
 	t0 = now_ns();
 	for (id = 0; id < n; id++) {
 		k = (unsigned)(id % depth);
@@ -314,7 +314,7 @@ static void run_ring(struct bench *b, bool queries, struct run_result *r)
 			ring_retire(b, &fences[k], id, k, r);
 	}
 	r->wall_ns = now_ns() - t0;
-	r->cpu_main_ns = thread_cpu_ns() - r->cpu_main_ns;
+	r->cpu_ns[ROLE_MAIN] = thread_cpu_ns() - r->cpu_ns[ROLE_MAIN];
 	r->fences = n;
 	latency(b, n, r);
 }
@@ -392,7 +392,7 @@ static void run_gpupipe(struct bench *b, gpupipe *pipe, bool queries,
 	}
 	gpupipe_get_stats(pipe, &s0);
 	count_sleeps(sleeps0);
-	r->cpu_main_ns = thread_cpu_ns();
+	r->cpu_ns[ROLE_MAIN] = thread_cpu_ns();
 	t0 = now_ns();
 	for (id = 0; id < n && !ret; id++) {
 		b->t_in[id] = now_ns();
@@ -400,7 +400,7 @@ static void run_gpupipe(struct bench *b, gpupipe *pipe, bool queries,
 	}
 	gpupipe_drain(pipe, -1);
 	r->wall_ns = now_ns() - t0;
-	r->cpu_main_ns = thread_cpu_ns() - r->cpu_main_ns;
+	r->cpu_ns[ROLE_MAIN] = thread_cpu_ns() - r->cpu_ns[ROLE_MAIN];
 	count_sleeps(r->sleeps);
 	for (k = 0; k < THREAD_ROLES; k++)
 		r->sleeps[k] -= sleeps0[k];
@@ -412,9 +412,9 @@ static void run_gpupipe(struct bench *b, gpupipe *pipe, bool queries,
 	r->bad += atomic_load(&b->bad) + (n - atomic_load(&b->ndone));
 	if (pipe == b->pipe || !b->pipe)
 		b->last_stats = s1;
-	r->cpu_prep_ns = s1.prep_cpu_ns - s0.prep_cpu_ns;
-	r->cpu_submit_ns = s1.submit_cpu_ns - s0.submit_cpu_ns;
-	r->cpu_readback_ns = s1.readback_cpu_ns - s0.readback_cpu_ns +
+	r->cpu_ns[ROLE_PREP] = s1.prep_cpu_ns - s0.prep_cpu_ns;
+	r->cpu_ns[ROLE_SUBMIT] = s1.submit_cpu_ns - s0.submit_cpu_ns;
+	r->cpu_ns[ROLE_READBACK] = s1.readback_cpu_ns - s0.readback_cpu_ns +
 			     s1.post_cpu_ns - s0.post_cpu_ns;
 	r->fences = s1.batches - s0.batches;
 	if (queries) {

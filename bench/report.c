@@ -237,6 +237,15 @@ static void table_wide(const struct report *r, FILE *f)
 	}
 }
 
+/* One figure per thread role, as library_lines prints them. */
+static void role_line(FILE *f, const char *what,
+		      const double v[THREAD_ROLES])
+{
+	fprintf(f, "gpupipe threads, %s: pusher %.3f, prep %.3f, submit %.3f, "
+		"readback+post %.3f\n", what, v[ROLE_MAIN], v[ROLE_PREP],
+		v[ROLE_SUBMIT], v[ROLE_READBACK]);
+}
+
 /* The library's own counters, after the last gpupipe run. */
 static void library_lines(const struct report *r, FILE *f)
 {
@@ -244,14 +253,9 @@ static void library_lines(const struct report *r, FILE *f)
 	const struct mode_summary *g = &r->m[MODE_GPUPIPE];
 	double nb = st->batches ? (double)st->batches : 1;
 
-	fprintf(f, "gpupipe threads, CPU us per item: pusher %.3f, prep %.3f, "
-		"submit %.3f, readback+post %.3f\n", g->cpu_main_us,
-		g->cpu_prep_us, g->cpu_submit_us, g->cpu_readback_us);
-	fprintf(f, "gpupipe threads, sleeps per item (voluntary context "
-		"switches, each a wake-up): pusher %.3f, prep %.3f, submit "
-		"%.3f, readback+post %.3f\n", g->sleeps_per_item[ROLE_MAIN],
-		g->sleeps_per_item[ROLE_PREP], g->sleeps_per_item[ROLE_SUBMIT],
-		g->sleeps_per_item[ROLE_READBACK]);
+	role_line(f, "CPU us per item", g->cpu_us);
+	role_line(f, "sleeps per item (voluntary context switches, each a "
+		  "wake-up)", g->sleeps_per_item);
 	fprintf(f, "gpupipe at the end: %u slots, max batch %u, batch target "
 		"%u, in-flight limit %u, GPU pace %.2f us per item, batch cost "
 		"%.2f us; over its life: %llu batches, %.2f us closing and "
@@ -379,6 +383,15 @@ static void json_params(const struct report *r, FILE *f)
 			? one->us_per_item[0] / all->us_per_item[0] : 0.0);
 }
 
+/* ", \"key\": {\"main\": .., ...}": one figure per thread role. */
+static void json_roles(FILE *f, const char *key,
+		       const double v[THREAD_ROLES])
+{
+	fprintf(f, ", \"%s\": {\"main\": %.4f, \"prep\": %.4f, "
+		"\"submit\": %.4f, \"readback\": %.4f}", key, v[ROLE_MAIN],
+		v[ROLE_PREP], v[ROLE_SUBMIT], v[ROLE_READBACK]);
+}
+
 static void json_mode(const struct report *r, unsigned m, FILE *f)
 {
 	const struct mode_summary *s = &r->m[m];
@@ -393,25 +406,18 @@ static void json_mode(const struct report *r, unsigned m, FILE *f)
 		"\"utilization_max\": %.4f, "
 		"\"query_overhead\": %.4f, "
 		"\"latency_us_p50\": %.2f, \"latency_us_p99\": %.2f, "
-		"\"cpu_s_per_item\": %.9f, "
-		"\"cpu_us_per_item_by_thread\": {\"main\": %.4f, "
-		"\"prep\": %.4f, \"submit\": %.4f, \"readback\": "
-		"%.4f}, \"sleeps_per_item_by_thread\": {\"main\": %.4f, "
-		"\"prep\": %.4f, \"submit\": %.4f, \"readback\": %.4f}, "
-		"\"fences_per_item\": %.4f, "
-		"\"gflops\": %.2f, \"ratio_to_sync\": %.4f, "
-		"\"ratio_to_ideal\": %.4f}",
+		"\"cpu_s_per_item\": %.9f",
 		mode_names[m], (unsigned long long)r->b->prm.items,
 		s->ok ? "ok" : "FAILED", s->wall_s, s->us_per_item[0],
 		s->us_per_item[1], s->us_per_item[2], s->items_per_s,
 		s->busy_s, s->idle_s, s->wall_q_s, s->util[0], s->util[1],
 		s->util[2], s->query_overhead, s->lat_p50_us, s->lat_p99_us,
-		s->cpu_us_per_item / 1e6, s->cpu_main_us, s->cpu_prep_us,
-		s->cpu_submit_us, s->cpu_readback_us,
-		s->sleeps_per_item[ROLE_MAIN], s->sleeps_per_item[ROLE_PREP],
-		s->sleeps_per_item[ROLE_SUBMIT],
-		s->sleeps_per_item[ROLE_READBACK], s->fences_per_item,
-		s->gflops, s->ratio_sync, s->ratio_ideal);
+		s->cpu_us_per_item / 1e6);
+	json_roles(f, "cpu_us_per_item_by_thread", s->cpu_us);
+	json_roles(f, "sleeps_per_item_by_thread", s->sleeps_per_item);
+	fprintf(f, ", \"fences_per_item\": %.4f, \"gflops\": %.2f, "
+		"\"ratio_to_sync\": %.4f, \"ratio_to_ideal\": %.4f}",
+		s->fences_per_item, s->gflops, s->ratio_sync, s->ratio_ideal);
 }
 
 int report_json(const struct report *r, const char *path)

@@ -73,12 +73,10 @@ void summarise(const struct bench *b, const struct samples *s,
 	out->wall_s = out->us_per_item[0] * items / 1e6;
 	out->items_per_s = 1e6 / out->us_per_item[0];
 	out->cpu_us_per_item = median(s->cpu, s->n);
-	out->cpu_main_us = median(s->cpu_main, s->n);
-	out->cpu_prep_us = median(s->cpu_prep, s->n);
-	out->cpu_submit_us = median(s->cpu_sub, s->n);
-	out->cpu_readback_us = median(s->cpu_rb, s->n);
-	for (k = 0; k < THREAD_ROLES; k++)
+	for (k = 0; k < THREAD_ROLES; k++) {
+		out->cpu_us[k] = median(s->cpu_role[k], s->n);
 		out->sleeps_per_item[k] = median(s->sleeps[k], s->n);
+	}
 	out->fences_per_item = median(s->fences, s->n) / items;
 	out->has_latency = s->has_latency;
 	if (s->has_latency) {
@@ -113,15 +111,13 @@ void samples_add(struct samples *s, const struct run_result *r,
 	}
 	i = s->n++;
 	s->us[i] = us;
-	s->cpu_main[i] = (double)r->cpu_main_ns / 1e3 / items;
-	s->cpu_prep[i] = (double)r->cpu_prep_ns / 1e3 / items;
-	s->cpu_sub[i] = (double)r->cpu_submit_ns / 1e3 / items;
-	s->cpu_rb[i] = (double)r->cpu_readback_ns / 1e3 / items;
-	s->cpu[i] = s->cpu_main[i] + s->cpu_prep[i] + s->cpu_sub[i] +
-		    s->cpu_rb[i];
-	s->fences[i] = (double)r->fences;
-	for (k = 0; k < THREAD_ROLES; k++)
+	s->cpu[i] = 0;
+	for (k = 0; k < THREAD_ROLES; k++) {
+		s->cpu_role[k][i] = (double)r->cpu_ns[k] / 1e3 / items;
+		s->cpu[i] += s->cpu_role[k][i];
 		s->sleeps[k][i] = (double)r->sleeps[k] / items;
+	}
+	s->fences[i] = (double)r->fences;
 	s->has_latency = r->has_latency;
 	s->p50[i] = r->lat_p50_us;
 	s->p99[i] = r->lat_p99_us;
