@@ -226,9 +226,9 @@ timeout_figures() {
 # batches of 16 and 64, and with turns), and how fast one CPU thread
 # writes and reads mapped buffers per set of flags (probe-mapping), and
 # how late timed sleeps end, with the default timer slack and 1 ns
-# (probe-sleep).
+# (probe-sleep), and what a wakeup and a clock read cost (probe-wake).
 suite_probes() {
-	local p s b opt
+	local p s w b opt
 	suite_begin probes
 	p=$(find_prog probe-dispatch)
 	for b in 16 64; do
@@ -242,10 +242,12 @@ suite_probes() {
 	[ -z "$p" ] || run_prog mapping "$p" --device 0 --reps "$probe_reps"
 	s=$(find_prog probe-sleep)
 	[ -z "$s" ] || run_prog sleep "$s" --reps $((probe_reps * 40))
-	[ -n "$(find_prog probe-dispatch)$p$s" ] || suite_skip "no probes in" \
-		"$build (bench/gpu/build makes them, as does make" \
+	w=$(find_prog probe-wake)
+	[ -z "$w" ] || run_prog wake "$w" --reps $((probe_reps * 40))
+	[ -n "$(find_prog probe-dispatch)$p$s$w" ] || suite_skip "no probes" \
+		"in $build (bench/gpu/build makes them, as does make" \
 		"bench/probes/probe-dispatch bench/probes/probe-mapping" \
-		"bench/probes/probe-sleep)"
+		"bench/probes/probe-sleep bench/probes/probe-wake)"
 	suite_end
 }
 
