@@ -6,11 +6,14 @@
 # wl_args WORKLOAD: gpupipe-bench's arguments for WORKLOAD. gpu: the
 # H100 figures of bench/RESULTS.md; llvmpipe: the bench's llvmpipe
 # defaults (fewer items, N 128) on 2 prep threads; quick: seconds in all.
-# WORKLOAD@bN: the same at fixed batch N (--batch N).
+# WORKLOAD@bN: the same at fixed batch N (--batch N). tiny runs on the
+# library's default 2 prep threads: with 4, prep threads that run dry
+# cost the pusher a wakeup per item and a run lands at one of two paces,
+# in 245bc6e and since alike (doc/performance.md, "Two modes of tiny").
 wl_args() {
 	case $profile/$1 in
 	gpu/tiny) echo --rounds 5 --workload tiny --check sampled \
-		--prep-threads 4 ;;
+		--prep-threads 2 ;;
 	gpu/balanced) echo --rounds 3 --items 2000 --workload balanced \
 		--prep-threads 8 --post-threads 4 ;;
 	gpu/sgemm) echo --rounds 3 --items 200 --workload sgemm --n 2048 \
