@@ -231,7 +231,8 @@ struct gpupipe_job {
 /*
  * prep_cb: write job->input (and optionally job->params, job->groups);
  * do not read them back (see struct gpupipe_job). Runs on a prep thread,
- * concurrently with other prep_cbs and with done_cbs. Return 0 for
+ * concurrently with other prep_cbs and with done_cbs; an item waits for a
+ * prep_cb to return only while every prep thread is in one. Return 0 for
  * success; any other value fails the item: it completes as
  * GPUPIPE_FAILED with that value in job->error (describe the failure with
  * gpupipe_job_set_message). A groups value out of range fails the item

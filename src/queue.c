@@ -136,6 +136,45 @@ void gp_queue_init(struct gp_queue *q, bool multi_consumer)
 	cds_wfcq_init(&q->head, &q->tail);
 	gp_wake_init(&q->wake);
 	q->multi_consumer = multi_consumer;
+	q->baton = false;
+	atomic_init(&q->armed, 0);
+}
+
+void gp_queue_init_baton(struct gp_queue *q)
+{
+	gp_queue_init(q, true);
+	q->baton = true;
+}
+
+/*
+ * The baton. `armed` set means a wakeup is on its way: some consumer
+ * will clear it (one waking up, or one about to sleep) and then look at
+ * the queue. A push that finds it set leaves its node to that consumer;
+ * one that sets it wakes a sleeper as any queue does (if nobody sleeps,
+ * the next consumer to sleep clears it and finds the node). The consumer
+ * that clears it, having popped, wakes the next when nodes remain (pass).
+ * Every set and clear is a read-modify-write of `armed`, so they are
+ * totally ordered: a push that found it set comes before the clear, and
+ * the clearing consumer sees that push's node. No node is left behind.
+ */
+static void baton_signal(struct gp_queue *q)
+{
+	if (q->baton && atomic_fetch_or(&q->armed, 1))
+		return;
+	gp_wake_signal(&q->wake, false);
+}
+
+static bool baton_clear(struct gp_queue *q)
+{
+	return q->baton && atomic_exchange(&q->armed, 0);
+}
+
+static struct cds_wfcq_node *baton_pass(struct gp_queue *q,
+					struct cds_wfcq_node *n, bool held)
+{
+	if (held && !gp_queue_empty(q))
+		baton_signal(q);
+	return n;
 }
 
 void gp_queue_fini(struct gp_queue *q)
@@ -148,7 +187,7 @@ void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n)
 	cds_wfcq_node_init(n);
 	hand_off_release(n);
 	cds_wfcq_enqueue(&q->head, &q->tail, n);
-	gp_wake_signal(&q->wake, false);
+	baton_signal(q);
 }
 
 void gp_list_init(struct gp_list *l)
@@ -192,7 +231,10 @@ void gp_queue_push_list(struct gp_queue *q, struct gp_list *l)
 	 * consumers as the list has items (a post pool runs them at once). */
 	__cds_wfcq_splice_blocking(&q->head, &q->tail, &l->head, &l->tail);
 	l->count = 0;
-	gp_wake_signal_n(&q->wake, wake);
+	if (q->baton)
+		baton_signal(q);
+	else
+		gp_wake_signal_n(&q->wake, wake);
 }
 
 struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q)
@@ -231,26 +273,31 @@ static struct cds_wfcq_node *next_wait(struct gp_queue *q,
 {
 	struct cds_wfcq_node *n;
 	uint32_t gen;
+	bool held = false; /* this consumer cleared `armed` (baton) */
 
+	assert(take || !q->baton);
 	for (;;) {
 		n = take ? gp_queue_pop_try(q) : peek_try(q);
 		if (n)
-			return n;
+			return baton_pass(q, n, held);
+		held = false; /* looked after clearing it: nothing left */
 		if (stop && atomic_load(stop))
 			return NULL;
 		if (deadline_ns && gp_now_ns() >= deadline_ns)
 			return NULL;
 		gen = gp_wake_prepare(&q->wake);
+		held = baton_clear(q);
 		n = take ? gp_queue_pop_try(q) : peek_try(q);
 		if (n) {
 			gp_wake_cancel(&q->wake);
-			return n;
+			return baton_pass(q, n, held);
 		}
 		if (stop && atomic_load(stop)) {
 			gp_wake_cancel(&q->wake);
 			return NULL;
 		}
 		gp_wake_wait(&q->wake, gen, deadline_ns);
+		held = baton_clear(q);
 	}
 }
 

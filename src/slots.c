@@ -62,7 +62,7 @@ int gp_slots_init(struct gpupipe *p)
 	if (!p->slots)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate %u slots",
 				p->nslots);
-	gp_queue_init(&p->prep_q, true);
+	gp_queue_init_baton(&p->prep_q);
 	gp_queue_init(&p->post_q, true);
 	gp_wake_init(&p->free_wake);
 	for (k = 0; k < p->ndevs; k++) {

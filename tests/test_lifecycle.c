@@ -92,6 +92,42 @@ static void test_destroy_every_state(void)
 	harness_fini(&h);
 }
 
+/*
+ * gpupipe.h, prep_cb: "Runs on a prep thread, concurrently with other
+ * prep_cbs and with done_cbs; an item waits for a prep_cb to return only
+ * while every prep thread is in one." With four prep threads asleep
+ * (after a drain and a pause), four items are pushed and the first three
+ * held inside prep_cb: all three are held at once, so none waited behind
+ * another's prep_cb, and the fourth completes once they let go.
+ */
+static void test_prep_pool_spreads(void)
+{
+	struct harness h;
+	int round;
+
+	harness_init(&h, 16, 2, 4, 4, 40);
+	atomic_store(&h.gate, 0);
+	CU_ASSERT_EQUAL_FATAL(harness_create(&h), 0);
+	for (round = 0; round < 4; round++) {
+		uint64_t first = (uint64_t)round * 10;
+
+		CU_ASSERT_EQUAL(harness_push(&h, first, 6), 0);
+		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+		sleep_ms(20); /* the prep threads go to sleep */
+		h.hold_mask = 7ull << (first + 6);
+		CU_ASSERT_EQUAL(harness_push(&h, first + 6, 4), 0);
+		wait_for(&h.prep_running, 3);
+		atomic_store(&h.gate, 1);
+		CU_ASSERT_EQUAL(gpupipe_drain(h.p, -1), 0);
+		atomic_store(&h.gate, 0);
+		CU_ASSERT_EQUAL(atomic_load(&h.completions), first + 10);
+	}
+	CU_ASSERT_EQUAL(atomic_load(&h.by_status[GPUPIPE_DONE]), 40);
+	CU_ASSERT_EQUAL(atomic_load(&h.bad_output), 0);
+	CU_ASSERT_EQUAL(atomic_load(&h.bad_order), 0);
+	harness_fini(&h);
+}
+
 /* "gpupipe_drain: wait until every item pushed before this call has
  * completed ... GPUPIPE_ETIMEDOUT". */
 static void test_drain(void)
@@ -418,6 +454,8 @@ int main(void)
 	CU_add_test(s, "destroy with items in every state",
 		    test_destroy_every_state);
 	CU_add_test(s, "drain", test_drain);
+	CU_add_test(s, "items go to idle prep threads",
+		    test_prep_pool_spreads);
 	CU_add_test(s, "cancel", test_cancel);
 	CU_add_test(s, "prep failure fails one item", test_prep_failure);
 	CU_add_test(s, "backpressure", test_backpressure);
