@@ -378,6 +378,7 @@ struct gp_prep_thread {
 	bool started;
 	_Atomic uint64_t busy_ns;
 	clockid_t cpu_clock;
+	uint64_t cb_avg_ns; /* prep_cb's time, moving average (own use) */
 };
 
 /* ---- the pipeline ----------------------------------------------------- */

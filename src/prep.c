@@ -28,6 +28,31 @@ void gpupipe_job_set_message(struct gpupipe_job *job, const char *fmt, ...)
 	job->message = s->msg;
 }
 
+/*
+ * Whether pushes may leave an item to a prep thread already woken (the
+ * baton, queue.h). It spares the pusher a wakeup per item (1.5 us on the
+ * H100's virtual machine, probe-wake), but each further prep thread of a
+ * burst starts a wakeup's latency (5.5 us there) after the one before:
+ * nothing against a prep_cb of a microsecond, too much against one of a
+ * hundred (balanced and stream were 5-6 % slower with every push lazy).
+ * Each thread judges by its own prep_cbs; two thresholds keep threads
+ * near one from flipping it back and forth.
+ */
+#define LAZY_BELOW_NS 10000
+#define EAGER_ABOVE_NS 20000
+
+static void tune_wakeups(struct gpupipe *p, struct gp_prep_thread *t,
+			 uint64_t ns)
+{
+	int64_t d = (int64_t)ns - (int64_t)t->cb_avg_ns;
+
+	t->cb_avg_ns = (uint64_t)((int64_t)t->cb_avg_ns + d / 8);
+	if (t->cb_avg_ns < LAZY_BELOW_NS)
+		gp_queue_set_lazy(&p->prep_q, true);
+	else if (t->cb_avg_ns > EAGER_ABOVE_NS)
+		gp_queue_set_lazy(&p->prep_q, false);
+}
+
 static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 		     struct gp_slot *s)
 {
@@ -60,6 +85,7 @@ static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 	gp_in_callback = NULL;
 	t1 = gp_now_ns();
 	atomic_fetch_add_explicit(&t->busy_ns, t1 - t0, memory_order_relaxed);
+	tune_wakeups(p, t, t1 - t0);
 	rec = gp_trace_rec(&p->trace, job->seq);
 	if (rec) {
 		rec->prep_start_ns = t0;

@@ -138,12 +138,22 @@ void gp_queue_init(struct gp_queue *q, bool multi_consumer)
 	q->multi_consumer = multi_consumer;
 	q->baton = false;
 	atomic_init(&q->armed, 0);
+	atomic_init(&q->lazy, false);
 }
 
 void gp_queue_init_baton(struct gp_queue *q)
 {
 	gp_queue_init(q, true);
 	q->baton = true;
+	atomic_init(&q->lazy, true);
+}
+
+void gp_queue_set_lazy(struct gp_queue *q, bool lazy)
+{
+	/* Read first: the pushers read it per push, so write it only when
+	 * it changes. */
+	if (atomic_load_explicit(&q->lazy, memory_order_relaxed) != lazy)
+		atomic_store_explicit(&q->lazy, lazy, memory_order_relaxed);
 }
 
 /*
@@ -159,9 +169,19 @@ void gp_queue_init_baton(struct gp_queue *q)
  */
 static void baton_signal(struct gp_queue *q)
 {
-	if (q->baton && atomic_fetch_or(&q->armed, 1))
+	if (atomic_fetch_or(&q->armed, 1))
 		return;
 	gp_wake_signal(&q->wake, false);
+}
+
+/* After a push of n nodes: wake as many consumers, or (lazy) one unless
+ * a wakeup is on its way. */
+static void push_signal(struct gp_queue *q, int n)
+{
+	if (q->baton && atomic_load_explicit(&q->lazy, memory_order_relaxed))
+		baton_signal(q);
+	else
+		gp_wake_signal_n(&q->wake, n);
 }
 
 static bool baton_clear(struct gp_queue *q)
@@ -187,7 +207,7 @@ void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n)
 	cds_wfcq_node_init(n);
 	hand_off_release(n);
 	cds_wfcq_enqueue(&q->head, &q->tail, n);
-	baton_signal(q);
+	push_signal(q, 1);
 }
 
 void gp_list_init(struct gp_list *l)
@@ -231,10 +251,7 @@ void gp_queue_push_list(struct gp_queue *q, struct gp_list *l)
 	 * consumers as the list has items (a post pool runs them at once). */
 	__cds_wfcq_splice_blocking(&q->head, &q->tail, &l->head, &l->tail);
 	l->count = 0;
-	if (q->baton)
-		baton_signal(q);
-	else
-		gp_wake_signal_n(&q->wake, wake);
+	push_signal(q, wake);
 }
 
 struct cds_wfcq_node *gp_queue_pop_try(struct gp_queue *q)

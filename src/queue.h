@@ -81,20 +81,26 @@ struct gp_queue {
 	bool multi_consumer; /* dequeue under liburcu's dequeue lock */
 	bool baton;          /* wakeups passed on by the woken (below) */
 	_Atomic uint32_t armed;
+	_Atomic bool lazy;   /* pushes leave nodes to a wakeup on its way */
 };
 
 GP_HIDDEN void gp_queue_init(struct gp_queue *q, bool multi_consumer);
 /*
  * A queue for a pool of consumers that pass the wakeup on (a baton), so
  * that a burst of pushes costs the pusher one wakeup, not one each (on
- * a virtual machine a wakeup costs the waker 1.5 us; probe-wake). A push
- * wakes a consumer only when no wakeup is on its way (`armed` clear);
- * the consumer that clears `armed` pops, and wakes the next if nodes
- * remain, before it runs anything else. So a node waits for a woken
- * consumer to reach the queue, never for another consumer's work to end
- * while one sleeps. pop_wait only (not peek_wait); multi_consumer.
+ * a virtual machine a wakeup costs the waker 1.5 us; probe-wake). While
+ * the queue is lazy, a push wakes a consumer only when no wakeup is on
+ * its way (`armed` clear); the consumer that clears `armed` pops, and
+ * wakes the next if nodes remain, before it runs anything else. So a
+ * node waits for a woken consumer to reach the queue, never for another
+ * consumer's work to end while one sleeps. Not lazy, every push wakes
+ * one, as on any queue: each further consumer then starts a wake latency
+ * sooner, which long work per node is worth. Lazy from the start.
+ * pop_wait only (not peek_wait); multi_consumer.
  */
 GP_HIDDEN void gp_queue_init_baton(struct gp_queue *q);
+/* Whether pushes to a baton queue are lazy (any thread, any time). */
+GP_HIDDEN void gp_queue_set_lazy(struct gp_queue *q, bool lazy);
 GP_HIDDEN void gp_queue_fini(struct gp_queue *q);
 GP_HIDDEN void gp_queue_push(struct gp_queue *q, struct cds_wfcq_node *n);
 /* A private list of nodes (no locking), to hand over as one splice. */
