@@ -40,6 +40,7 @@
 #include <epoxy/gl.h>
 
 #include "egl-setup.h"
+#include "probe-util.h"
 
 #define SLOTS 192
 #define ELEMS 4096
@@ -342,13 +343,6 @@ static void run_loop(const struct gl_objects *o, unsigned long n, bool batch,
 	}
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int run_setup(EGLDisplay dpy, const struct setup *s,
 		     unsigned long items, unsigned reps)
 {
@@ -394,8 +388,8 @@ static int run_setup(EGLDisplay dpy, const struct setup *s,
 		for (r = 0; r < reps; r++)
 			run_loop(&o, items, loop, wp,
 				 &wall[r], &cpu[r]);
-		qsort(wall, reps, sizeof(wall[0]), cmp_u64);
-		qsort(cpu, reps, sizeof(cpu[0]), cmp_u64);
+		qsort(wall, reps, sizeof(wall[0]), probe_cmp_u64);
+		qsort(cpu, reps, sizeof(cpu[0]), probe_cmp_u64);
 		printf("%-52s %-8s wall %6.3f us/item (min %6.3f)  "
 		       "cpu %6.3f us/item\n", s->name,
 		       loop ? "batched" : "raw",
@@ -461,7 +455,7 @@ static void *par_main(void *arg)
 			pthread_barrier_wait(a->start);
 		for (r = 0; r < a->reps; r++)
 			run_loop(&o, a->items, loop, NULL, &wall[r], &cpu);
-		qsort(wall, a->reps, sizeof(wall[0]), cmp_u64);
+		qsort(wall, a->reps, sizeof(wall[0]), probe_cmp_u64);
 		a->us[loop] = wall[a->reps / 2] / 1e3 / a->items;
 	}
 	if (o.out[5 * ELEMS + 7] != (5u * ELEMS + 7) * 3u)

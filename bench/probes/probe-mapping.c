@@ -31,6 +31,7 @@
 #include <epoxy/gl.h>
 
 #include "egl-setup.h"
+#include "probe-util.h"
 
 #define BUF_BYTES (16u << 20)
 #define PIECE (1u << 20)
@@ -76,14 +77,6 @@ static const char fill_src[] =
 	"  if (mode == 0u) b[i] = i * 3u + key;\n"
 	"  else if (b[i] != (i ^ key)) atomicAdd(bad, 1u);\n"
 	"}\n";
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -201,13 +194,13 @@ static void print_rate(const char *side, const struct flags *fl,
 /* Copy BUF_BYTES in PIECE-sized calls; GB/s. */
 static double timed_copy(copy_fn fn, void *dst, const void *src)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = probe_now_ns();
 	unsigned k;
 
 	for (k = 0; k < BUF_BYTES / PIECE; k++)
 		fn((uint8_t *)dst + k * PIECE, (const uint8_t *)src + k * PIECE,
 		   PIECE);
-	return BUF_BYTES / (double)(now_ns() - t0);
+	return BUF_BYTES / (double)(probe_now_ns() - t0);
 }
 
 static int probe_out(const struct flags *fl, unsigned reps, void *host)

@@ -15,7 +15,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <linux/futex.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,28 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "probe-util.h"
+
 #define MAX_REPS 100000
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* One sleep of len_ns; how many ns after its end it returned. */
 static uint64_t sleep_once(int futex, uint64_t len_ns)
 {
 	static uint32_t word; /* never changes: only the deadline ends it */
-	uint64_t end = now_ns() + len_ns, t;
+	uint64_t end = probe_now_ns() + len_ns, t;
 	struct timespec ts;
 
 	if (futex) {
@@ -62,7 +48,7 @@ static uint64_t sleep_once(int futex, uint64_t len_ns)
 		ts.tv_nsec = (long)len_ns;
 		nanosleep(&ts, NULL);
 	}
-	t = now_ns();
+	t = probe_now_ns();
 	return t > end ? t - end : 0;
 }
 
@@ -73,7 +59,7 @@ static void row(const char *slack, int futex, uint64_t len_ns, unsigned reps,
 
 	for (i = 0; i < reps; i++)
 		late[i] = sleep_once(futex, len_ns);
-	qsort(late, reps, sizeof(*late), cmp_u64);
+	qsort(late, reps, sizeof(*late), probe_cmp_u64);
 	printf("%-8s %-10s %6.0f %9.1f %9.1f %9.1f\n", slack,
 	       futex ? "futex" : "nanosleep", len_ns / 1e3,
 	       late[reps / 2] / 1e3, late[(reps * 9) / 10] / 1e3,
@@ -82,26 +68,14 @@ static void row(const char *slack, int futex, uint64_t len_ns, unsigned reps,
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "reps", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const uint64_t lens[] = { 10000, 50000, 200000 };
 	unsigned reps = 200, s, f, k;
 	long dflt = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
 	uint64_t *late;
-	int c;
+	int rc = probe_reps_option(argc, argv, MAX_REPS, &reps);
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'r' && atoi(optarg) > 0 && atoi(optarg) <= MAX_REPS) {
-			reps = (unsigned)atoi(optarg);
-		} else {
-			fprintf(stderr, "usage: %s [--reps 1..%d]\n", argv[0],
-				MAX_REPS);
-			return c == 'h' ? 0 : 2;
-		}
-	}
+	if (rc >= 0)
+		return rc;
 	late = calloc(reps, sizeof(*late));
 	if (!late) {
 		fprintf(stderr, "probe-sleep: out of memory\n");

@@ -22,8 +22,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +31,8 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "probe-util.h"
 
 #define MAX_REPS 100000
 
@@ -44,21 +44,9 @@ static uint64_t clock_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void print_row(const char *what, uint64_t *ns, unsigned reps)
 {
-	qsort(ns, reps, sizeof(*ns), cmp_u64);
+	qsort(ns, reps, sizeof(*ns), probe_cmp_u64);
 	printf("%-34s %9llu %9llu %9llu\n", what,
 	       (unsigned long long)ns[reps / 2],
 	       (unsigned long long)ns[(reps * 9) / 10],
@@ -79,11 +67,11 @@ static void clock_row(const char *what, clockid_t clock, uint64_t *ns,
 	unsigned i, j;
 
 	for (i = 0; i < reps; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = probe_now_ns();
 
 		for (j = 0; j < 64; j++)
 			sink += clock_ns(clock);
-		ns[i] = (now_ns() - t0) / 64;
+		ns[i] = (probe_now_ns() - t0) / 64;
 	}
 	(void)sink;
 	print_row(what, ns, reps);
@@ -109,7 +97,7 @@ static void *sleeper(void *arg)
 			syscall(SYS_futex, &pp->word,
 				FUTEX_WAIT | FUTEX_PRIVATE_FLAG, seen, NULL,
 				NULL, 0);
-		atomic_store(&pp->ran_ns, now_ns());
+		atomic_store(&pp->ran_ns, probe_now_ns());
 		seen = atomic_load(&pp->word);
 	}
 	return NULL;
@@ -138,10 +126,10 @@ static void wake_rows(unsigned gap_us, uint64_t *call, uint64_t *woken,
 			;
 		nanosleep(&gap, NULL);
 		atomic_store(&pp.ran_ns, 0);
-		t0 = now_ns();
+		t0 = probe_now_ns();
 		atomic_store(&pp.word, next);
 		futex_op(&pp.word, FUTEX_WAKE, 1);
-		t1 = now_ns();
+		t1 = probe_now_ns();
 		while (!atomic_load(&pp.ran_ns))
 			;
 		call[i] = t1 - t0;
@@ -160,26 +148,14 @@ static void wake_rows(unsigned gap_us, uint64_t *call, uint64_t *woken,
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "reps", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const unsigned gaps[] = { 5, 50, 500 };
 	_Atomic uint32_t idle = 0;
 	unsigned reps = 2000, i;
 	uint64_t *a, *b;
-	int c;
+	int rc = probe_reps_option(argc, argv, MAX_REPS, &reps);
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'r' && atoi(optarg) > 0 && atoi(optarg) <= MAX_REPS) {
-			reps = (unsigned)atoi(optarg);
-		} else {
-			fprintf(stderr, "usage: %s [--reps 1..%d]\n", argv[0],
-				MAX_REPS);
-			return c == 'h' ? 0 : 2;
-		}
-	}
+	if (rc >= 0)
+		return rc;
 	a = calloc(reps, sizeof(*a));
 	b = calloc(reps, sizeof(*b));
 	if (!a || !b) {
@@ -193,10 +169,10 @@ int main(int argc, char **argv)
 	clock_row("clock_gettime THREAD_CPUTIME_ID", CLOCK_THREAD_CPUTIME_ID,
 		  a, reps);
 	for (i = 0; i < reps; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = probe_now_ns();
 
 		futex_op(&idle, FUTEX_WAKE, 1);
-		a[i] = now_ns() - t0;
+		a[i] = probe_now_ns() - t0;
 	}
 	print_row("futex_wake idle (nobody waits)", a, reps);
 	for (i = 0; i < sizeof(gaps) / sizeof(gaps[0]); i++)
