@@ -379,6 +379,7 @@ struct gp_prep_thread {
 	_Atomic uint64_t busy_ns;
 	clockid_t cpu_clock;
 	uint64_t cb_avg_ns; /* prep_cb's time, moving average (own use) */
+	bool lazy_vote;     /* what this thread last set prep_q's lazy to */
 };
 
 /* ---- the pipeline ----------------------------------------------------- */

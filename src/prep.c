@@ -35,8 +35,10 @@ void gpupipe_job_set_message(struct gpupipe_job *job, const char *fmt, ...)
  * burst starts a wakeup's latency (5.5 us there) after the one before:
  * nothing against a prep_cb of a microsecond, too much against one of a
  * hundred (balanced and stream were 5-6 % slower with every push lazy).
- * Each thread judges by its own prep_cbs; two thresholds keep threads
- * near one from flipping it back and forth.
+ * Each thread judges by its own prep_cbs, with two thresholds so that
+ * its average near one does not flip its vote back and forth, and sets
+ * the queue only when its vote changes: the queue follows the thread
+ * that changed its mind last, and is written seldom.
  */
 #define LAZY_BELOW_NS 10000
 #define EAGER_ABOVE_NS 20000
@@ -45,12 +47,17 @@ static void tune_wakeups(struct gpupipe *p, struct gp_prep_thread *t,
 			 uint64_t ns)
 {
 	int64_t d = (int64_t)ns - (int64_t)t->cb_avg_ns;
+	bool vote = t->lazy_vote;
 
 	t->cb_avg_ns = (uint64_t)((int64_t)t->cb_avg_ns + d / 8);
 	if (t->cb_avg_ns < LAZY_BELOW_NS)
-		gp_queue_set_lazy(&p->prep_q, true);
+		vote = true;
 	else if (t->cb_avg_ns > EAGER_ABOVE_NS)
-		gp_queue_set_lazy(&p->prep_q, false);
+		vote = false;
+	if (vote != t->lazy_vote) {
+		t->lazy_vote = vote;
+		gp_queue_set_lazy(&p->prep_q, vote);
+	}
 }
 
 static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
@@ -109,6 +116,7 @@ void *gp_prep_main(void *arg)
 	struct cds_wfcq_node *n;
 
 	gp_thread_setup("prep", t->index, true, &t->cpu_clock);
+	t->lazy_vote = true; /* as prep_q starts (gp_queue_init_baton) */
 	gp_start_report(p, 0);
 
 	while ((n = gp_queue_pop_wait(&p->prep_q, &p->stop, 0))) {

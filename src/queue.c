@@ -159,13 +159,17 @@ void gp_queue_set_lazy(struct gp_queue *q, bool lazy)
 /*
  * The baton. `armed` set means a wakeup is on its way: some consumer
  * will clear it (one waking up, or one about to sleep) and then look at
- * the queue. A push that finds it set leaves its node to that consumer;
- * one that sets it wakes a sleeper as any queue does (if nobody sleeps,
- * the next consumer to sleep clears it and finds the node). The consumer
- * that clears it, having popped, wakes the next when nodes remain (pass).
- * Every set and clear is a read-modify-write of `armed`, so they are
- * totally ordered: a push that found it set comes before the clear, and
- * the clearing consumer sees that push's node. No node is left behind.
+ * the queue. A lazy push that finds it set leaves its node to that
+ * consumer; every other push sets it and wakes a sleeper as any queue
+ * does (if nobody sleeps, the next consumer to sleep clears it and finds
+ * the node). The consumer that clears it, having popped, wakes the next
+ * when nodes remain (the pass). Every set and clear is a read-modify-
+ * write of `armed`, so they are totally ordered: a push that found it set
+ * comes before the clear, and the clearing consumer sees that push's
+ * node. It may not be able to take it yet: a later push can be between
+ * its two stores (liburcu's CDS_WFCQ_WOULDBLOCK), and then that push's
+ * own signal, once it has linked its node, wakes a consumer that holds
+ * the baton. No node is left behind.
  */
 static void baton_signal(struct gp_queue *q)
 {
@@ -174,14 +178,16 @@ static void baton_signal(struct gp_queue *q)
 	gp_wake_signal(&q->wake, false);
 }
 
-/* After a push of n nodes: wake as many consumers, or (lazy) one unless
- * a wakeup is on its way. */
+/* After a push of n nodes: wake as many consumers, or (lazy) none while
+ * a wakeup is on its way. On a baton queue an eager push arms the baton
+ * too, so that the consumer it wakes passes it on: one wakeup may have to
+ * stand for two nodes (above). */
 static void push_signal(struct gp_queue *q, int n)
 {
-	if (q->baton && atomic_load_explicit(&q->lazy, memory_order_relaxed))
-		baton_signal(q);
-	else
-		gp_wake_signal_n(&q->wake, n);
+	if (q->baton && atomic_fetch_or(&q->armed, 1) &&
+	    atomic_load_explicit(&q->lazy, memory_order_relaxed))
+		return;
+	gp_wake_signal_n(&q->wake, n);
 }
 
 static bool baton_clear(struct gp_queue *q)
@@ -297,7 +303,9 @@ static struct cds_wfcq_node *next_wait(struct gp_queue *q,
 		n = take ? gp_queue_pop_try(q) : peek_try(q);
 		if (n)
 			return baton_pass(q, n, held);
-		held = false; /* looked after clearing it: nothing left */
+		/* Empty, or a push is linking a node: that push signals
+		 * after (push_signal), and so carries the baton on. */
+		held = false;
 		if (stop && atomic_load(stop))
 			return NULL;
 		if (deadline_ns && gp_now_ns() >= deadline_ns)
