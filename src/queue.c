@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -167,9 +168,10 @@ void gp_queue_set_lazy(struct gp_queue *q, bool lazy)
  * write of `armed`, so they are totally ordered: a push that found it set
  * comes before the clear, and the clearing consumer sees that push's
  * node. It may not be able to take it yet: a later push can be between
- * its two stores (liburcu's CDS_WFCQ_WOULDBLOCK), and then that push's
- * own signal, once it has linked its node, wakes a consumer that holds
- * the baton. No node is left behind.
+ * its two stores (liburcu's CDS_WFCQ_WOULDBLOCK); then the consumer
+ * waits for that push to link its node (take_linked) instead of going
+ * back to sleep with the wakeup it holds. No node is left behind, and
+ * none waits for a consumer's work while another sleeps.
  */
 static void baton_signal(struct gp_queue *q)
 {
@@ -178,16 +180,14 @@ static void baton_signal(struct gp_queue *q)
 	gp_wake_signal(&q->wake, false);
 }
 
-/* After a push of n nodes: wake as many consumers, or (lazy) none while
- * a wakeup is on its way. On a baton queue an eager push arms the baton
- * too, so that the consumer it wakes passes it on: one wakeup may have to
- * stand for two nodes (above). */
+/* After a push of n nodes: wake as many consumers, or (lazy) one unless
+ * a wakeup is on its way. */
 static void push_signal(struct gp_queue *q, int n)
 {
-	if (q->baton && atomic_fetch_or(&q->armed, 1) &&
-	    atomic_load_explicit(&q->lazy, memory_order_relaxed))
-		return;
-	gp_wake_signal_n(&q->wake, n);
+	if (q->baton && atomic_load_explicit(&q->lazy, memory_order_relaxed))
+		baton_signal(q);
+	else
+		gp_wake_signal_n(&q->wake, n);
 }
 
 static bool baton_clear(struct gp_queue *q)
@@ -290,6 +290,25 @@ static struct cds_wfcq_node *peek_try(struct gp_queue *q)
 	return n;
 }
 
+/*
+ * The next node, or NULL when q is empty. On a baton queue, while a push
+ * is between its two stores (q not empty, yet no node to give), wait for
+ * it to link rather than report nothing: this consumer may hold the
+ * wakeup that stands for the node before it, and a push's second store
+ * follows its first at once (liburcu's own blocking dequeue waits so).
+ */
+static struct cds_wfcq_node *take_linked(struct gp_queue *q, bool take)
+{
+	struct cds_wfcq_node *n;
+
+	for (;;) {
+		n = take ? gp_queue_pop_try(q) : peek_try(q);
+		if (n || !q->baton || gp_queue_empty(q))
+			return n;
+		sched_yield();
+	}
+}
+
 static struct cds_wfcq_node *next_wait(struct gp_queue *q,
 				       const _Atomic int *stop,
 				       uint64_t deadline_ns, bool take)
@@ -300,19 +319,17 @@ static struct cds_wfcq_node *next_wait(struct gp_queue *q,
 
 	assert(take || !q->baton);
 	for (;;) {
-		n = take ? gp_queue_pop_try(q) : peek_try(q);
+		n = take_linked(q, take);
 		if (n)
 			return baton_pass(q, n, held);
-		/* Empty, or a push is linking a node: that push signals
-		 * after (push_signal), and so carries the baton on. */
-		held = false;
+		held = false; /* empty: what it stood for was taken */
 		if (stop && atomic_load(stop))
 			return NULL;
 		if (deadline_ns && gp_now_ns() >= deadline_ns)
 			return NULL;
 		gen = gp_wake_prepare(&q->wake);
 		held = baton_clear(q);
-		n = take ? gp_queue_pop_try(q) : peek_try(q);
+		n = take_linked(q, take);
 		if (n) {
 			gp_wake_cancel(&q->wake);
 			return baton_pass(q, n, held);
