@@ -93,10 +93,12 @@ GP_HIDDEN void gp_queue_init(struct gp_queue *q, bool multi_consumer);
  * its way (`armed` clear); the consumer that clears `armed` pops, and
  * wakes the next if nodes remain, before it runs anything else. So a
  * node waits for a woken consumer to reach the queue, never for another
- * consumer's work to end while one sleeps. Not lazy, every push wakes
- * one, as on any queue: each further consumer then starts a wake latency
- * sooner, which long work per node is worth. Lazy from the start.
- * pop_wait only (not peek_wait); multi_consumer.
+ * consumer's work to end while one sleeps (a consumer that finds a push
+ * between liburcu's two stores waits for its link rather than sleep with
+ * the wakeup). Not lazy, every push wakes one, as on any queue: each
+ * further consumer then starts a wake latency sooner, which long work per
+ * node is worth. Lazy from the start. pop_wait only (not peek_wait);
+ * multi_consumer. tests/test_queue drives it alone.
  */
 GP_HIDDEN void gp_queue_init_baton(struct gp_queue *q);
 /* Whether pushes to a baton queue are lazy (any thread, any time). */
