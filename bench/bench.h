@@ -211,6 +211,9 @@ struct run_result {
 	 * the only one outside gpupipe */
 	uint64_t cpu_ns[THREAD_ROLES];
 	uint64_t sleeps[THREAD_ROLES];
+	/* gpupipe only: wall time inside prep_cb and done_cb, summed over
+	 * the threads (the library's prep_busy_ns and done_busy_ns) */
+	uint64_t prep_cb_ns, done_cb_ns;
 	bool has_latency;
 	double lat_p50_us, lat_p99_us;
 	/* sync only: mean time per item of each stage */
@@ -258,6 +261,7 @@ struct samples {
 		fences[MAX_ROUNDS];
 	double cpu_role[THREAD_ROLES][MAX_ROUNDS];
 	double sleeps[THREAD_ROLES][MAX_ROUNDS];
+	double prep_cb[MAX_ROUNDS], done_cb[MAX_ROUNDS];
 	double sprep[MAX_ROUNDS], sgpu[MAX_ROUNDS], spost[MAX_ROUNDS];
 	unsigned n, nq;
 	bool ok, has_busy, has_latency;
@@ -289,6 +293,7 @@ struct mode_summary {
 	double cpu_us_per_item;       /* all threads */
 	double cpu_us[THREAD_ROLES];  /* per item, by role */
 	double sleeps_per_item[THREAD_ROLES]; /* gpupipe: by role */
+	double prep_cb_us, done_cb_us; /* gpupipe: per item, in callbacks */
 	bool has_latency;
 	double lat_p50_us, lat_p99_us;
 	double gflops;

@@ -356,9 +356,9 @@ def runs_table(runs):
     """A row per run: its gpupipe figures by thread role."""
     roles = ("main", "prep", "submit", "readback")
     print("| run | µs/item | mean batch | p50 µs | CPU µs/item: pusher, "
-          "prep, submit, readback | sleeps per item: pusher, prep, "
-          "submit, readback |")
-    print("| --- " * 6 + "|")
+          "prep, submit, readback | in callbacks µs/item: prep_cb, "
+          "done_cb | sleeps per item: pusher, prep, submit, readback |")
+    print("| --- " * 7 + "|")
     for name, d in sorted(runs.items()):
         m = mode(d, "gpupipe")
         if not m:
@@ -366,10 +366,12 @@ def runs_table(runs):
         fpi = m.get("fences_per_item", 0)
         c = m.get("cpu_us_per_item_by_thread", {})
         z = m.get("sleeps_per_item_by_thread")
-        print("| %s | %.3f | %s | %s | %s | %s |" % (
+        cb = m.get("callback_us_per_item")
+        print("| %s | %.3f | %s | %s | %s | %s | %s |" % (
             name, m["us_per_item"], "%.1f" % (1 / fpi) if fpi else "–",
             spaced(m["latency_us_p50"], 0) if m.get("latency_us_p50")
             else "–", ", ".join("%.2f" % c.get(r, 0) for r in roles),
+            "%.2f, %.2f" % (cb["prep_cb"], cb["done_cb"]) if cb else "–",
             ", ".join("%.3f" % z.get(r, 0) for r in roles) if z
             else "– (this build's bench counts none)"))
 

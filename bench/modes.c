@@ -416,6 +416,8 @@ static void run_gpupipe(struct bench *b, gpupipe *pipe, bool queries,
 	r->cpu_ns[ROLE_SUBMIT] = s1.submit_cpu_ns - s0.submit_cpu_ns;
 	r->cpu_ns[ROLE_READBACK] = s1.readback_cpu_ns - s0.readback_cpu_ns +
 			     s1.post_cpu_ns - s0.post_cpu_ns;
+	r->prep_cb_ns = s1.prep_busy_ns - s0.prep_busy_ns;
+	r->done_cb_ns = s1.done_busy_ns - s0.done_busy_ns;
 	r->fences = s1.batches - s0.batches;
 	if (queries) {
 		struct gpupipe_trace_record *rec;

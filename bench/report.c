@@ -256,6 +256,8 @@ static void library_lines(const struct report *r, FILE *f)
 	role_line(f, "CPU us per item", g->cpu_us);
 	role_line(f, "sleeps per item (voluntary context switches, each a "
 		  "wake-up)", g->sleeps_per_item);
+	fprintf(f, "gpupipe callbacks, us per item (wall time inside them): "
+		"prep_cb %.3f, done_cb %.3f\n", g->prep_cb_us, g->done_cb_us);
 	fprintf(f, "gpupipe at the end: %u slots, max batch %u, batch target "
 		"%u, in-flight limit %u, GPU pace %.2f us per item, batch cost "
 		"%.2f us; over its life: %llu batches, %.2f us closing and "
@@ -415,6 +417,8 @@ static void json_mode(const struct report *r, unsigned m, FILE *f)
 		s->cpu_us_per_item / 1e6);
 	json_roles(f, "cpu_us_per_item_by_thread", s->cpu_us);
 	json_roles(f, "sleeps_per_item_by_thread", s->sleeps_per_item);
+	fprintf(f, ", \"callback_us_per_item\": {\"prep_cb\": %.4f, "
+		"\"done_cb\": %.4f}", s->prep_cb_us, s->done_cb_us);
 	fprintf(f, ", \"fences_per_item\": %.4f, \"gflops\": %.2f, "
 		"\"ratio_to_sync\": %.4f, \"ratio_to_ideal\": %.4f}",
 		s->fences_per_item, s->gflops, s->ratio_sync, s->ratio_ideal);

@@ -77,6 +77,8 @@ void summarise(const struct bench *b, const struct samples *s,
 		out->cpu_us[k] = median(s->cpu_role[k], s->n);
 		out->sleeps_per_item[k] = median(s->sleeps[k], s->n);
 	}
+	out->prep_cb_us = median(s->prep_cb, s->n);
+	out->done_cb_us = median(s->done_cb, s->n);
 	out->fences_per_item = median(s->fences, s->n) / items;
 	out->has_latency = s->has_latency;
 	if (s->has_latency) {
@@ -117,6 +119,8 @@ void samples_add(struct samples *s, const struct run_result *r,
 		s->cpu[i] += s->cpu_role[k][i];
 		s->sleeps[k][i] = (double)r->sleeps[k] / items;
 	}
+	s->prep_cb[i] = (double)r->prep_cb_ns / 1e3 / items;
+	s->done_cb[i] = (double)r->done_cb_ns / 1e3 / items;
 	s->fences[i] = (double)r->fences;
 	s->has_latency = r->has_latency;
 	s->p50[i] = r->lat_p50_us;

@@ -82,7 +82,8 @@ for f in renderer version params modes ideal_us_per_item summary; do
 done
 for f in mode items wall_s gpu_busy_s utilization us_per_item \
 	 latency_us_p50 latency_us_p99 cpu_s_per_item \
-	 cpu_us_per_item_by_thread sleeps_per_item_by_thread check; do
+	 cpu_us_per_item_by_thread sleeps_per_item_by_thread \
+	 callback_us_per_item check; do
 	n=$(grep '"mode":' "$j" | grep -c "\"$f\":")
 	[ "$n" = 4 ] || missing="$missing $f($n)"
 done
@@ -103,6 +104,22 @@ if awk -v r="$(sleeps raw)" -v g="$(sleeps gpupipe)" \
 else
 	bad "JSON counts the gpupipe threads' sleeps per item" \
 	    "raw: $(sleeps raw); gpupipe: $(sleeps gpupipe)"
+fi
+
+# gpupipe-bench(1): "callback_us_per_item (the wall time per item inside
+# prep_cb and done_cb, gpupipe only)": the gpupipe run's prep_cb writes
+# every input, so it takes some time, at most its prep threads' CPU plus
+# their sleeps' share of the wall; raw has no callbacks.
+cb() {
+	grep "\"mode\": \"$1\"" "$j" |
+		sed 's/.*"callback_us_per_item": {"prep_cb": //; s/,.*//'
+}
+if awk -v r="$(cb raw)" -v g="$(cb gpupipe)" \
+	'BEGIN { exit !(r == 0 && g > 0) }'; then
+	ok "JSON times the gpupipe run's prep_cb"
+else
+	bad "JSON times the gpupipe run's prep_cb" \
+	    "raw: $(cb raw); gpupipe: $(cb gpupipe)"
 fi
 
 # Busy never exceeds wall, in any mode of any workload.

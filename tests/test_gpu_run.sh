@@ -91,9 +91,9 @@ if [ $rc = 0 ] && grep -q '"workload": "tiny", "outputs": "ok"' \
    grep -q '^| tiny@b3 | ' "$tmp/ab/ab/ab.md" &&
    grep -q -- '--batch 3 --modes raw,gpupipe' "$tmp/ab.out" &&
    { ! command -v python3 >/dev/null ||
-     grep -q '^| tiny@b3-2-B | [0-9.]* | [0-9.]* | .* | [0-9.]*, [0-9.]*, [0-9.]*, [0-9.]* |$' \
+     grep -q '^| tiny@b3-2-B | [0-9.]* | [0-9.]* | .* | [0-9.]*, [0-9.]* | [0-9.]*, [0-9.]*, [0-9.]*, [0-9.]* |$' \
 	"$tmp/ab/ab/ab.md"; }; then
-	ok "ab: A B A B, medians and B/A with its spread; WORKLOAD@bN; each run's batch, CPU and sleeps by thread"
+	ok "ab: A B A B, medians and B/A with its spread; WORKLOAD@bN; each run's batch, CPU, time in callbacks and sleeps by thread"
 else
 	bad "ab" "exit $rc: $(tail -n 20 "$tmp/ab.out")"
 fi
