@@ -302,6 +302,14 @@ static void test_mixed_pushes(void)
 	}
 	CU_ASSERT(stuck < STUCK_MS);
 	CU_ASSERT_EQUAL(atomic_load(&m->taken), PRODUCERS * PER_PRODUCER);
+	/* Once all is taken and every consumer sleeps, no wakeup may be
+	 * left on its way: the next push would count on it and wake nobody
+	 * (queue.c, the baton: a consumer clears `armed` before it sleeps). */
+	end = test_now_s() + HANG_S;
+	while ((atomic_load(&m->q.wake.sleepers) != 3 ||
+		atomic_load(&m->q.armed)) && test_now_s() < end)
+		usleep(1000);
+	CU_ASSERT_EQUAL(atomic_load(&m->q.armed), 0);
 	atomic_store(&m->stop, 1);
 	gp_queue_wake_all(&m->q);
 	for (i = 0; i < 3; i++)
