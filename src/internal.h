@@ -362,6 +362,8 @@ GP_HIDDEN int gp_thread_start(struct gpupipe *p, pthread_t *thread,
 			      bool *started, void *(*fn)(void *), void *arg,
 			      const char *what);
 
+/* Before the prep threads start: whether prep_q may be lazy. */
+GP_HIDDEN void gp_prep_init_wakeups(struct gpupipe *p);
 GP_HIDDEN void *gp_prep_main(void *arg);
 GP_HIDDEN int gp_prep_cancel_queued(struct gpupipe *p);
 GP_HIDDEN void *gp_submit_main(void *arg);
@@ -489,6 +491,7 @@ struct gpupipe {
 	struct gp_wake free_wake;    /* pushers waiting for a slot */
 	struct gp_queue post_q;      /* DONE, for the post pool */
 	struct gp_queue prep_q;      /* QUEUED; consumers: prep threads */
+	bool prep_lazy_ok;           /* prep.c: prep_q may be lazy */
 
 	/*
 	 * The lock order. Every mutex of the library is a leaf: none is

@@ -174,6 +174,7 @@ static int start_threads(struct gpupipe *p)
 				      &p->posts[i].started, gp_post_main,
 				      &p->posts[i], "post");
 	}
+	gp_prep_init_wakeups(p);
 	for (i = 0; !ret && i < p->prep_threads; i++) {
 		p->preps[i].p = p;
 		p->preps[i].index = i;
