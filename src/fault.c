@@ -28,6 +28,7 @@ static _Atomic unsigned long armed_nth;
 static _Atomic bool armed_persist;
 static _Atomic unsigned long fired;
 static _Atomic unsigned long unflushed;
+static _Atomic int prep_lazy = -1;
 
 static const char *const delay_names[] = {
 #define NAME(name) #name,
@@ -64,11 +65,22 @@ void gpupipe_fault_reset(void)
 		atomic_store(&calls[i], 0);
 	atomic_store(&fired, 0);
 	atomic_store(&unflushed, 0);
+	atomic_store(&prep_lazy, -1);
 	gp_model_clear();
 	for (i = 0; i < GP_DELAY_COUNT; i++) {
 		atomic_store(&delay_us[i], 0);
 		atomic_store(&delayed[i], 0);
 	}
+}
+
+void gpupipe_fault_prep_lazy(int mode)
+{
+	atomic_store(&prep_lazy, mode < 0 ? -1 : mode > 0);
+}
+
+int gp_fault_prep_lazy(void)
+{
+	return atomic_load(&prep_lazy);
 }
 
 static int delay_index(const char *point)

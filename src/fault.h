@@ -164,6 +164,15 @@ GPUPIPE_PUBLIC unsigned long gpupipe_fault_delayed(const char *point);
  * (Arming the point glGetGraphicsResetStatus resets it the same way.)
  * gpupipe_fault_gpu_pending: zero-timeout waits the model found pending.
  */
+/*
+ * gpupipe_fault_prep_lazy: whether pipelines created from now on may make
+ * their prep queue lazy (the baton, src/queue.h): 1 yes and 0 no,
+ * whatever the cores; -1 (the default, and after gpupipe_fault_reset) as
+ * the cores say (gp_prep_init_wakeups). So that tests on a small machine
+ * reach the lazy path in the pipeline too.
+ */
+GPUPIPE_PUBLIC void gpupipe_fault_prep_lazy(int mode);
+
 GPUPIPE_PUBLIC void gpupipe_fault_gpu(unsigned batch_us, unsigned item_us);
 GPUPIPE_PUBLIC void gpupipe_fault_gpu_hang(void);
 GPUPIPE_PUBLIC void gpupipe_fault_gpu_reset(void);
@@ -190,6 +199,9 @@ GP_MODEL_HIDDEN void gp_model_finish(void);
 GP_MODEL_HIDDEN void gp_model_query_counter(unsigned id);
 /* true once the query's result is written (wait: until then) */
 GP_MODEL_HIDDEN bool gp_model_query_ready(unsigned id, bool wait);
+
+/* gpupipe_fault_prep_lazy's mode: -1, 0 or 1. */
+__attribute__((visibility("hidden"))) int gp_fault_prep_lazy(void);
 
 /* Count a call of point; true if it is to fail. */
 __attribute__((visibility("hidden"))) bool gp_fault_hit(

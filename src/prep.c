@@ -69,6 +69,10 @@ void gp_prep_init_wakeups(struct gpupipe *p)
 	unsigned i;
 
 	p->prep_lazy_ok = usable_cores() >= threads;
+#ifdef GPUPIPE_FAULT_INJECTION
+	if (gp_fault_prep_lazy() >= 0)
+		p->prep_lazy_ok = gp_fault_prep_lazy();
+#endif
 	gp_queue_set_lazy(&p->prep_q, p->prep_lazy_ok);
 	for (i = 0; i < p->prep_threads; i++)
 		p->preps[i].lazy_vote = p->prep_lazy_ok;

@@ -120,6 +120,13 @@ static unsigned arm_faults(struct harness *h, unsigned *seed, char *desc,
 			 persist ? " on" : "");
 		gpupipe_fault_arm(point, nth, persist);
 	}
+	/* One round in two with the prep queue lazy whatever the cores
+	 * (on a small machine the library would not make it so). */
+	if (rand_r(seed) % 2) {
+		gpupipe_fault_prep_lazy(1);
+		snprintf(desc + strlen(desc), dlen - strlen(desc),
+			 ", lazy prep");
+	}
 	/* One round in three on the GPU model: fences pending for a while,
 	 * so the polls, the open batches and the hand-off at a signal run
 	 * as on a GPU; one in 24 with a GPU that hangs partway. */
