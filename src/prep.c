@@ -70,8 +70,12 @@ void gp_prep_init_wakeups(struct gpupipe *p)
 
 	p->prep_lazy_ok = usable_cores() >= threads;
 #ifdef GPUPIPE_FAULT_INJECTION
-	if (gp_fault_prep_lazy() >= 0)
-		p->prep_lazy_ok = gp_fault_prep_lazy();
+	{
+		int forced = gp_fault_prep_lazy();
+
+		if (forced >= 0)
+			p->prep_lazy_ok = forced;
+	}
 #endif
 	gp_queue_set_lazy(&p->prep_q, p->prep_lazy_ok);
 	for (i = 0; i < p->prep_threads; i++)
@@ -81,12 +85,13 @@ void gp_prep_init_wakeups(struct gpupipe *p)
 static void tune_wakeups(struct gpupipe *p, struct gp_prep_thread *t,
 			 uint64_t ns)
 {
-	int64_t d = (int64_t)ns - (int64_t)t->cb_avg_ns;
 	bool vote = t->lazy_vote;
+	int64_t d;
 
-	t->cb_avg_ns = (uint64_t)((int64_t)t->cb_avg_ns + d / 8);
 	if (!p->prep_lazy_ok)
-		return;
+		return; /* the average would decide nothing */
+	d = (int64_t)ns - (int64_t)t->cb_avg_ns;
+	t->cb_avg_ns = (uint64_t)((int64_t)t->cb_avg_ns + d / 8);
 	if (t->cb_avg_ns < LAZY_BELOW_NS)
 		vote = true;
 	else if (t->cb_avg_ns > EAGER_ABOVE_NS)
