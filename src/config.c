@@ -254,7 +254,7 @@ int gp_config_devices(struct gpupipe *p, const struct gpupipe_config *c)
 					"EGL client lists no hardware device; "
 					"name a software one in devices[]");
 	}
-	p->devs = gp_calloc(ndevs, sizeof(*p->devs));
+	p->devs = gp_calloc_lines(ndevs, sizeof(*p->devs));
 	if (!p->devs)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate %u devices",
 				ndevs);

@@ -188,6 +188,11 @@ void *gp_calloc(size_t n, size_t size)
 	return gp_fault_hit(GP_FAULT_calloc) ? NULL : calloc(n, size);
 }
 
+void *gp_calloc_lines(size_t n, size_t size)
+{
+	return gp_fault_hit(GP_FAULT_calloc) ? NULL : gp_lines_alloc(n, size);
+}
+
 void *gp_realloc(void *ptr, size_t bytes)
 {
 	return gp_fault_hit(GP_FAULT_realloc) ? NULL : realloc(ptr, bytes);

@@ -42,6 +42,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <urcu/wfcqueue.h>
@@ -56,6 +57,24 @@
 
 #include "queue.h"
 
+/* n zeroed objects of size bytes, the first at a line (GP_LINE, queue.h):
+ * for structures with GP_OWN_LINE members. */
+static inline void *gp_lines_alloc(size_t n, size_t size)
+{
+	size_t bytes;
+	void *m;
+
+	if (size && n > (SIZE_MAX - GP_LINE) / size)
+		return NULL;
+	bytes = (n * size + GP_LINE - 1) / GP_LINE * GP_LINE;
+	if (!bytes)
+		bytes = GP_LINE;
+	m = aligned_alloc(GP_LINE, bytes);
+	if (m)
+		memset(m, 0, bytes);
+	return m;
+}
+
 /* ---- fault.c: the fault-injection layer --------------------------------- */
 
 /*
@@ -67,6 +86,7 @@
 #include "fault.h"
 GP_HIDDEN void *gp_malloc(size_t bytes);
 GP_HIDDEN void *gp_calloc(size_t n, size_t size);
+GP_HIDDEN void *gp_calloc_lines(size_t n, size_t size);
 GP_HIDDEN void *gp_realloc(void *ptr, size_t bytes);
 GP_HIDDEN char *gp_strdup(const char *s);
 GP_HIDDEN int gp_thread_create(pthread_t *thread, const pthread_attr_t *attr,
@@ -81,6 +101,7 @@ GP_HIDDEN void gp_fault_handoff(const void *fence);
 #else
 #define gp_malloc malloc
 #define gp_calloc calloc
+#define gp_calloc_lines gp_lines_alloc
 #define gp_realloc realloc
 #define gp_strdup strdup
 #define gp_thread_create pthread_create
@@ -196,8 +217,10 @@ static inline uint64_t gp_lat_floor(unsigned b)
 	return ((uint64_t)GP_LAT_SUB + (b - 1) % GP_LAT_SUB) << (e - 3);
 }
 
+/* Each on its own lines: the stages hand slots to one another, and a
+ * slot's neighbours are at other stages. */
 struct gp_slot {
-	struct gpupipe_job job; /* what callbacks see */
+	GP_OWN_LINE struct gpupipe_job job; /* what callbacks see */
 	struct cds_wfcq_node node;
 	unsigned index;         /* in p->slots */
 	struct gp_dev *dev;     /* the device whose buffers it lives in */
@@ -207,7 +230,6 @@ struct gp_slot {
 	void *map_in;
 	const void *map_out;
 	uint32_t *map_params;
-	uint64_t push_ns;
 	uint64_t enter_ns;      /* when gpupipe_push was called: latency */
 	/* seq while the item is incomplete (0 while a push assigns it),
 	 * UINT64_MAX once its done_cb returned: what drain looks at. */
@@ -373,8 +395,9 @@ GP_HIDDEN void *gp_readback_main(void *arg);
  * (threads.c). */
 GP_HIDDEN extern _Thread_local const struct gpupipe *gp_in_callback;
 
+/* Each on its own line: it writes busy_ns at each item. */
 struct gp_prep_thread {
-	struct gpupipe *p;
+	GP_OWN_LINE struct gpupipe *p;
 	unsigned index;
 	pthread_t thread;
 	bool started;
@@ -398,18 +421,10 @@ struct gp_dev {
 				      * what gp_egl_open chose */
 	/* Its slots: p->slots[first .. first + nslots). */
 	unsigned first, nslots;
-	struct gp_queue free_q;      /* FREE slots; consumers: pushers */
-	_Atomic int in_use;          /* slots taken by pushes, not yet free */
-	_Atomic int limit;           /* in_use may not exceed this */
-	_Atomic int kept;            /* of in_use, outputs kept past done_cb */
-	struct gp_queue ready_q;     /* READY; consumer: submit */
-	struct gp_queue flight_q;    /* batches (fences.h); consumer:
-				      * readback */
 	_Atomic int broken;          /* gp_break: 0 or the status */
 	_Atomic bool lost;           /* submit saw a GPU reset (SIGNALLED) */
 	/* fences.c's: its flights ring, spent fences and batches. */
 	struct gp_fences *fences;
-	_Atomic int submit_attn;     /* submit: look at stop/collect_req */
 	_Atomic int collect_req;     /* trace_end: read the pending queries */
 	bool reset_checks;           /* ask glGetGraphicsResetStatus */
 
@@ -435,27 +450,44 @@ struct gp_dev {
 		bool reset_notification;
 	} gl;
 
-	/* Adaptive batches (batchsize.c): this device's items, counted at
-	 * push and at completion, their latencies (gpupipe_push called to
-	 * done_cb start) in log-scale buckets, and whether a completion left
-	 * none in flight: what its batch search measures. Written through
-	 * gp_batchsize_pushed and _completed (post.c's gp_complete still
-	 * writes the last three itself). */
-	_Atomic uint64_t pushed, completed;
-	_Atomic uint64_t lat_hist[GP_LAT_BUCKETS];
-	_Atomic int went_idle;
-	/* Adaptive batches: measured by submit, read by stats. */
-	_Atomic unsigned batch_target;
 	/* Under p->trace.lock: this device's submit thread read the queries
 	 * trace_end asked for; it ended (destroy), and will read no more. */
 	bool trace_collected, collector_gone;
-	_Atomic uint64_t gpu_ns_per_item, batch_cost_ns, fence_polls;
-	_Atomic uint64_t close_ns, poll_ns;
-
 	pthread_t submit_thread, readback_thread;
 	bool submit_started, readback_started;
 	clockid_t submit_cpu_clock, readback_cpu_clock;
-	_Atomic uint64_t submit_busy_ns, readback_busy_ns;
+
+	/* Below, what is written per item or per batch, on lines by who
+	 * writes it (GP_LINE); the queues keep their own lines. */
+	struct gp_queue free_q;      /* FREE slots; consumers: pushers */
+	struct gp_queue ready_q;     /* READY; consumer: submit */
+	struct gp_queue flight_q;    /* batches (fences.h); consumer:
+				      * readback */
+
+	/* The slots taken: pushes add, releases subtract. Adaptive
+	 * batches (batchsize.c) count this device's items at push here,
+	 * and at completion below, with their latencies (gpupipe_push
+	 * called to done_cb start) in log-scale buckets, and whether a
+	 * completion left none in flight: what the batch search measures
+	 * (through gp_batchsize_pushed and _completed). */
+	GP_OWN_LINE _Atomic int in_use; /* taken by pushes, not yet free */
+	_Atomic int limit;           /* in_use may not exceed this */
+	_Atomic int kept;            /* of in_use, outputs kept past done_cb */
+	_Atomic uint64_t pushed;
+
+	/* The submit thread's. */
+	GP_OWN_LINE _Atomic int submit_attn; /* look at stop/collect_req */
+	/* Adaptive batches: measured by submit, read by stats. */
+	_Atomic unsigned batch_target;
+	_Atomic uint64_t gpu_ns_per_item, batch_cost_ns, fence_polls;
+	_Atomic uint64_t close_ns, poll_ns;
+	_Atomic uint64_t submit_busy_ns;
+
+	/* The readback thread's (or the post pool's). */
+	GP_OWN_LINE _Atomic uint64_t completed;
+	_Atomic int went_idle;
+	_Atomic uint64_t readback_busy_ns;
+	_Atomic uint64_t lat_hist[GP_LAT_BUCKETS];
 };
 
 /* Whether d's threads take turns at the driver (gp_turns): its items are
@@ -485,13 +517,24 @@ struct gpupipe {
 	/* The devices, and the slots of all of them. */
 	struct gp_dev *devs;
 	unsigned ndevs;
-	/* The run of items going to one device (slots.c take_room). */
-	_Atomic unsigned run_dev, run_len;
 	struct gp_slot *slots;
-	struct gp_wake free_wake;    /* pushers waiting for a slot */
-	struct gp_queue post_q;      /* DONE, for the post pool */
-	struct gp_queue prep_q;      /* QUEUED; consumers: prep threads */
 	bool prep_lazy_ok;           /* prep.c: prep_q may be lazy */
+
+	/* Shutdown, read at each item, written once. */
+	_Atomic int shutdown;        /* destroy has begun: refuse pushes,
+				      * prepare nothing new */
+	_Atomic int stop;            /* threads: exit when idle */
+	_Atomic int broken;          /* every device broken: the first
+				      * device's status */
+	_Atomic unsigned working;    /* devices not broken */
+	_Atomic int first_broken;    /* the status that broke the first */
+
+	struct gp_trace trace;
+
+	/* Threads. */
+	struct gp_start start;
+	struct gp_prep_thread *preps;
+	struct gp_post_thread *posts;
 
 	/*
 	 * The lock order. Every mutex of the library is a leaf: none is
@@ -515,7 +558,28 @@ struct gpupipe {
 	 * A turn at the driver (gp_turns) is not a mutex but is waited for
 	 * like one: it is taken with no mutex held and held only across GL
 	 * calls.
-	 *
+	 */
+
+	/* Below, what is written per item or per batch, on lines by who
+	 * writes it (GP_LINE); the queues keep their own lines. */
+	struct gp_queue prep_q;      /* QUEUED; consumers: prep threads */
+	struct gp_queue post_q;      /* DONE, for the post pool */
+
+	/* The pushers'. The run of items going to one device (slots.c
+	 * take_room); the next seq. */
+	GP_OWN_LINE _Atomic unsigned run_dev;
+	_Atomic unsigned run_len;
+	_Atomic uint64_t next_seq;   /* next push's seq == pushed so far */
+	_Atomic int pushers;         /* pushes in progress (shutdown) */
+
+	/* Drainers; pushes and completions both signal it. */
+	GP_OWN_LINE struct gp_wake done_wake;
+
+	/* GL calls of the devices' threads, one thread at a time. */
+	GP_OWN_LINE struct gp_turns turns;
+
+	/*
+	 * Completion's: the readback threads' (or the post pool's).
 	 * In-order completion across the readback threads (complete.c),
 	 * all under order_lock: finished slots by seq % nslots, the next seq
 	 * to take out of order[], completions drainers were not told of yet,
@@ -523,41 +587,18 @@ struct gpupipe {
 	 * dropped), and whether a thread that left a slot to it found its
 	 * flight queue dry.
 	 */
+	GP_OWN_LINE pthread_mutex_t order_lock;
 	struct gp_slot **order;
 	uint64_t order_next;
 	unsigned order_unsignalled;
 	bool order_delivering;
 	bool order_idle;
-	pthread_mutex_t order_lock;
-
-	/* GL calls of the devices' threads, one thread at a time. */
-	struct gp_turns turns;
-
-	/* Sequence and completion counters. */
-	_Atomic uint64_t next_seq;   /* next push's seq == pushed so far */
 	_Atomic uint64_t completed;  /* items whose done_cb returned */
 	_Atomic uint64_t released;   /* slots freed (completed, not kept) */
-	struct gp_wake done_wake;    /* drainers */
 	_Atomic uint64_t count_by_status[5];
 	_Atomic uint64_t batches;
-
-	/* Shutdown. */
-	_Atomic int pushers;         /* pushes in progress */
-	_Atomic int shutdown;        /* destroy has begun: refuse pushes,
-				      * prepare nothing new */
-	_Atomic int stop;            /* threads: exit when idle */
-	_Atomic int broken;          /* every device broken: the first
-				      * device's status */
-	_Atomic unsigned working;    /* devices not broken */
-	_Atomic int first_broken;    /* the status that broke the first */
-
-	struct gp_trace trace;
-
-	/* Threads. */
-	struct gp_start start;
-	struct gp_prep_thread *preps;
-	struct gp_post_thread *posts;
 	_Atomic uint64_t done_busy_ns;
+	struct gp_wake free_wake;    /* pushers waiting for a slot */
 };
 
 #endif /* GPUPIPE_INTERNAL_H */

@@ -42,7 +42,7 @@ static int alloc_devices(struct gpupipe *p)
 static int alloc_pipe(struct gpupipe *p)
 {
 	p->order = gp_calloc(p->nslots, sizeof(*p->order));
-	p->preps = gp_calloc(p->prep_threads, sizeof(*p->preps));
+	p->preps = gp_calloc_lines(p->prep_threads, sizeof(*p->preps));
 	p->posts = gp_calloc(p->post_threads ? p->post_threads : 1,
 			     sizeof(*p->posts));
 	if (!p->order || !p->preps || !p->posts)
@@ -201,7 +201,7 @@ int gpupipe_create(const struct gpupipe_config *cfg, gpupipe **out)
 	ret = gp_config_check(cfg);
 	if (ret)
 		return ret;
-	p = gp_calloc(1, sizeof(*p));
+	p = gp_calloc_lines(1, sizeof(*p));
 	if (!p)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate a pipeline");
 	pthread_mutex_init(&p->start.lock, NULL);
@@ -295,10 +295,12 @@ static void destroy(struct gpupipe *p)
  * negative timeout, or one too long to add to the clock. */
 static uint64_t deadline_after(long timeout_ms)
 {
-	uint64_t now = gp_now_ns();
+	uint64_t now;
 
-	if (timeout_ms < 0 ||
-	    (unsigned long)timeout_ms >= (UINT64_MAX - now) / 1000000u)
+	if (timeout_ms < 0)
+		return 0; /* no clock read: a push without a timeout is hot */
+	now = gp_now_ns();
+	if ((unsigned long)timeout_ms >= (UINT64_MAX - now) / 1000000u)
 		return 0;
 	return now + (uint64_t)timeout_ms * 1000000u;
 }
@@ -358,12 +360,11 @@ static void enqueue(struct gpupipe *p, struct gp_slot *s, void *item,
 	gp_wake_signal(&p->done_wake, true);
 	s->job.in_bytes = p->in_bytes;
 	s->job.out_bytes = p->out_bytes;
-	s->push_ns = gp_now_ns();
 	s->enter_ns = enter;
 	rec = gp_trace_rec(&p->trace, s->job.seq);
 	if (rec) {
 		rec->seq = s->job.seq;
-		rec->push_ns = s->push_ns;
+		rec->push_ns = gp_now_ns();
 	}
 	if (seq)
 		*seq = s->job.seq;

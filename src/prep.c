@@ -133,7 +133,12 @@ static void prep_one(struct gpupipe *p, struct gp_prep_thread *t,
 	rc = p->prep_cb(job, p->user_data);
 	gp_in_callback = NULL;
 	t1 = gp_now_ns();
-	atomic_fetch_add_explicit(&t->busy_ns, t1 - t0, memory_order_relaxed);
+	/* Only this thread writes it: no locked add. */
+	atomic_store_explicit(&t->busy_ns,
+			      atomic_load_explicit(&t->busy_ns,
+						   memory_order_relaxed) +
+				      t1 - t0,
+			      memory_order_relaxed);
 	tune_wakeups(p, t, t1 - t0);
 	rec = gp_trace_rec(&p->trace, job->seq);
 	if (rec) {

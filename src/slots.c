@@ -58,7 +58,7 @@ int gp_slots_init(struct gpupipe *p)
 {
 	unsigned i, k;
 
-	p->slots = gp_calloc(p->nslots, sizeof(*p->slots));
+	p->slots = gp_calloc_lines(p->nslots, sizeof(*p->slots));
 	if (!p->slots)
 		return gp_error(GPUPIPE_ENOMEM, "cannot allocate %u slots",
 				p->nslots);
