@@ -2,7 +2,7 @@
 # bench/gpu/run, the GPU runner, on this machine's renderer with small
 # counts (-q): every suite runs on this build and passes (cuda and probes
 # may be skipped: no NVIDIA GPU, no probes built; targets passes without
-# its CUDA part), says which EGL vendor file it took, and writes
+# its CUDA part; profile is skipped where perf cannot record), says which EGL vendor file it took, and writes
 # well-formed JSON; the table suite's JSON makes RESULTS.md's table, the
 # targets suite's the targets table; the A/B harness runs a build against
 # itself, and fails when an output is wrong.
@@ -30,7 +30,7 @@ status_of() {
 }
 
 # Every suite, quick.
-suites="check timeout table devices probes cuda targets"
+suites="check timeout table devices probes cuda targets profile"
 $run -o "$tmp/all" $suites >"$tmp/all.out" 2>&1
 rc=$?
 if [ $rc = 0 ]; then
@@ -42,7 +42,8 @@ fi
 for s in $suites; do
 	st=$(status_of $s)
 	case $s/$st in
-	*/ok | cuda/skipped | probes/skipped) ok "suite $s: $st" ;;
+	*/ok | cuda/skipped | probes/skipped | profile/skipped)
+		ok "suite $s: $st" ;;
 	*) bad "suite $s" "status '$st'" ;;
 	esac
 done
@@ -51,6 +52,20 @@ if grep -q '^EGL vendor file: .*(\(no NVIDIA GPU here: Mesa.s\|an NVIDIA GPU is 
 	ok "it names the EGL vendor file, why, and the GL renderer"
 else
 	bad "EGL vendor file and renderer" "$(head -n 8 "$tmp/all.out")"
+fi
+
+# The profile suite, where perf records: each of the pipeline's threads
+# by its name, and the library's functions among the symbols.
+if [ "$(status_of profile)" = ok ]; then
+	f=$tmp/all/profile/tiny-gpupipe
+	if grep -q ' gp-submit ' "$f-threads.txt" &&
+		grep -q ' gp-prep0 ' "$f-threads.txt" &&
+		grep -q ' gp-readback ' "$f-threads.txt" &&
+		grep -Eq ' (gp|gpupipe)_[a-z_]+ *$' "$f-symbols.txt"; then
+		ok "profile: CPU by thread and the library's functions"
+	else
+		bad "profile: threads and symbols" "$(head -n 30 "$f-threads.txt")"
+	fi
 fi
 
 # The table suite: 4 workloads x (defaults, block, one fixed batch per

@@ -254,6 +254,95 @@ suite_probes() {
 	suite_end
 }
 
+# profile: each workload of -w (rows of the targets; default tiny) under
+# perf record (cpu-clock, 10 kHz), in gpupipe's mode and in raw's: where
+# each thread's CPU goes, by library and by symbol, and the library's
+# hottest functions instruction by instruction (a line that two threads
+# write in turn shows as the instruction after its store). perf comes
+# from .carry/perf (bench/gpu/build --perf: the GPU machine has none),
+# else this machine's. tiny's rows run 300 000 items a round, so that
+# the samples are the run's and not its start.
+suite_profile() {
+	local w m perf
+	suite_begin profile
+	perf=$(perf_cmd)
+	if [ -z "$perf" ]; then
+		suite_skip "no perf here and no .carry/perf (bench/gpu/build" \
+			"--perf carries this machine's)"
+		suite_end
+		return 0
+	fi
+	# A container may forbid perf_event_open: say so, not fail.
+	if ! $perf record -e cpu-clock -o "$dir/probe.data" -- true \
+		>"$dir/probe.log" 2>&1; then
+		suite_skip "perf cannot record here: $(grep -m 1 . \
+			"$dir/probe.log")"
+		suite_end
+		return 0
+	fi
+	rm -f "$dir/probe.data" "$dir/probe.log"
+	for w in $(workloads tiny); do
+		for m in gpupipe raw; do
+			profile_one "$w-$m" "$perf" $(profile_args "$w") \
+				$extra --modes "$m"
+		done
+	done
+	suite_end
+}
+
+# perf_cmd: how to run perf: the carried one with its own loader and
+# libraries (the GPU machine's C library may differ), else this machine's.
+perf_cmd() {
+	local c=$top/.carry/perf
+	if [ -x "$c/perf" ] && [ -x "$c/ld-linux-x86-64.so.2" ]; then
+		echo "$c/ld-linux-x86-64.so.2 --library-path $c/lib $c/perf"
+	elif command -v perf >/dev/null 2>&1; then
+		command -v perf
+	fi
+}
+
+# profile_args ROW: the targets' arguments for ROW, tiny's with more items.
+profile_args() {
+	case $profile/$1 in
+	quick/* | llvmpipe/*) target_args "$1" ;;
+	*/tiny*) echo "$(target_args "$1") --items 300000 --rounds 3" ;;
+	*) target_args "$1" ;;
+	esac
+}
+
+# profile_one NAME PERF ARG...: gpupipe-bench ARG... under perf; NAME.log
+# and NAME.json as any bench run, NAME-threads.txt (CPU by thread and
+# library), NAME-symbols.txt (by thread, library and symbol) and
+# NAME-annotated.txt (the library's six hottest functions).
+profile_one() {
+	local name=$1 perf=$2 data fn
+	shift 2
+	data=$dir/$name.data
+	run_logged "$name" $perf record -e cpu-clock -F 10000 -o "$data" -- \
+		"$bench" "$@" --json "$dir/$name.json"
+	record "$name" command "gpupipe-bench $*" \
+		outputs "$(outputs_of "$dir/$name.json")" json "$name.json" \
+		log "$name.log"
+	if [ "$rc" != 0 ] || [ ! -s "$data" ]; then
+		tail -n 5 "$dir/$name.log"
+		suite_fail "$name: exit $rc"
+		rm -f "$data"
+		return 0
+	fi
+	$perf report -i "$data" --stdio --sort comm,dso \
+		>"$dir/$name-threads.txt" 2>/dev/null
+	$perf report -i "$data" --stdio --sort comm,dso,sym \
+		--percent-limit 0.1 >"$dir/$name-symbols.txt" 2>/dev/null
+	for fn in $(awk '$3 ~ /^(gpupipe-bench|libgpupipe)/ && $4 == "[.]" {
+		print $5 }' \
+		"$dir/$name-symbols.txt" | awk '!seen[$0]++' | head -n 6); do
+		$perf annotate -i "$data" --stdio -s "$fn" 2>/dev/null |
+			grep -v '^ *0\.00 :' | head -n 120
+	done >"$dir/$name-annotated.txt"
+	grep -v '^#' "$dir/$name-threads.txt" | grep . | head -n 12
+	rm -f "$data"
+}
+
 # cuda: the CUDA anchor, then gpupipe's stream beside it, so that both
 # figures come from one machine and one hour.
 suite_cuda() {
