@@ -310,15 +310,23 @@ void gp_batchsize_pushed(struct gp_dev *d)
 void gp_batchsize_completed(struct gp_dev *d, uint64_t latency_ns)
 {
 	bool fixed = d->p->flags & GPUPIPE_FIXED_BATCH;
+	uint64_t done, pushed;
 
 	if (!fixed)
 		atomic_fetch_add_explicit(
 			&d->lat_hist[gp_lat_bucket(latency_ns)], 1,
 			memory_order_relaxed);
-	/* This completion emptied the device: the producer was idle. */
-	if (atomic_fetch_add(&d->completed, 1) + 1 ==
-		    atomic_load_explicit(&d->pushed, memory_order_relaxed) &&
-	    !fixed)
+	/* This completion emptied the device: the producer was idle. The
+	 * pushers' count is read only when the last count read says it may
+	 * have: it only grows, and its line is the pushers' (a miss at each
+	 * item otherwise). */
+	done = atomic_fetch_add(&d->completed, 1) + 1;
+	if (fixed ||
+	    done < atomic_load_explicit(&d->pushed_seen, memory_order_relaxed))
+		return;
+	pushed = atomic_load_explicit(&d->pushed, memory_order_relaxed);
+	atomic_store_explicit(&d->pushed_seen, pushed, memory_order_relaxed);
+	if (done == pushed)
 		atomic_store_explicit(&d->went_idle, 1, memory_order_relaxed);
 }
 

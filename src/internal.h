@@ -485,6 +485,7 @@ struct gp_dev {
 
 	/* The readback thread's (or the post pool's). */
 	GP_OWN_LINE _Atomic uint64_t completed;
+	_Atomic uint64_t pushed_seen; /* pushed, as last read (batchsize.c) */
 	_Atomic int went_idle;
 	_Atomic uint64_t readback_busy_ns;
 	_Atomic uint64_t lat_hist[GP_LAT_BUCKETS];
