@@ -263,7 +263,8 @@ static void *mix_producer(void *arg)
  */
 static void test_mixed_pushes(void)
 {
-	struct mix *m = calloc(1, sizeof(*m));
+	/* Aligned as its queue's lines ask (GP_OWN_LINE); calloc is not. */
+	struct mix *m = gp_lines_alloc(1, sizeof(*m));
 	pthread_t prod[PRODUCERS], cons[3];
 	struct mix_arg args[PRODUCERS + 3];
 	unsigned i, stuck = 0, last = 0, bad = 0;
