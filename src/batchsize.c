@@ -318,8 +318,8 @@ void gp_batchsize_completed(struct gp_dev *d, uint64_t latency_ns)
 			memory_order_relaxed);
 	/* This completion emptied the device: the producer was idle. The
 	 * pushers' count is read only when the last count read says it may
-	 * have: it only grows, and its line is the pushers' (a miss at each
-	 * item otherwise). */
+	 * have: it only grows. (A load spared, not a line: a release writes
+	 * in_use, beside it, at each item anyway.) */
 	done = atomic_fetch_add(&d->completed, 1) + 1;
 	if (fixed ||
 	    done < atomic_load_explicit(&d->pushed_seen, memory_order_relaxed))

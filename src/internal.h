@@ -597,7 +597,8 @@ struct gpupipe {
 	_Atomic uint64_t completed;  /* items whose done_cb returned */
 	_Atomic uint64_t released;   /* slots freed (completed, not kept) */
 	_Atomic uint64_t count_by_status[5];
-	_Atomic uint64_t batches;
+	_Atomic uint64_t batches;    /* submit's, one per batch (fences.c):
+				      * misfiled here, on completion's line */
 	_Atomic uint64_t done_busy_ns;
 	struct gp_wake free_wake;    /* pushers waiting for a slot */
 };
